@@ -1,0 +1,151 @@
+"""The survey formulas, written once: plain numbers in, plain numbers out.
+
+Definitions follow PRODUCT.md "Standard definitions". Counts come from the
+database; the formula lives here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from surveys.schema import Question, Survey
+
+__all__ = [
+    "ces_agree",
+    "cei",
+    "csat_top_two",
+    "dimension_scores",
+    "favourable",
+    "is_detractor",
+    "is_promoter",
+    "nps",
+    "rescale_agree",
+    "scored_value",
+    "share_percent",
+]
+
+
+def _check_range(value: int, lo: int, hi: int, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"{what} must be a whole number from {lo} to {hi}, got {value!r}")
+
+
+def rescale_agree(mean: float) -> float:
+    """A 1–5 agree-scale mean on 0–100: (mean − 1) / 4 × 100 (Viva Glint convention).
+
+    >>> rescale_agree(1), rescale_agree(3), rescale_agree(5)
+    (0.0, 50.0, 100.0)
+
+    The map is linear and not clamped, so it also rescales interval bounds.
+    """
+    return (mean - 1) / 4 * 100
+
+
+def scored_value(question: Question, answer: int) -> int:
+    """The answer as scored: 6 − answer for a reversed 1–5 item, else the answer.
+
+    >>> from surveys.schema import Question
+    >>> scored_value(Question("q", "scale_1_5", {"en": "?"}, reversed=True), 2)
+    4
+    """
+    scale = question.scale
+    if scale is None:
+        raise ValueError(f"question {question.id!r} is not a scale question")
+    lo, hi = scale
+    _check_range(answer, lo, hi, f"answer to {question.id!r}")
+    return lo + hi - answer if question.reversed else answer
+
+
+def dimension_scores(survey: Survey, answers: Mapping[str, object]) -> dict[str, float]:
+    """Each dimension's score 0–100: the rescaled mean of its answered items.
+
+    A dimension is scored only when at least ceil(k / 2) of its k items are
+    answered (None or absent means unanswered); otherwise it is left out.
+
+    >>> from surveys.schema import builtin_survey
+    >>> dimension_scores(builtin_survey("pulse"), {"trust_judgement": 4, "trust_respect": 5})
+    {'trust': 87.5}
+    """
+    scores: dict[str, float] = {}
+    for dimension in survey.dimensions:
+        items = survey.items(dimension.id)
+        values = [
+            scored_value(q, answers[q.id])  # type: ignore[arg-type]
+            for q in items
+            if answers.get(q.id) is not None
+        ]
+        if values and len(values) >= math.ceil(len(items) / 2):
+            scores[dimension.id] = rescale_agree(sum(values) / len(values))
+    return scores
+
+
+def cei(survey: Survey, scores: Mapping[str, float]) -> float | None:
+    """Contractor experience index: the weighted mean of the dimension scores present.
+
+    CEI = Σ wᵢ·sᵢ / Σ wᵢ over the survey's dimensions that have a score
+    (weights from Dimension.weight; keys not in the survey are ignored).
+    None when no dimension is scored.
+    """
+    present = [(d.weight, scores[d.id]) for d in survey.dimensions if scores.get(d.id) is not None]
+    if not present:
+        return None
+    return sum(w * s for w, s in present) / sum(w for w, _ in present)
+
+
+def favourable(value: int) -> bool:
+    """Favourable on a 1–5 agree scale: 4 or 5 (% favourable, PRODUCT.md)."""
+    _check_range(value, 1, 5, "agree answer")
+    return value >= 4
+
+
+def nps(promoters: int, detractors: int, n: int) -> float | None:
+    """Net Promoter Score: (promoters − detractors) / n × 100, from −100 to +100.
+
+    Promoters answer 9–10, detractors 0–6 (Reichheld 2003). None when n == 0.
+
+    >>> nps(5, 2, 10)
+    30.0
+    """
+    if min(promoters, detractors, n) < 0 or promoters + detractors > n:
+        raise ValueError(f"inconsistent counts: {promoters} promoters, {detractors} detractors, n={n}")
+    if n == 0:
+        return None
+    return (promoters - detractors) / n * 100
+
+
+def share_percent(count: int, n: int) -> float | None:
+    """Share as a percentage: count / n × 100 (CSAT %, % favourable, CES 5–7). None when n == 0.
+
+    >>> share_percent(3, 4)
+    75.0
+    """
+    if count < 0 or count > n:
+        raise ValueError(f"count must be from 0 to n={n}, got {count}")
+    if n == 0:
+        return None
+    return count / n * 100
+
+
+def is_promoter(nps_answer: int) -> bool:
+    """NPS promoter: 9 or 10 on the 0–10 scale."""
+    _check_range(nps_answer, 0, 10, "NPS answer")
+    return nps_answer >= 9
+
+
+def is_detractor(nps_answer: int) -> bool:
+    """NPS detractor: 0 to 6 on the 0–10 scale."""
+    _check_range(nps_answer, 0, 10, "NPS answer")
+    return nps_answer <= 6
+
+
+def csat_top_two(csat: int) -> bool:
+    """CSAT top-two box: 4 or 5 on the 5-point scale (CSAT % = share of these)."""
+    _check_range(csat, 1, 5, "CSAT answer")
+    return csat >= 4
+
+
+def ces_agree(ces: int) -> bool:
+    """CES agreement: 5 to 7 on the 1–7 agree scale (CES 2.0)."""
+    _check_range(ces, 1, 7, "CES answer")
+    return ces >= 5

@@ -1,0 +1,166 @@
+"""Turn raw answers (HTML form strings or JSON values) into clean, typed answers.
+
+All problems are collected and raised once as :class:`AnswerErrors`, with a
+human message per field in the respondent's language.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+
+from surveys.schema import Question, QuestionKind, Survey
+
+__all__ = ["Answer", "AnswerErrors", "validate"]
+
+Answer = int | bool | str | None
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,9}")
+_YES = {"yes", "true", "1"}
+_NO = {"no", "false", "0"}
+_MISSING = object()
+
+_MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "unknown": "This is not a question in this survey.",
+        "required": "Please answer this question.",
+        "range": "Choose a number from {lo} to {hi}.",
+        "whole": "Answer with a whole number from {lo} to {hi}.",
+        "yes_no": "Answer yes or no.",
+        "choice": "Choose one of the options.",
+        "text_type": "Answer with text.",
+        "too_long": "Please shorten your answer to {limit} characters or fewer (it has {length}).",
+    },
+    "es": {
+        "unknown": "Esta pregunta no forma parte de la encuesta.",
+        "required": "Por favor, responde esta pregunta.",
+        "range": "Elige un número del {lo} al {hi}.",
+        "whole": "Responde con un número entero del {lo} al {hi}.",
+        "yes_no": "Responde sí o no.",
+        "choice": "Elige una de las opciones.",
+        "text_type": "Responde con un texto.",
+        "too_long": "Tu respuesta debe tener como máximo {limit} caracteres (tiene {length}).",
+    },
+}
+
+
+class AnswerErrors(ValueError):
+    """One or more answers are invalid; ``errors`` maps field id to a message."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors: dict[str, str] = dict(errors)
+        super().__init__("; ".join(f"{field}: {message}" for field, message in self.errors.items()))
+
+
+class _Invalid(Exception):
+    def __init__(self, key: str, **params: object) -> None:
+        self.key = key
+        self.params = params
+
+
+def _message(lang: str, key: str, **params: object) -> str:
+    primary = lang.split("-")[0].lower()
+    messages = _MESSAGES.get(primary, _MESSAGES["en"])
+    return messages[key].format(**params)
+
+
+def _clean_text(value: str) -> str:
+    """Normalise newlines, drop control characters other than newline and tab, strip."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(
+        ch for ch in value
+        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
+    ).strip()
+
+
+def _is_blank(value: object) -> bool:
+    return value is _MISSING or value is None or (isinstance(value, str) and not value.strip())
+
+
+def _scale(question: Question, value: object) -> int:
+    lo, hi = question.scale  # type: ignore[misc]
+    if isinstance(value, bool):
+        raise _Invalid("whole", lo=lo, hi=hi)
+    if isinstance(value, str):
+        text = value.strip()
+        if not _INTEGER.fullmatch(text):
+            raise _Invalid("whole", lo=lo, hi=hi)
+        value = int(text)
+    if not isinstance(value, int):
+        raise _Invalid("whole", lo=lo, hi=hi)
+    if not lo <= value <= hi:
+        raise _Invalid("range", lo=lo, hi=hi)
+    return value
+
+
+def _yes_no(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return value == 1
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _YES:
+            return True
+        if text in _NO:
+            return False
+    raise _Invalid("yes_no")
+
+
+def _choice(question: Question, value: object) -> str:
+    if isinstance(value, str):
+        text = value.strip()
+        if any(choice.value == text for choice in question.choices):
+            return text
+    raise _Invalid("choice")
+
+
+def _text(question: Question, value: object) -> str | None:
+    if not isinstance(value, str):
+        raise _Invalid("text_type")
+    text = _clean_text(value)
+    if len(text) > question.max_length:
+        raise _Invalid("too_long", limit=question.max_length, length=len(text))
+    return text or None
+
+
+def _clean(question: Question, value: object) -> Answer:
+    if question.kind is QuestionKind.TEXT:
+        return _text(question, value)
+    if question.scale is not None:
+        return _scale(question, value)
+    if question.kind is QuestionKind.YES_NO:
+        return _yes_no(value)
+    return _choice(question, value)
+
+
+def validate(survey: Survey, raw: Mapping[str, object], *, lang: str = "en") -> dict[str, Answer]:
+    """Check every answer in ``raw`` against ``survey`` and return clean values.
+
+    The result has every question id, in survey order (None when an optional
+    question is unanswered). Scales become int, yes/no bool, choices and text
+    str. Raises AnswerErrors listing every problem, with messages in ``lang``
+    ("en" or "es", falling back to English).
+    """
+    known = {question.id for question in survey.questions}
+    errors = {
+        str(field): _message(lang, "unknown") for field in raw if field not in known
+    }
+    answers: dict[str, Answer] = {}
+    for question in survey.questions:
+        value = raw.get(question.id, _MISSING)
+        answer: Answer = None
+        if not _is_blank(value):
+            try:
+                answer = _clean(question, value)
+            except _Invalid as problem:
+                errors[question.id] = _message(lang, problem.key, **problem.params)
+                continue
+        if answer is None and question.required:
+            errors[question.id] = _message(lang, "required")
+            continue
+        answers[question.id] = answer
+    if errors:
+        raise AnswerErrors(errors)
+    return answers
