@@ -1,0 +1,71 @@
+"""The Tortoise configuration and the ways to open the database.
+
+`tortoise_config(url)` is the one place the ORM is configured; the web apps
+open it with `tortoise.contrib.starlette.RegisterTortoise` in their lifespan,
+scripts and the CLI with `database(url)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.migrations.api import migrate as run_migrations
+
+from models.settings import settings
+
+__all__ = ["APP", "connection", "database", "migrate", "tortoise_config", "TORTOISE_ORM"]
+
+APP = "rapport"
+
+
+def tortoise_config(url: str | None = None) -> dict[str, Any]:
+    return {
+        "connections": {"default": url or settings.database_url},
+        "apps": {
+            APP: {
+                "models": ["models.entities"],
+                "default_connection": "default",
+                "migrations": "models.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# For Tortoise's own CLI: `tortoise -c models.db.TORTOISE_ORM makemigrations`.
+TORTOISE_ORM = tortoise_config()
+
+
+async def migrate(url: str | None = None) -> None:
+    """Apply every pending migration (idempotent), then close what it opened."""
+    try:
+        await run_migrations(config=tortoise_config(url))
+    finally:
+        await Tortoise.close_connections()
+
+
+@asynccontextmanager
+async def database(url: str | None = None, *, apply_migrations: bool = True) -> AsyncIterator[None]:
+    """Open the database for a script or a CLI command, migrating it first."""
+    if apply_migrations:
+        await migrate(url)
+    await Tortoise.init(config=tortoise_config(url))
+    try:
+        yield
+    finally:
+        await Tortoise.close_connections()
+
+
+def connection() -> BaseDBAsyncClient:
+    """The default connection, for the raw SQL of the query layer."""
+    return connections.get("default")
+
+
+def dialect() -> str:
+    """'sqlite' or 'postgres': the few places SQL differs ask this."""
+    return connection().capabilities.dialect

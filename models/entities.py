@@ -1,0 +1,211 @@
+"""Rapport's tables as Tortoise models: storage only, no behaviour.
+
+Uniqueness that matters for correctness (one customer response per job, one
+pulse response per contractor per wave, unique tokens) is enforced by the
+database, so it holds across several collector processes.
+
+Class docstrings become table comments, and Tortoise 1.1 neither escapes
+quotes nor guards semicolons in them for SQLite: keep apostrophes and semicolons out of them.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+__all__ = [
+    "ApiKey",
+    "Contractor",
+    "CustomerResponse",
+    "Job",
+    "PulseInvite",
+    "PulseItemAnswer",
+    "PulseResponse",
+    "PulseScore",
+    "PulseWave",
+    "User",
+]
+
+
+class Contractor(Model):
+    id = fields.IntField(primary_key=True)
+    external_id = fields.CharField(max_length=128, unique=True)
+    name = fields.CharField(max_length=200)
+    region = fields.CharField(max_length=100, default="", db_index=True)
+    service_type = fields.CharField(max_length=100, default="", db_index=True)
+    started_on = fields.DateField(null=True)
+    active = fields.BooleanField(default=True)
+    attributes = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "contractors"
+
+
+class Job(Model):
+    """A finished job: its token is the one-time survey link of its customer."""
+
+    id = fields.IntField(primary_key=True)
+    external_id = fields.CharField(max_length=128, unique=True)
+    contractor: fields.ForeignKeyRelation[Contractor] = fields.ForeignKeyField(
+        "rapport.Contractor", related_name="jobs", on_delete=fields.RESTRICT
+    )
+    completed_at = fields.DatetimeField(db_index=True)
+    token = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "jobs"
+
+
+class CustomerResponse(Model):
+    """The answers of one customer about one job (at most one per job).
+
+    `contractor` and `completed_at` repeat those of the job so that customer
+    metrics aggregate over one table without a join.
+    """
+
+    id = fields.IntField(primary_key=True)
+    job: fields.OneToOneRelation[Job] = fields.OneToOneField(
+        "rapport.Job", related_name="response", on_delete=fields.CASCADE
+    )
+    contractor: fields.ForeignKeyRelation[Contractor] = fields.ForeignKeyField(
+        "rapport.Contractor", related_name="customer_responses", on_delete=fields.RESTRICT
+    )
+    completed_at = fields.DatetimeField()
+    submitted_at = fields.DatetimeField(db_index=True)
+    csat = fields.SmallIntField(null=True)
+    nps = fields.SmallIntField(null=True)
+    ces = fields.SmallIntField(null=True)
+    promise_kept = fields.BooleanField(null=True)
+    comment = fields.TextField(null=True)
+    answers = fields.JSONField(default=dict)
+    survey_version = fields.IntField(default=1)
+    lang = fields.CharField(max_length=8, default="en")
+    source = fields.CharField(max_length=16, default="web")
+    submission_id = fields.CharField(max_length=64, null=True, unique=True)
+    handled_at = fields.DatetimeField(null=True)
+    handled_by = fields.CharField(max_length=100, null=True)
+
+    class Meta:
+        table = "customer_responses"
+        indexes = (Index(fields=("contractor_id", "completed_at")), Index(fields=("completed_at",)))
+
+
+class PulseWave(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100, unique=True)
+    opens_at = fields.DatetimeField()
+    closes_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "pulse_waves"
+
+
+class PulseInvite(Model):
+    """The one-time pulse link of one contractor for one wave."""
+
+    id = fields.IntField(primary_key=True)
+    wave: fields.ForeignKeyRelation[PulseWave] = fields.ForeignKeyField(
+        "rapport.PulseWave", related_name="invites", on_delete=fields.CASCADE
+    )
+    contractor: fields.ForeignKeyRelation[Contractor] = fields.ForeignKeyField(
+        "rapport.Contractor", related_name="pulse_invites", on_delete=fields.CASCADE
+    )
+    token = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "pulse_invites"
+        unique_together = (("wave", "contractor"),)
+
+
+class PulseResponse(Model):
+    """The pulse answers of one contractor: confidential, never shown one by one."""
+
+    id = fields.IntField(primary_key=True)
+    wave: fields.ForeignKeyRelation[PulseWave] = fields.ForeignKeyField(
+        "rapport.PulseWave", related_name="responses", on_delete=fields.CASCADE
+    )
+    contractor: fields.ForeignKeyRelation[Contractor] = fields.ForeignKeyField(
+        "rapport.Contractor", related_name="pulse_responses", on_delete=fields.CASCADE
+    )
+    submitted_at = fields.DatetimeField(db_index=True)
+    answers = fields.JSONField(default=dict)
+    comment = fields.TextField(null=True)
+    cei = fields.FloatField(null=True)
+    survey_version = fields.IntField(default=1)
+    lang = fields.CharField(max_length=8, default="en")
+    source = fields.CharField(max_length=16, default="web")
+    submission_id = fields.CharField(max_length=64, null=True, unique=True)
+
+    class Meta:
+        table = "pulse_responses"
+        unique_together = (("wave", "contractor"),)
+
+
+class PulseScore(Model):
+    """The 0–100 score of one dimension within one pulse response.
+
+    Written with the response by `surveys.scoring`, so the database only has
+    to average: the formula lives in one place.
+    """
+
+    id = fields.IntField(primary_key=True)
+    response: fields.ForeignKeyRelation[PulseResponse] = fields.ForeignKeyField(
+        "rapport.PulseResponse", related_name="scores", on_delete=fields.CASCADE
+    )
+    dimension = fields.CharField(max_length=64)
+    score = fields.FloatField()
+    answered = fields.SmallIntField()
+    favourable = fields.SmallIntField()
+
+    class Meta:
+        table = "pulse_scores"
+        indexes = (Index(fields=("response_id", "dimension")),)
+
+
+class PulseItemAnswer(Model):
+    """One scored item answer (reversal applied), for reliability statistics."""
+
+    id = fields.IntField(primary_key=True)
+    response: fields.ForeignKeyRelation[PulseResponse] = fields.ForeignKeyField(
+        "rapport.PulseResponse", related_name="item_answers", on_delete=fields.CASCADE
+    )
+    dimension = fields.CharField(max_length=64)
+    item = fields.CharField(max_length=64)
+    value = fields.SmallIntField()
+
+    class Meta:
+        table = "pulse_item_answers"
+        indexes = (Index(fields=("response_id", "dimension")),)
+
+
+class ApiKey(Model):
+    """The key of an integration, stored as its SHA-256 (the key has 256 random bits)."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100, unique=True)
+    key_hash = fields.CharField(max_length=64, unique=True)
+    prefix = fields.CharField(max_length=12)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_keys"
+
+
+class User(Model):
+    """A dashboard user, whose password is kept as a scrypt hash."""
+
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=100, unique=True)
+    password_hash = fields.CharField(max_length=255)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "users"

@@ -1,0 +1,107 @@
+"""Rapport's configuration, read once from the environment.
+
+Every package reads its settings from here (the collector, the dashboard and
+the CLI alike), so a deployment is configured in one place. Tests set the
+environment before importing this module.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Settings", "SettingsError", "settings"]
+
+DEFAULT_SQLITE = "sqlite://rapport.db"
+SQLITE_PRAGMAS = {"journal_mode": "WAL", "synchronous": "NORMAL", "busy_timeout": "5000"}
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value Rapport cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret: str
+    base_url: str
+    brand: str
+    min_group: int
+    min_comment_group: int
+    link_days: int
+    customer_survey: str | None
+    pulse_survey: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        return cls(
+            database_url=normalise_database_url(env.get("DATABASE_URL", DEFAULT_SQLITE)),
+            secret=env.get("RAPPORT_SECRET") or _local_secret(),
+            base_url=env.get("RAPPORT_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            brand=env.get("RAPPORT_BRAND", "Rapport Demo"),
+            min_group=_positive_int(env, "RAPPORT_MIN_GROUP", 5),
+            min_comment_group=_positive_int(env, "RAPPORT_MIN_COMMENT_GROUP", 10),
+            link_days=_positive_int(env, "RAPPORT_LINK_DAYS", 30),
+            customer_survey=env.get("RAPPORT_CUSTOMER_SURVEY") or None,
+            pulse_survey=env.get("RAPPORT_PULSE_SURVEY") or None,
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite://")
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the spellings platforms hand out and add SQLite's pragmas.
+
+    >>> normalise_database_url("postgresql://u@h/db")
+    'postgres://u@h/db'
+    >>> normalise_database_url("sqlite://x.db")
+    'sqlite://x.db?journal_mode=WAL&synchronous=NORMAL&busy_timeout=5000'
+    """
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite://"):
+        path, _, query = url.partition("?")
+        given = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
+        merged = {**SQLITE_PRAGMAS, **given}
+        url = path + "?" + "&".join(f"{k}={v}" for k, v in merged.items())
+    elif not url.startswith("postgres://"):
+        raise SettingsError(
+            f"DATABASE_URL must start with sqlite:// or postgres://, not {url.split(':', 1)[0]!r}"
+        )
+    return url
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+def _local_secret() -> str:
+    """A secret kept in `.rapport-secret` so a development install survives restarts.
+
+    Production sets RAPPORT_SECRET; several processes must share one.
+    """
+    path = Path(".rapport-secret")
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        value = secrets.token_urlsafe(32)
+        path.write_text(value + "\n")
+        path.chmod(0o600)
+        return value
+
+
+settings = Settings.from_env(os.environ)
