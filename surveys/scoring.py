@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from surveys.schema import Question, Survey
 
 __all__ = [
+    "DimensionScore",
+    "PulseScoring",
     "ces_agree",
     "cei",
     "csat_top_two",
@@ -21,6 +24,7 @@ __all__ = [
     "is_promoter",
     "nps",
     "rescale_agree",
+    "score_pulse",
     "scored_value",
     "share_percent",
 ]
@@ -81,7 +85,7 @@ def dimension_scores(survey: Survey, answers: Mapping[str, object]) -> dict[str,
 
 
 def cei(survey: Survey, scores: Mapping[str, float]) -> float | None:
-    """Contractor experience index: the weighted mean of the dimension scores present.
+    """Connection & Empowerment Index (CEI): the weighted mean of the dimension scores present.
 
     CEI = Σ wᵢ·sᵢ / Σ wᵢ over the survey's dimensions that have a score
     (weights from Dimension.weight; keys not in the survey are ignored).
@@ -149,3 +153,42 @@ def ces_agree(ces: int) -> bool:
     """CES agreement: 5 to 7 on the 1–7 agree scale (CES 2.0)."""
     _check_range(ces, 1, 7, "CES answer")
     return ces >= 5
+
+
+@dataclass(frozen=True)
+class DimensionScore:
+    score: float  # 0–100
+    answered: int  # items answered
+    favourable: int  # of those, answered 4–5 (after reversal)
+
+
+@dataclass(frozen=True)
+class PulseScoring:
+    """Everything stored with a pulse response so the database only averages."""
+
+    cei: float | None
+    dimensions: Mapping[str, DimensionScore]
+    items: Mapping[str, tuple[str, int]]  # item id -> (dimension, scored value)
+
+
+def score_pulse(survey: Survey, answers: Mapping[str, object]) -> PulseScoring:
+    """Score one validated pulse response: dimension scores, CEI and item values.
+
+    >>> from surveys.schema import builtin_survey
+    >>> s = score_pulse(builtin_survey("pulse"), {"trust_judgement": 4, "trust_respect": 5})
+    >>> s.cei, s.dimensions["trust"]
+    (87.5, DimensionScore(score=87.5, answered=2, favourable=2))
+    """
+    scores = dimension_scores(survey, answers)
+    items: dict[str, tuple[str, int]] = {}
+    for question in survey.questions:
+        value = answers.get(question.id)
+        if question.dimension is not None and value is not None:
+            items[question.id] = (question.dimension, scored_value(question, value))  # type: ignore[arg-type]
+    dimensions = {}
+    for dimension_id, score in scores.items():
+        values = [v for d, v in items.values() if d == dimension_id]
+        dimensions[dimension_id] = DimensionScore(
+            score=score, answered=len(values), favourable=sum(favourable(v) for v in values)
+        )
+    return PulseScoring(cei=cei(survey, scores), dimensions=dimensions, items=items)

@@ -1,6 +1,6 @@
 import pytest
 
-from surveys.schema import Question, parse_survey
+from surveys.schema import Question, builtin_survey, parse_survey
 from surveys.scoring import (
     cei,
     ces_agree,
@@ -126,3 +126,21 @@ def test_csat_and_ces_thresholds():
     assert [v for v in range(1, 8) if ces_agree(v)] == [5, 6, 7]
     with pytest.raises(ValueError):
         ces_agree(8)
+
+
+def test_score_pulse_stores_what_the_database_averages() -> None:
+    from surveys.scoring import score_pulse
+
+    survey = builtin_survey("pulse")
+    answers = {q.id: None for q in survey.questions}
+    answers.update(trust_judgement=2, trust_respect=5, connection_identity=4)
+    scoring = score_pulse(survey, answers)
+    # connection: 1 of 3 answered -> left out; trust: mean 3.5 -> 62.5
+    assert set(scoring.dimensions) == {"trust"}
+    assert scoring.dimensions["trust"].score == 62.5
+    assert scoring.dimensions["trust"].answered == 2
+    assert scoring.dimensions["trust"].favourable == 1
+    assert scoring.cei == 62.5
+    # items keep every answered scored item, even of a dimension left out
+    assert scoring.items["connection_identity"] == ("connection", 4)
+    assert len(scoring.items) == 3
