@@ -1,0 +1,84 @@
+"""The collector: a Starlette app that hands out survey links and takes answers.
+
+Routes come from one module per concern; this module only assembles them,
+opens the database in the lifespan and guards the admin API with keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from tortoise.contrib.starlette import RegisterTortoise
+
+from collector import analytics_api, api, pages, transfer
+from models.db import connection, tortoise_config
+from models.keys import find_api_key
+
+__all__ = ["create_app"]
+
+API_PREFIX = "/api/v1/"
+PUBLIC_API = ("/api/v1/responses/", "/api/v1/openapi.json")
+
+
+class ApiKeyMiddleware:
+    """Every /api/v1 call needs `Authorization: Bearer <key>`, except the
+    token-keyed response endpoint and the OpenAPI document."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(API_PREFIX) or path.startswith(PUBLIC_API):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        record = await find_api_key(key=key.strip()) if scheme.lower() == "bearer" else None
+        if record is None:
+            response = JSONResponse(
+                {"error": "A valid API key is required: send 'Authorization: Bearer <key>'. "
+                          "Create one with 'rapport apikey create NAME'."},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["api_key"] = record.name
+        await self.app(scope, receive, send)
+
+
+async def healthz(request: Request) -> Response:
+    try:
+        await connection().execute_query("SELECT 1")
+    except Exception as exc:  # any failure to reach the database is "unhealthy"
+        return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+def create_app(database_url: str | None = None) -> Starlette:
+    config = tortoise_config(database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with RegisterTortoise(app, config=config):
+            yield
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            *pages.routes,
+            *api.routes,
+            *transfer.routes,
+            *analytics_api.routes,
+        ],
+        middleware=[Middleware(ApiKeyMiddleware)],
+        lifespan=lifespan,
+    )
