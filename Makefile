@@ -1,0 +1,42 @@
+# The two commands of the README: `make run` and `make test`.
+# Both set up what they need on a fresh machine (a virtualenv; for the
+# browser tests, Debian's chromium) and nothing outside this folder else.
+
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PORT    ?= 8000
+DASH_PORT ?= 8050
+
+.PHONY: run test install browser postgres
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+# Collector on :8000 and dashboard on :8050, on a local SQLite file with demo data.
+run: install
+	$(BIN)/rapport demo --if-empty
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/rapport serve --port $(PORT) & \
+	$(BIN)/rapport-dashboard --port $(DASH_PORT) & \
+	wait
+
+# The whole suite, on SQLite and PostgreSQL, browser tests included.
+test: install browser postgres
+	$(BIN)/python -m pytest
+
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \
+	  echo "Starting the local PostgreSQL cluster"; \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | tail -1) main start || true; \
+	  for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
