@@ -1,0 +1,462 @@
+"""Every database call of the collector's write and read path, in one place.
+
+Links out (contractors, jobs, waves, invites) and answers in (customer and
+pulse responses). Exactly-once storage leans on the database: one customer
+response per job, one pulse response per contractor and wave, one row per
+submission id. When an insert hits one of those constraints, the row that won
+is read back: the same submission id means a retry (its original result is
+returned), anything else means the link was already answered.
+
+All functions are async and take keyword-only arguments.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.entities import (
+    Contractor,
+    CustomerResponse,
+    Job,
+    PulseInvite,
+    PulseItemAnswer,
+    PulseResponse,
+    PulseScore,
+    PulseWave,
+)
+from models.settings import settings
+from models.tokens import new_token
+from surveys.schema import Survey, builtin_survey, load_survey
+from surveys.scoring import score_pulse
+
+__all__ = [
+    "AlreadyAnswered",
+    "Conflict",
+    "Link",
+    "LinkKind",
+    "NotFound",
+    "Stored",
+    "create_invites",
+    "create_wave",
+    "find_link",
+    "list_invites",
+    "register_job",
+    "store_customer_response",
+    "store_pulse_response",
+    "store_response",
+    "survey_in_force",
+    "upsert_contractor",
+]
+
+LinkKind = Literal["customer", "pulse"]
+
+
+class NotFound(LookupError):
+    """A named thing (contractor, wave, link) does not exist."""
+
+
+class Conflict(ValueError):
+    """The request contradicts what is stored (a duplicate wave name, a reused submission id)."""
+
+
+class AlreadyAnswered(Conflict):
+    """The link has a response already, from another submission."""
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@functools.cache
+def survey_in_force(kind: LinkKind) -> Survey:
+    """The survey definition used for `kind`: the configured file, else the bundled one.
+
+    Read once per process; a brand restarts the collector after editing it.
+    """
+    path = settings.customer_survey if kind == "customer" else settings.pulse_survey
+    return load_survey(path) if path else builtin_survey(kind)
+
+
+# --- contractors and jobs --------------------------------------------------------
+
+
+async def upsert_contractor(
+    *,
+    external_id: str,
+    name: str,
+    region: str = "",
+    service_type: str = "",
+    started_on: date | None = None,
+    active: bool = True,
+    attributes: Mapping[str, Any] | None = None,
+) -> tuple[Contractor, bool]:
+    """Create the contractor or update it by external id; returns (contractor, created)."""
+    values: dict[str, Any] = {
+        "name": name,
+        "region": region,
+        "service_type": service_type,
+        "started_on": started_on,
+        "active": active,
+    }
+    if attributes is not None:
+        values["attributes"] = dict(attributes)
+    for _ in range(2):
+        contractor = await Contractor.get_or_none(external_id=external_id)
+        if contractor is not None:
+            contractor.update_from_dict(values)
+            await contractor.save()
+            return contractor, False
+        try:
+            return await Contractor.create(external_id=external_id, **values), True
+        except IntegrityError:
+            continue  # created at the same moment by another request: update it
+    raise Conflict(f"contractor {external_id!r} is being changed concurrently; retry")
+
+
+async def register_job(
+    *, external_id: str, contractor: str, completed_at: datetime, now: datetime | None = None
+) -> tuple[Job, bool]:
+    """The job and its survey link, created once; the same job again returns the same link.
+
+    `contractor` is the contractor's external id. Returns (job, created).
+    """
+    job = await Job.get_or_none(external_id=external_id)
+    if job is not None:
+        return job, False
+    owner = await Contractor.get_or_none(external_id=contractor)
+    if owner is None:
+        raise NotFound(f"no contractor with external_id {contractor!r}")
+    expires_at = (now or now_utc()) + timedelta(days=settings.link_days)
+    try:
+        job = await Job.create(
+            external_id=external_id,
+            contractor=owner,
+            completed_at=completed_at,
+            token=new_token(),
+            expires_at=expires_at,
+        )
+    except IntegrityError:
+        job = await Job.get_or_none(external_id=external_id)
+        if job is None:
+            raise
+        return job, False
+    return job, True
+
+
+# --- pulse waves and invites -----------------------------------------------------
+
+
+async def create_wave(*, name: str, opens_at: datetime, closes_at: datetime) -> PulseWave:
+    """A new pulse wave; Conflict if the name is taken, ValueError if it closes before it opens."""
+    if closes_at <= opens_at:
+        raise ValueError("closes_at must be after opens_at")
+    try:
+        return await PulseWave.create(name=name, opens_at=opens_at, closes_at=closes_at)
+    except IntegrityError:
+        raise Conflict(f"a wave called {name!r} exists already") from None
+
+
+@dataclass(frozen=True)
+class Invite:
+    contractor: str  # external id
+    name: str
+    token: str
+
+
+async def _wave(name: str) -> PulseWave:
+    wave = await PulseWave.get_or_none(name=name)
+    if wave is None:
+        raise NotFound(f"no wave called {name!r}")
+    return wave
+
+
+async def create_invites(
+    *, wave: str, contractors: Sequence[str] | None = None
+) -> list[Invite]:
+    """One pulse link per contractor for the wave: every active one, or those listed.
+
+    Idempotent: a contractor invited already keeps its link.
+    """
+    found = await _wave(wave)
+    if contractors is None:
+        people = await Contractor.filter(active=True).order_by("external_id")
+    else:
+        wanted = list(dict.fromkeys(contractors))
+        people = await Contractor.filter(external_id__in=wanted)
+        missing = sorted(set(wanted) - {c.external_id for c in people})
+        if missing:
+            raise NotFound(f"no contractor with external_id {', '.join(map(repr, missing))}")
+        order = {ext: i for i, ext in enumerate(wanted)}
+        people.sort(key=lambda c: order[c.external_id])
+    existing = {
+        row.contractor_id: row.token
+        for row in await PulseInvite.filter(wave=found, contractor_id__in=[c.id for c in people])
+    }
+    fresh = [
+        PulseInvite(wave=found, contractor=c, token=new_token())
+        for c in people
+        if c.id not in existing
+    ]
+    if fresh:
+        try:
+            async with in_transaction() as conn:
+                await PulseInvite.bulk_create(fresh, using_db=conn)
+        except IntegrityError:  # another request invited some at the same moment
+            for invite in fresh:
+                try:
+                    await invite.save()
+                except IntegrityError:
+                    pass
+            existing = {
+                row.contractor_id: row.token
+                for row in await PulseInvite.filter(
+                    wave=found, contractor_id__in=[c.id for c in people]
+                )
+            }
+        else:
+            existing.update({i.contractor.id: i.token for i in fresh})
+    return [Invite(c.external_id, c.name, existing[c.id]) for c in people]
+
+
+async def list_invites(*, wave: str) -> list[Invite]:
+    found = await _wave(wave)
+    rows = (
+        await PulseInvite.filter(wave=found)
+        .order_by("contractor__external_id")
+        .values_list("contractor__external_id", "contractor__name", "token")
+    )
+    return [Invite(ext, name, token) for ext, name, token in rows]
+
+
+# --- links and responses ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a survey token opens: a customer job or a pulse invite."""
+
+    kind: LinkKind
+    token: str
+    contractor_id: int
+    job_id: int | None = None
+    completed_at: datetime | None = None
+    wave_id: int | None = None
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None  # expiry of the link (job expiry or wave close)
+
+    def closed(self, now: datetime | None = None) -> bool:
+        return self.closes_at is not None and (now or now_utc()) >= self.closes_at
+
+    def not_open_yet(self, now: datetime | None = None) -> bool:
+        return self.opens_at is not None and (now or now_utc()) < self.opens_at
+
+
+async def find_link(*, token: str, kind: LinkKind | None = None) -> Link | None:
+    """The job or invite behind a token (one indexed lookup per kind tried), or None."""
+    if len(token) > 64:
+        return None
+    if kind in (None, "customer"):
+        job = await Job.get_or_none(token=token).only(
+            "id", "contractor_id", "completed_at", "expires_at"
+        )
+        if job is not None:
+            return Link(
+                kind="customer",
+                token=token,
+                contractor_id=job.contractor_id,
+                job_id=job.id,
+                completed_at=job.completed_at,
+                closes_at=job.expires_at,
+            )
+    if kind in (None, "pulse"):
+        row = (
+            await PulseInvite.filter(token=token)
+            .values_list("contractor_id", "wave_id", "wave__opens_at", "wave__closes_at")
+        )
+        if row:
+            contractor_id, wave_id, opens_at, closes_at = row[0]
+            return Link(
+                kind="pulse",
+                token=token,
+                contractor_id=contractor_id,
+                wave_id=wave_id,
+                opens_at=opens_at,
+                closes_at=closes_at,
+            )
+    return None
+
+
+async def is_answered(*, link: Link) -> bool:
+    if link.kind == "customer":
+        return await CustomerResponse.filter(job_id=link.job_id).exists()
+    return await PulseResponse.filter(wave_id=link.wave_id, contractor_id=link.contractor_id).exists()
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A stored response as the respondent sees it; `created` is False for a retry."""
+
+    kind: LinkKind
+    submitted_at: datetime
+    survey_version: int
+    lang: str
+    submission_id: str | None
+    created: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": "received",
+            "survey": self.kind,
+            "survey_version": self.survey_version,
+            "submitted_at": self.submitted_at.isoformat(),
+            "submission_id": self.submission_id,
+        }
+
+
+def _stored(kind: LinkKind, row: CustomerResponse | PulseResponse, created: bool) -> Stored:
+    return Stored(kind, row.submitted_at, row.survey_version, row.lang, row.submission_id, created)
+
+
+async def _after_conflict(
+    kind: LinkKind, existing: CustomerResponse | PulseResponse | None, submission_id: str | None
+) -> Stored:
+    """Decide what a failed insert means, from the row that is there."""
+    if existing is not None:
+        if submission_id is not None and existing.submission_id == submission_id:
+            return _stored(kind, existing, created=False)
+        raise AlreadyAnswered("this link has been answered already")
+    raise Conflict("this submission id belongs to another response")
+
+
+async def store_customer_response(
+    *,
+    link: Link,
+    answers: Mapping[str, Any],
+    survey: Survey,
+    lang: str = "en",
+    source: str = "web",
+    submission_id: str | None = None,
+    now: datetime | None = None,
+) -> Stored:
+    """Store a customer's validated answers once; a retry returns the original."""
+    if link.kind != "customer":
+        raise ValueError("not a customer link")
+    try:
+        row = await CustomerResponse.create(
+            job_id=link.job_id,
+            contractor_id=link.contractor_id,
+            completed_at=link.completed_at,
+            submitted_at=now or now_utc(),
+            csat=answers.get("csat"),
+            nps=answers.get("nps"),
+            ces=answers.get("ces"),
+            promise_kept=answers.get("promise_kept"),
+            comment=answers.get("comment"),
+            answers=dict(answers),
+            survey_version=survey.version,
+            lang=lang,
+            source=source,
+            submission_id=submission_id,
+        )
+    except IntegrityError:
+        existing = await CustomerResponse.get_or_none(job_id=link.job_id)
+        return await _after_conflict("customer", existing, submission_id)
+    return _stored("customer", row, created=True)
+
+
+async def store_pulse_response(
+    *,
+    link: Link,
+    answers: Mapping[str, Any],
+    survey: Survey,
+    lang: str = "en",
+    source: str = "web",
+    submission_id: str | None = None,
+    now: datetime | None = None,
+) -> Stored:
+    """Store a contractor's validated pulse answers with their dimension and item scores,
+    in one transaction; a retry returns the original."""
+    if link.kind != "pulse":
+        raise ValueError("not a pulse link")
+    scoring = score_pulse(survey, answers)
+    try:
+        async with in_transaction() as conn:
+            row = await PulseResponse.create(
+                wave_id=link.wave_id,
+                contractor_id=link.contractor_id,
+                submitted_at=now or now_utc(),
+                answers=dict(answers),
+                comment=answers.get("comment"),
+                cei=scoring.cei,
+                survey_version=survey.version,
+                lang=lang,
+                source=source,
+                submission_id=submission_id,
+                using_db=conn,
+            )
+            scores = [
+                PulseScore(
+                    response=row,
+                    dimension=dim,
+                    score=s.score,
+                    answered=s.answered,
+                    favourable=s.favourable,
+                )
+                for dim, s in scoring.dimensions.items()
+            ]
+            items = [
+                PulseItemAnswer(response=row, dimension=dim, item=item, value=value)
+                for item, (dim, value) in scoring.items.items()
+            ]
+            if scores:
+                await PulseScore.bulk_create(scores, using_db=conn)
+            if items:
+                await PulseItemAnswer.bulk_create(items, using_db=conn)
+    except IntegrityError:
+        existing = await PulseResponse.get_or_none(
+            wave_id=link.wave_id, contractor_id=link.contractor_id
+        )
+        return await _after_conflict("pulse", existing, submission_id)
+    return _stored("pulse", row, created=True)
+
+
+async def store_response(
+    *,
+    link: Link,
+    answers: Mapping[str, Any],
+    lang: str = "en",
+    source: str = "web",
+    submission_id: str | None = None,
+    now: datetime | None = None,
+) -> Stored:
+    """Store answers for whichever kind of link this is, with the survey in force."""
+    store = store_customer_response if link.kind == "customer" else store_pulse_response
+    return await store(
+        link=link,
+        answers=answers,
+        survey=survey_in_force(link.kind),
+        lang=lang,
+        source=source,
+        submission_id=submission_id,
+        now=now,
+    )
+
+
+async def stored_for_submission(*, link: Link, submission_id: str) -> Stored | None:
+    """The response this submission id stored on this link, if any (to answer a resend)."""
+    model = CustomerResponse if link.kind == "customer" else PulseResponse
+    row = await model.get_or_none(submission_id=submission_id)
+    if row is None:
+        return None
+    if link.kind == "customer" and row.job_id != link.job_id:  # type: ignore[union-attr]
+        return None
+    if link.kind == "pulse" and (row.wave_id, row.contractor_id) != (link.wave_id, link.contractor_id):  # type: ignore[union-attr]
+        return None
+    return _stored(link.kind, row, created=False)
