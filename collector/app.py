@@ -17,7 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise.contrib.starlette import RegisterTortoise
 
-from collector import analytics_api, api, pages, transfer
+from collector import analytics_api, api, openapi, pages, transfer
 from models.db import connection, tortoise_config
 from models.keys import find_api_key
 
@@ -78,6 +78,7 @@ def create_app(database_url: str | None = None) -> Starlette:
             *api.routes,
             *transfer.routes,
             *analytics_api.routes,
+            *openapi.routes,
         ],
         middleware=[Middleware(ApiKeyMiddleware)],
         lifespan=lifespan,

@@ -91,22 +91,25 @@ async def upsert_contractor(
     *,
     external_id: str,
     name: str,
-    region: str = "",
-    service_type: str = "",
+    region: str | None = None,
+    service_type: str | None = None,
     started_on: date | None = None,
-    active: bool = True,
+    active: bool | None = None,
     attributes: Mapping[str, Any] | None = None,
 ) -> tuple[Contractor, bool]:
-    """Create the contractor or update it by external id; returns (contractor, created)."""
-    values: dict[str, Any] = {
+    """Create the contractor or update it by external id; returns (contractor, created).
+
+    On update, fields left as None keep their stored value.
+    """
+    given: dict[str, Any] = {
         "name": name,
         "region": region,
         "service_type": service_type,
         "started_on": started_on,
         "active": active,
+        "attributes": dict(attributes) if attributes is not None else None,
     }
-    if attributes is not None:
-        values["attributes"] = dict(attributes)
+    values = {key: value for key, value in given.items() if value is not None}
     for _ in range(2):
         contractor = await Contractor.get_or_none(external_id=external_id)
         if contractor is not None:
