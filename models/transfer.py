@@ -1,0 +1,787 @@
+"""Bulk CSV import and streaming CSV export.
+
+Import
+------
+``await import_csv(*, kind, data) -> ImportResult`` with ``kind`` one of
+``"contractors"``, ``"customer-responses"``, ``"pulse-responses"`` and
+``data`` the CSV file (``bytes`` in UTF-8, a BOM allowed, or ``str``). The
+ORM must be open (``models.db.database()`` in a script). It prints nothing;
+``ImportResult.as_dict()`` is what the API answers and the CLI shows.
+
+A file is imported whole or not at all. Every line is checked first, each
+answer through ``surveys.validation.validate`` with the survey in force (the
+same rules as the web form); then, inside one transaction, against the
+database; only when nothing is wrong are the rows written, with multi-row
+INSERTs (PostgreSQL: ``INSERT ... SELECT FROM unnest(arrays)``; SQLite:
+``executemany`` / multi-VALUES), never one ORM save per row. Problems raise
+``CsvImportError``, whose ``errors`` name the line (the header is line 1) and
+the column, up to ``MAX_ERRORS`` of them, with ``error_count`` the total.
+
+Columns (header names exact, any order):
+
+- contractors: ``external_id, name, region, service_type, started_on``
+  and optionally ``active`` (yes/no, default yes). Upsert by external id.
+- customer-responses: ``job_external_id, contractor_external_id,
+  completed_at, submitted_at`` and one column per customer-survey question
+  (``csat, nps, ces, promise_kept``, optionally ``comment``). A missing job
+  is created (its contractor must exist); an existing job keeps its own
+  completion time and must belong to that contractor and be unanswered.
+  ``source`` is accepted and ignored, so an export re-imports. Stored with
+  source "import".
+- pulse-responses: ``contractor_external_id, wave, submitted_at`` and one
+  column per pulse question id (the optional ones may be left out). The
+  wave must exist (create it with ``POST /api/v1/waves``) and
+  ``submitted_at`` must fall within it; the invite is created if missing.
+  Each response is scored by ``surveys.scoring.score_pulse`` and stored with
+  its dimension scores and item answers, exactly as a web submission.
+
+Duplicates are errors: the same job or the same contractor+wave twice in the
+file, or already answered in the database. Cells that an export neutralised
+against spreadsheet formulas (a leading quote) are restored.
+
+Export
+------
+``export_customer_responses(*, start, end)`` yields CSV text in batches: one
+row per customer response with its job's and contractor's external ids,
+filtered on the job's ``completed_at`` in [start, end).
+
+``await export_pulse_responses(*, start, end) -> PulseExport`` filtered on
+``submitted_at`` in [start, end): wave, submitted date, one column per pulse
+question (answers as given), cei, comment. Confidential, not anonymous, so:
+no contractor id, external id, name, region or service type; the time is cut
+to the date; within a wave rows come in a fresh random order, never by
+contractor. A wave with fewer than ``settings.min_group`` contractors in the
+export is left out entirely, and when it has fewer than
+``settings.min_comment_group`` its comments are blanked (issue 3's privacy
+rule); ``PulseExport`` counts both so the API can say so in headers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.db import connection
+from models.queries import survey_in_force
+from models.settings import settings
+from models.tokens import new_token
+from surveys.csvsafe import neutralise, restore
+from surveys.schema import Survey
+from surveys.scoring import score_pulse
+from surveys.validation import AnswerErrors, validate
+
+__all__ = [
+    "KINDS",
+    "MAX_ERRORS",
+    "CsvImportError",
+    "ImportResult",
+    "PulseExport",
+    "RowError",
+    "customer_export_header",
+    "export_customer_responses",
+    "export_pulse_responses",
+    "import_csv",
+    "insert_rows",
+    "parse_instant",
+]
+
+Kind = Literal["contractors", "customer-responses", "pulse-responses"]
+KINDS: tuple[str, ...] = ("contractors", "customer-responses", "pulse-responses")
+MAX_ERRORS = 50
+MAX_ID = 128
+EXPORT_BATCH = 5000
+_YES = {"yes", "true", "1", "y"}
+_NO = {"no", "false", "0", "n"}
+
+
+# --- results and errors ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str | None
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column, "message": self.message}
+
+
+class CsvImportError(ValueError):
+    """The file cannot be imported; nothing was stored.
+
+    ``whole_file`` is true when the file itself is unusable (encoding,
+    header) rather than some of its lines.
+    """
+
+    def __init__(self, errors: Sequence[RowError], *, error_count: int | None = None,
+                 whole_file: bool = False) -> None:
+        self.errors = list(errors)
+        self.error_count = len(self.errors) if error_count is None else error_count
+        self.whole_file = whole_file
+        first = self.errors[0] if self.errors else None
+        summary = f"line {first.line}, {first.column}: {first.message}" if first else "invalid file"
+        super().__init__(f"{self.error_count} error(s); first: {summary}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"errors": [e.as_dict() for e in self.errors], "error_count": self.error_count}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    kind: str
+    rows: int
+    created: int
+    updated: int = 0
+    jobs_created: int = 0
+    invites_created: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "jobs_created": self.jobs_created,
+            "invites_created": self.invites_created,
+        }
+
+
+class _Errors:
+    """Collects row errors, keeping the first MAX_ERRORS and counting all."""
+
+    def __init__(self) -> None:
+        self.kept: list[RowError] = []
+        self.count = 0
+
+    def add(self, line: int, column: str | None, message: str) -> None:
+        self.count += 1
+        if len(self.kept) < MAX_ERRORS:
+            self.kept.append(RowError(line, column, message))
+
+    def raise_if_any(self) -> None:
+        if self.count:
+            raise CsvImportError(self.kept, error_count=self.count)
+
+
+# --- parsing cells ----------------------------------------------------------------
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 date or date-time as an aware UTC datetime (naive means UTC).
+
+    >>> parse_instant("2026-03-01")
+    datetime.datetime(2026, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_instant("2026-03-01T10:30:00+02:00").hour
+    8
+    """
+    text = text.strip()
+    if len(text) == 10:
+        return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _db_instant(value: Any) -> datetime:
+    """A timestamp read by raw SQL: a datetime (PostgreSQL) or its text (SQLite)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return parse_instant(str(value))
+
+
+def _iso(value: Any) -> str:
+    return _db_instant(value).astimezone(UTC).isoformat()
+
+
+class _Line:
+    """One CSV record with its starting line number and cell accessors."""
+
+    __slots__ = ("line", "cells", "errors")
+
+    def __init__(self, line: int, cells: dict[str, str], errors: _Errors) -> None:
+        self.line, self.cells, self.errors = line, cells, errors
+
+    def text(self, column: str, *, required: bool = True, limit: int = MAX_ID) -> str | None:
+        value = self.cells.get(column, "").strip()
+        if not value:
+            if required:
+                self.errors.add(self.line, column, "missing value")
+            return None
+        if len(value) > limit:
+            self.errors.add(self.line, column, f"longer than {limit} characters")
+            return None
+        return value
+
+    def instant(self, column: str) -> datetime | None:
+        value = self.text(column)
+        if value is None:
+            return None
+        try:
+            return parse_instant(value)
+        except ValueError:
+            self.errors.add(self.line, column,
+                            f"not an ISO 8601 date or time (like 2026-03-01T14:30:00Z): {value[:40]!r}")
+            return None
+
+
+def _read(data: str | bytes, *, required: Sequence[str], optional: Sequence[str],
+          ignored: Sequence[str] = ()) -> tuple[list[str], Iterable[tuple[int, dict[str, str]]]]:
+    """Decode the file, check its header and return (columns, iterator of (line, cells))."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CsvImportError([RowError(1, None, f"the file is not UTF-8 text ({exc.reason} "
+                                                     f"at byte {exc.start})")], whole_file=True) from None
+    else:
+        text = data.removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [cell.strip() for cell in next(reader)]
+    except StopIteration:
+        raise CsvImportError([RowError(1, None, "the file is empty: expected a header line")],
+                             whole_file=True) from None
+    except csv.Error as exc:
+        raise CsvImportError([RowError(1, None, f"not valid CSV: {exc}")], whole_file=True) from None
+    errors: list[RowError] = []
+    known = set(required) | set(optional) | set(ignored)
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            errors.append(RowError(1, name, "column appears twice"))
+        elif name not in known:
+            errors.append(RowError(1, name, "unknown column; expected "
+                                            + ", ".join([*required, *optional])))
+        seen.add(name)
+    for name in required:
+        if name not in seen:
+            errors.append(RowError(1, name, "missing column"))
+    if errors:
+        raise CsvImportError(errors[:MAX_ERRORS], error_count=len(errors), whole_file=True)
+
+    def records() -> Iterable[tuple[int, dict[str, str]]]:
+        start = reader.line_num + 1
+        try:
+            for record in reader:
+                if record and any(cell.strip() for cell in record):
+                    if len(record) != len(header):
+                        yield start, {"\0width": str(len(record))}
+                    else:
+                        yield start, {name: restore(cell) for name, cell in zip(header, record)}
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            yield start, {"\0csv": str(exc)}
+
+    return header, records()
+
+
+def _malformed(line: _Line, width: int) -> bool:
+    if "\0width" in line.cells:
+        cells = line.cells["\0width"]
+        line.errors.add(line.line, None, f"{cells} cells where the header has {width}")
+        return True
+    if "\0csv" in line.cells:
+        problem = line.cells["\0csv"]
+        line.errors.add(line.line, None, f"not valid CSV: {problem}")
+        return True
+    return False
+
+
+def _answers(line: _Line, survey: Survey, columns: Sequence[str], lang: str = "en") -> dict[str, Any] | None:
+    raw = {q: line.cells[q] for q in columns if q in line.cells}
+    try:
+        return validate(survey, raw, lang=lang)
+    except AnswerErrors as exc:
+        for column, message in exc.errors.items():
+            line.errors.add(line.line, column, message)
+        return None
+
+
+# --- SQL helpers ----------------------------------------------------------------------
+
+
+def _dialect(conn: BaseDBAsyncClient) -> str:
+    return conn.capabilities.dialect
+
+
+def _placeholders(conn: BaseDBAsyncClient, sql: str) -> str:
+    """Write queries with `?`; PostgreSQL wants $1, $2, ..."""
+    if _dialect(conn) != "postgres":
+        return sql
+    parts = sql.split("?")
+    return "".join(p + (f"${i}" if i < len(parts) else "") for i, p in enumerate(parts, 1))
+
+
+async def insert_rows(
+    conn: BaseDBAsyncClient,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence[Any]],
+    *,
+    returning: Sequence[str] = (),
+    on_conflict: str = "",
+) -> list[dict[str, Any]]:
+    """Insert many rows with few statements; returns the `returning` columns per row.
+
+    `columns` pairs each column with its PostgreSQL type (for unnest casts).
+    PostgreSQL gets one ``INSERT ... SELECT * FROM unnest($1::type[], ...)``
+    per 20,000 rows; SQLite a multi-VALUES INSERT (when rows must come back)
+    or ``executemany`` of one prepared INSERT. Values: datetimes aware UTC,
+    dates, bools, JSON as text.
+    """
+    if not rows:
+        return []
+    names = ", ".join(f'"{name}"' for name, _ in columns)
+    back = f" RETURNING {', '.join(returning)}" if returning else ""
+    out: list[dict[str, Any]] = []
+    if _dialect(conn) == "postgres":
+        casts = ", ".join(f"${i}::{pg_type}[]" for i, (_, pg_type) in enumerate(columns, 1))
+        sql = f'INSERT INTO "{table}" ({names}) SELECT * FROM unnest({casts}) {on_conflict}{back}'
+        for start in range(0, len(rows), 20000):
+            chunk = rows[start:start + 20000]
+            arrays = [list(values) for values in zip(*chunk)]
+            if returning:
+                out.extend(await conn.execute_query_dict(sql, arrays))
+            else:
+                await conn.execute_query(sql, arrays)
+        return out
+    one = "(" + ", ".join("?" for _ in columns) + ")"
+    if not returning:
+        await conn.execute_many(f'INSERT INTO "{table}" ({names}) VALUES {one} {on_conflict}',
+                                [list(row) for row in rows])
+        return out
+    per = max(1, 32000 // len(columns))
+    for start in range(0, len(rows), per):
+        chunk = rows[start:start + per]
+        sql = f'INSERT INTO "{table}" ({names}) VALUES {", ".join([one] * len(chunk))} {on_conflict}{back}'
+        out.extend(await conn.execute_query_dict(sql, [v for row in chunk for v in row]))
+    return out
+
+
+async def _select_in(conn: BaseDBAsyncClient, sql: str, keys: Iterable[Any], *,
+                     pg_type: str = "text") -> list[dict[str, Any]]:
+    """Run `sql` whose WHERE ends in `{keys}` for every key, in chunks on SQLite."""
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return []
+    if _dialect(conn) == "postgres":
+        return await conn.execute_query_dict(sql.format(keys=f"= ANY($1::{pg_type}[])"), [keys])
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(keys), 900):
+        chunk = keys[start:start + 900]
+        rows.extend(await conn.execute_query_dict(
+            sql.format(keys=f"IN ({', '.join('?' for _ in chunk)})"), chunk))
+    return rows
+
+
+# --- import ------------------------------------------------------------------------------
+
+
+async def import_csv(*, kind: str, data: str | bytes) -> ImportResult:
+    """Import a whole CSV file of `kind` or nothing; raises CsvImportError naming lines and columns."""
+    if kind == "contractors":
+        return await _import_contractors(data)
+    if kind == "customer-responses":
+        return await _import_customer(data)
+    if kind == "pulse-responses":
+        return await _import_pulse(data)
+    raise ValueError(f"unknown import kind {kind!r}; choose one of {', '.join(KINDS)}")
+
+
+async def _import_contractors(data: str | bytes) -> ImportResult:
+    required = ("external_id", "name", "region", "service_type", "started_on")
+    header, records = _read(data, required=required, optional=("active",))
+    errors = _Errors()
+    rows: dict[str, tuple[Any, ...]] = {}
+    first_line: dict[str, int] = {}
+    for number, cells in records:
+        line = _Line(number, cells, errors)
+        if _malformed(line, len(header)):
+            continue
+        external_id = line.text("external_id")
+        name = line.text("name", limit=200)
+        region = line.text("region", required=False, limit=100) or ""
+        service_type = line.text("service_type", required=False, limit=100) or ""
+        started_on = None
+        raw_start = line.text("started_on", required=False)
+        if raw_start:
+            try:
+                started_on = date.fromisoformat(raw_start)
+            except ValueError:
+                errors.add(number, "started_on", f"not an ISO 8601 date (like 2024-05-31): {raw_start[:40]!r}")
+        active = True
+        raw_active = cells.get("active", "").strip().lower()
+        if raw_active in _NO:
+            active = False
+        elif raw_active and raw_active not in _YES:
+            errors.add(number, "active", "answer yes or no")
+        if external_id is not None:
+            if external_id in first_line:
+                errors.add(number, "external_id",
+                           f"contractor {external_id!r} is already on line {first_line[external_id]}")
+            first_line.setdefault(external_id, number)
+        if external_id and name:
+            rows[external_id] = (external_id, name, region, service_type, started_on, active)
+    errors.raise_if_any()
+    now = datetime.now(UTC)
+    async with in_transaction() as conn:
+        existing = await _select_in(conn, "SELECT external_id FROM contractors WHERE external_id {keys}",
+                                    rows)
+        await insert_rows(
+            conn, "contractors",
+            [("external_id", "text"), ("name", "text"), ("region", "text"), ("service_type", "text"),
+             ("started_on", "date"), ("active", "bool"), ("attributes", "jsonb"),
+             ("created_at", "timestamptz"), ("updated_at", "timestamptz")],
+            [(*row, "{}", now, now) for row in rows.values()],
+            on_conflict=(
+                "ON CONFLICT (external_id) DO UPDATE SET name = excluded.name, "
+                "region = excluded.region, service_type = excluded.service_type, "
+                "started_on = excluded.started_on, active = excluded.active, "
+                "updated_at = excluded.updated_at"
+            ),
+        )
+    updated = len(existing)
+    return ImportResult("contractors", rows=len(rows), created=len(rows) - updated, updated=updated)
+
+
+async def _import_customer(data: str | bytes) -> ImportResult:
+    survey = survey_in_force("customer")
+    questions = [q.id for q in survey.questions]
+    fixed = ("job_external_id", "contractor_external_id", "completed_at", "submitted_at")
+    required = (*fixed, *(q.id for q in survey.questions if q.required))
+    optional = tuple(q.id for q in survey.questions if not q.required)
+    header, records = _read(data, required=required, optional=optional, ignored=("source",))
+    errors = _Errors()
+    parsed: list[tuple[int, str, str, datetime, datetime, dict[str, Any]]] = []
+    first_line: dict[str, int] = {}
+    for number, cells in records:
+        line = _Line(number, cells, errors)
+        if _malformed(line, len(header)):
+            continue
+        job = line.text("job_external_id")
+        contractor = line.text("contractor_external_id")
+        completed = line.instant("completed_at")
+        submitted = line.instant("submitted_at")
+        answers = _answers(line, survey, questions)
+        if job is not None:
+            if job in first_line:
+                errors.add(number, "job_external_id",
+                           f"job {job!r} is already on line {first_line[job]}: one response per job")
+            else:
+                first_line[job] = number
+        if completed and submitted and submitted < completed:
+            errors.add(number, "submitted_at", "is before completed_at")
+        if job and contractor and completed and submitted and answers is not None:
+            parsed.append((number, job, contractor, completed, submitted, answers))
+    errors.raise_if_any()
+
+    expiry = timedelta(days=settings.link_days)
+    async with in_transaction() as conn:
+        contractors = {r["external_id"]: r["id"] for r in await _select_in(
+            conn, "SELECT id, external_id FROM contractors WHERE external_id {keys}",
+            (p[2] for p in parsed))}
+        jobs = {r["external_id"]: r for r in await _select_in(
+            conn,
+            "SELECT j.id, j.external_id, j.contractor_id, j.completed_at, r.id AS response_id "
+            "FROM jobs j LEFT JOIN customer_responses r ON r.job_id = j.id WHERE j.external_id {keys}",
+            (p[1] for p in parsed))}
+        new_jobs: list[tuple[Any, ...]] = []
+        for number, job, contractor, completed, _, _ in parsed:
+            contractor_id = contractors.get(contractor)
+            if contractor_id is None:
+                errors.add(number, "contractor_external_id",
+                           f"no contractor {contractor!r}: import or create contractors first")
+                continue
+            stored = jobs.get(job)
+            if stored is None:
+                new_jobs.append((job, contractor_id, completed, new_token(), completed + expiry, completed))
+            elif stored["contractor_id"] != contractor_id:
+                errors.add(number, "contractor_external_id",
+                           f"job {job!r} belongs to another contractor in the database")
+            elif stored["response_id"] is not None:
+                errors.add(number, "job_external_id", f"job {job!r} is already answered in the database")
+        errors.raise_if_any()
+        now = datetime.now(UTC)
+        created = await insert_rows(
+            conn, "jobs",
+            [("external_id", "text"), ("contractor_id", "int"), ("completed_at", "timestamptz"),
+             ("token", "text"), ("expires_at", "timestamptz"), ("created_at", "timestamptz")],
+            [(*j[:5], now) for j in new_jobs],
+            returning=("id", "external_id"),
+        )
+        job_ids = {r["external_id"]: (r["id"], None) for r in created}
+        job_ids.update({k: (v["id"], _db_instant(v["completed_at"])) for k, v in jobs.items()})
+        responses = []
+        for _, job, contractor, completed, submitted, answers in parsed:
+            job_id, stored_completed = job_ids[job]
+            responses.append((
+                job_id, contractors[contractor], stored_completed or completed, submitted,
+                answers.get("csat"), answers.get("nps"), answers.get("ces"), answers.get("promise_kept"),
+                answers.get("comment"), json.dumps(answers, separators=(",", ":")),
+                survey.version, "en", "import",
+            ))
+        await insert_rows(
+            conn, "customer_responses",
+            [("job_id", "int"), ("contractor_id", "int"), ("completed_at", "timestamptz"),
+             ("submitted_at", "timestamptz"), ("csat", "smallint"), ("nps", "smallint"),
+             ("ces", "smallint"), ("promise_kept", "bool"), ("comment", "text"), ("answers", "jsonb"),
+             ("survey_version", "int"), ("lang", "text"), ("source", "text")],
+            responses,
+        )
+    return ImportResult("customer-responses", rows=len(parsed), created=len(parsed),
+                        jobs_created=len(new_jobs))
+
+
+async def _import_pulse(data: str | bytes) -> ImportResult:
+    survey = survey_in_force("pulse")
+    questions = [q.id for q in survey.questions]
+    fixed = ("contractor_external_id", "wave", "submitted_at")
+    required = (*fixed, *(q.id for q in survey.questions if q.required))
+    optional = tuple(q.id for q in survey.questions if not q.required)
+    header, records = _read(data, required=required, optional=optional)
+    errors = _Errors()
+    parsed: list[tuple[int, str, str, datetime, dict[str, Any]]] = []
+    first_line: dict[tuple[str, str], int] = {}
+    for number, cells in records:
+        line = _Line(number, cells, errors)
+        if _malformed(line, len(header)):
+            continue
+        contractor = line.text("contractor_external_id")
+        wave = line.text("wave", limit=100)
+        submitted = line.instant("submitted_at")
+        answers = _answers(line, survey, questions)
+        if contractor and wave:
+            key = (contractor, wave)
+            if key in first_line:
+                errors.add(number, "contractor_external_id",
+                           f"contractor {contractor!r} already answered wave {wave!r} on line {first_line[key]}")
+            else:
+                first_line[key] = number
+        if contractor and wave and submitted and answers is not None:
+            parsed.append((number, contractor, wave, submitted, answers))
+    errors.raise_if_any()
+
+    async with in_transaction() as conn:
+        contractors = {r["external_id"]: r["id"] for r in await _select_in(
+            conn, "SELECT id, external_id FROM contractors WHERE external_id {keys}",
+            (p[1] for p in parsed))}
+        waves = {r["name"]: r for r in await _select_in(
+            conn, "SELECT id, name, opens_at, closes_at FROM pulse_waves WHERE name {keys}",
+            (p[2] for p in parsed))}
+        wave_ids = [w["id"] for w in waves.values()]
+        answered = {(r["wave_id"], r["contractor_id"]) for r in await _select_in(
+            conn, "SELECT wave_id, contractor_id FROM pulse_responses WHERE wave_id {keys}",
+            wave_ids, pg_type="int")}
+        invited = {(r["wave_id"], r["contractor_id"]) for r in await _select_in(
+            conn, "SELECT wave_id, contractor_id FROM pulse_invites WHERE wave_id {keys}",
+            wave_ids, pg_type="int")}
+        bounds = {name: (w["id"], _db_instant(w["opens_at"]), _db_instant(w["closes_at"]))
+                  for name, w in waves.items()}
+        ready: list[tuple[int, int, datetime, dict[str, Any]]] = []
+        for number, contractor, wave, submitted, answers in parsed:
+            contractor_id = contractors.get(contractor)
+            if contractor_id is None:
+                errors.add(number, "contractor_external_id",
+                           f"no contractor {contractor!r}: import or create contractors first")
+            if wave not in bounds:
+                errors.add(number, "wave", f"no wave {wave!r}: create it first (POST /api/v1/waves)")
+                continue
+            wave_id, opens, closes = bounds[wave]
+            if not opens <= submitted <= closes:
+                errors.add(number, "submitted_at",
+                           f"outside wave {wave!r} ({opens.isoformat()} to {closes.isoformat()})")
+            if contractor_id is None:
+                continue
+            if (wave_id, contractor_id) in answered:
+                errors.add(number, "contractor_external_id",
+                           f"contractor {contractor!r} already answered wave {wave!r} in the database")
+            ready.append((wave_id, contractor_id, submitted, answers))
+        errors.raise_if_any()
+
+        now = datetime.now(UTC)
+        invites = [(w, c, new_token(), now) for w, c, _, _ in ready if (w, c) not in invited]
+        await insert_rows(
+            conn, "pulse_invites",
+            [("wave_id", "int"), ("contractor_id", "int"), ("token", "text"), ("created_at", "timestamptz")],
+            invites,
+        )
+        scorings = [score_pulse(survey, answers) for _, _, _, answers in ready]
+        created = await insert_rows(
+            conn, "pulse_responses",
+            [("wave_id", "int"), ("contractor_id", "int"), ("submitted_at", "timestamptz"),
+             ("answers", "jsonb"), ("comment", "text"), ("cei", "float8"), ("survey_version", "int"),
+             ("lang", "text"), ("source", "text")],
+            [(w, c, s, json.dumps(a, separators=(",", ":")), a.get("comment"), sc.cei, survey.version,
+              "en", "import") for (w, c, s, a), sc in zip(ready, scorings)],
+            returning=("id", "wave_id", "contractor_id"),
+        )
+        await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in ready], scorings)
+    return ImportResult("pulse-responses", rows=len(ready), created=len(ready),
+                        invites_created=len(invites))
+
+
+async def store_pulse_scores(conn: BaseDBAsyncClient, created: Sequence[Mapping[str, Any]],
+                             keys: Sequence[tuple[int, int]], scorings: Sequence[Any]) -> None:
+    """Write the PulseScore and PulseItemAnswer rows of freshly inserted responses.
+
+    `created` are the RETURNING rows (id, wave_id, contractor_id); `keys` and
+    `scorings` are in the order the responses were given.
+    """
+    ids = {(r["wave_id"], r["contractor_id"]): r["id"] for r in created}
+    scores, items = [], []
+    for key, scoring in zip(keys, scorings):
+        response_id = ids[key]
+        for dimension, s in scoring.dimensions.items():
+            scores.append((response_id, dimension, s.score, s.answered, s.favourable))
+        for item, (dimension, value) in scoring.items.items():
+            items.append((response_id, dimension, item, value))
+    await insert_rows(
+        conn, "pulse_scores",
+        [("response_id", "int"), ("dimension", "text"), ("score", "float8"), ("answered", "smallint"),
+         ("favourable", "smallint")],
+        scores,
+    )
+    await insert_rows(
+        conn, "pulse_item_answers",
+        [("response_id", "int"), ("dimension", "text"), ("item", "text"), ("value", "smallint")],
+        items,
+    )
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def _csv_chunk(rows: Iterable[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([neutralise(v) if isinstance(v, str) else ("" if v is None else v) for v in row])
+    return buffer.getvalue()
+
+
+def _window(column: str, start: datetime | None, end: datetime | None) -> tuple[str, list[Any]]:
+    clauses, values = [], []
+    if start is not None:
+        clauses.append(f"{column} >= ?")
+        values.append(start.astimezone(UTC))
+    if end is not None:
+        clauses.append(f"{column} < ?")
+        values.append(end.astimezone(UTC))
+    return "".join(f" AND {c}" for c in clauses), values
+
+
+def customer_export_header() -> list[str]:
+    return ["job_external_id", "contractor_external_id", "completed_at", "submitted_at",
+            "csat", "nps", "ces", "promise_kept", "comment", "source"]
+
+
+def _yes_no(value: Any) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+async def export_customer_responses(*, start: datetime | None = None, end: datetime | None = None,
+                                    batch: int = EXPORT_BATCH) -> AsyncIterator[str]:
+    """CSV text, header first, one row per customer response with completed_at in [start, end)."""
+    yield _csv_chunk([customer_export_header()])
+    conn = connection()
+    where, values = _window("r.completed_at", start, end)
+    sql = _placeholders(conn, (
+        "SELECT r.id, j.external_id AS job, c.external_id AS contractor, r.completed_at, "
+        "r.submitted_at, r.csat, r.nps, r.ces, r.promise_kept, r.comment, r.source "
+        "FROM customer_responses r JOIN jobs j ON j.id = r.job_id "
+        "JOIN contractors c ON c.id = r.contractor_id "
+        f"WHERE r.id > ?{where} ORDER BY r.id LIMIT {int(batch)}"
+    ))
+    last = 0
+    while True:
+        rows = await conn.execute_query_dict(sql, [last, *values])
+        if not rows:
+            return
+        last = rows[-1]["id"]
+        yield _csv_chunk(
+            (r["job"], r["contractor"], _iso(r["completed_at"]), _iso(r["submitted_at"]),
+             r["csat"], r["nps"], r["ces"],
+             _yes_no(None if r["promise_kept"] is None else bool(r["promise_kept"])),
+             r["comment"], r["source"])
+            for r in rows
+        )
+        if len(rows) < batch:
+            return
+
+
+@dataclass
+class PulseExport:
+    """A pulse export ready to stream, with what the privacy rules held back."""
+
+    header: list[str]
+    suppressed_waves: int = 0
+    suppressed_responses: int = 0
+    comments_suppressed: int = 0
+    _waves: list[tuple[int, bool]] = field(default_factory=list)  # (wave id, show comments)
+    _where: str = ""
+    _values: list[Any] = field(default_factory=list)
+    _questions: list[str] = field(default_factory=list)
+
+    async def chunks(self) -> AsyncIterator[str]:
+        """CSV text, header first, wave by wave in a fresh random order within each wave."""
+        yield _csv_chunk([self.header])
+        conn = connection()
+        sql = _placeholders(conn, (
+            "SELECT w.name AS wave, r.submitted_at, r.answers, r.cei, r.comment "
+            f"FROM pulse_responses r JOIN pulse_waves w ON w.id = r.wave_id WHERE r.wave_id = ?{self._where}"
+        ))
+        shuffle = random.SystemRandom().shuffle
+        for wave_id, show_comments in self._waves:
+            rows = await conn.execute_query_dict(sql, [wave_id, *self._values])
+            shuffle(rows)
+            for start in range(0, len(rows), EXPORT_BATCH):
+                yield _csv_chunk(self._row(r, show_comments) for r in rows[start:start + EXPORT_BATCH])
+
+    def _row(self, r: Mapping[str, Any], show_comments: bool) -> list[Any]:
+        answers = r["answers"]
+        if isinstance(answers, str):
+            answers = json.loads(answers)
+        return [
+            r["wave"], _db_instant(r["submitted_at"]).date().isoformat(),
+            *(answers.get(q) for q in self._questions),
+            None if r["cei"] is None else round(float(r["cei"]), 6),
+            r["comment"] if show_comments else None,
+        ]
+
+
+async def export_pulse_responses(*, start: datetime | None = None,
+                                 end: datetime | None = None) -> PulseExport:
+    """Plan a pulse export over submitted_at in [start, end), applying the group thresholds."""
+    survey = survey_in_force("pulse")
+    questions = [q.id for q in survey.questions if q.id != "comment" and q.scale is not None]
+    conn = connection()
+    where, values = _window("r.submitted_at", start, end)
+    groups = await conn.execute_query_dict(_placeholders(conn, (
+        "SELECT w.id, COUNT(DISTINCT r.contractor_id) AS contractors, COUNT(*) AS responses, "
+        "COUNT(r.comment) AS comments FROM pulse_waves w JOIN pulse_responses r ON r.wave_id = w.id "
+        f"WHERE 1 = 1{where} GROUP BY w.id, w.opens_at, w.name ORDER BY w.opens_at, w.name"
+    )), values)
+    export = PulseExport(header=["wave", "submitted_at", *questions, "cei", "comment"],
+                         _where=where, _values=values, _questions=questions)
+    for g in groups:
+        if g["contractors"] < settings.min_group:
+            export.suppressed_waves += 1
+            export.suppressed_responses += g["responses"]
+            continue
+        show = g["contractors"] >= settings.min_comment_group
+        if not show:
+            export.comments_suppressed += g["comments"]
+        export._waves.append((g["id"], show))
+    return export
