@@ -1,0 +1,185 @@
+"""The `rapport` command: serve the collector, migrate, manage keys and users, import, demo.
+
+Errors print one clear line to stderr and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import inspect
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from models.settings import SettingsError, normalise_database_url, settings
+
+__all__ = ["main"]
+
+T = TypeVar("T")
+IMPORT_KINDS = ("contractors", "customer-responses", "pulse-responses")
+
+
+class CommandError(Exception):
+    """A command cannot be done; the message is shown as is."""
+
+
+def _with_database(url: str, work: Callable[[], Awaitable[T]]) -> T:
+    from models.db import database
+
+    async def run() -> T:
+        async with database(url):
+            return await work()
+
+    return asyncio.run(run())
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from models.db import migrate
+
+    asyncio.run(migrate(args.database_url))
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": False}
+    if args.workers > 1:
+        # each worker is a fresh interpreter: it reads the database from the environment
+        os.environ["DATABASE_URL"] = args.database_url
+        uvicorn.run("collector.app:create_app", factory=True, workers=args.workers, **options)
+    else:
+        from collector.app import create_app
+
+        uvicorn.run(create_app(args.database_url), **options)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from models.db import migrate
+
+    asyncio.run(migrate(args.database_url))
+    print("database is up to date")
+
+
+def cmd_apikey(args: argparse.Namespace) -> None:
+    from models.keys import create_api_key, revoke_api_key
+
+    if args.action == "create":
+        key = _with_database(args.database_url, lambda: create_api_key(name=args.name))
+        print(f"API key {args.name!r} created. It is shown only once; send it as 'Authorization: Bearer <key>':")
+        print(key)
+    else:
+        _with_database(args.database_url, lambda: revoke_api_key(name=args.name))
+        print(f"API key {args.name!r} revoked")
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password:
+        return str(args.password)
+    if os.environ.get("RAPPORT_PASSWORD"):
+        return os.environ["RAPPORT_PASSWORD"]
+    if not sys.stdin.isatty():
+        raise CommandError("no password: pass --password, set RAPPORT_PASSWORD, or run in a terminal")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise CommandError("the passwords differ")
+    return first
+
+
+def cmd_user(args: argparse.Namespace) -> None:
+    from models.keys import create_user
+
+    password = _password(args)
+    _with_database(args.database_url, lambda: create_user(username=args.name, password=password))
+    print(f"user {args.name!r} can sign in to the dashboard")
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from models.transfer import import_csv  # written alongside; imported only when used
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    result = _with_database(args.database_url, lambda: import_csv(kind=args.kind, data=data))
+    summary = result.as_dict() if hasattr(result, "as_dict") else result
+    print(json.dumps(summary, default=str) if isinstance(summary, dict) else summary)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from models.demo import generate  # written alongside; imported only when used
+
+    async def work() -> Any:
+        result = generate()
+        return await result if inspect.isawaitable(result) else result
+
+    result = _with_database(args.database_url, work)
+    if isinstance(result, dict):
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    elif result is not None:
+        print(result)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rapport", description="Rapport: survey links out, answers in.")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="sqlite://FILE or postgres://... (default: $DATABASE_URL, else sqlite://rapport.db)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="migrate the database, then serve the collector")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=cmd_serve)
+
+    commands.add_parser("migrate", help="apply pending database migrations").set_defaults(run=cmd_migrate)
+
+    apikey = commands.add_parser("apikey", help="create or revoke API keys")
+    apikey_actions = apikey.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, text in (("create", "create a key; prints it as the last line"), ("revoke", "revoke a key")):
+        sub = apikey_actions.add_parser(action, help=text)
+        sub.add_argument("name")
+        sub.set_defaults(run=cmd_apikey)
+
+    user = commands.add_parser("user", help="dashboard users")
+    user_actions = user.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = user_actions.add_parser("create", help="create a user or set a new password")
+    create.add_argument("name")
+    create.add_argument("--password", help="else $RAPPORT_PASSWORD, else asked twice")
+    create.set_defaults(run=cmd_user)
+
+    importer = commands.add_parser("import", help="import a CSV file whole, or nothing")
+    importer.add_argument("kind", choices=IMPORT_KINDS)
+    importer.add_argument("file")
+    importer.set_defaults(run=cmd_import)
+
+    commands.add_parser("demo", help="fill the database with a believable demo brand").set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        args.database_url = normalise_database_url(args.database_url) if args.database_url else settings.database_url
+        if getattr(args, "workers", 1) < 1:
+            raise CommandError("--workers must be at least 1")
+        args.run(args)
+    except KeyboardInterrupt:
+        return 130
+    except (CommandError, SettingsError, ValueError, LookupError, OSError) as exc:
+        # CredentialError, the importer's errors and unreachable databases land here
+        print(f"rapport: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a database error, say: one line, no traceback
+        print(f"rapport: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The `rapport` command, run in-process against each backend."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import uvicorn
+
+from collector.cli import main
+from models.entities import User
+from models.keys import authenticate_user, find_api_key
+from tests.conftest import open_database
+
+
+def _query(url: str, work: Any) -> Any:
+    async def run() -> Any:
+        await open_database(url)
+        try:
+            return await work()
+        finally:
+            from tortoise import Tortoise
+
+            await Tortoise.close_connections()
+
+    return asyncio.run(run())
+
+
+def _rapport(url: str, *args: str) -> int:
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+    EXECUTOR_CACHE.clear()  # this process switches backends between tests
+    return main(["--database-url", url, *args])
+
+
+def test_apikey_create_prints_the_key_last_and_revoke_disables_it(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _rapport(db_url, "apikey", "create", "crm") == 0
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    assert key.startswith("rpk_")
+    assert _query(db_url, lambda: find_api_key(key=key)) is not None
+    assert _rapport(db_url, "apikey", "revoke", "crm") == 0
+    assert _query(db_url, lambda: find_api_key(key=key)) is None
+
+
+def test_errors_are_one_line_on_stderr_with_status_2(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _rapport(db_url, "apikey", "revoke", "nobody") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rapport: error:") and "nobody" in err and "Traceback" not in err
+    assert _rapport(db_url, "apikey", "create", "crm") == 0
+    assert _rapport(db_url, "apikey", "create", "crm") == 2
+    assert "revoke it first" in capsys.readouterr().err
+
+
+def test_bad_database_url_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--database-url", "mysql://db", "migrate"]) == 2
+    assert "sqlite:// or postgres://" in capsys.readouterr().err
+
+
+def test_user_create_takes_the_password_from_option_or_environment(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _rapport(db_url, "user", "create", "ann", "--password", "correct horse") == 0
+    assert _query(db_url, lambda: authenticate_user(username="ann", password="correct horse")) is not None
+    monkeypatch.setenv("RAPPORT_PASSWORD", "battery staple")
+    assert _rapport(db_url, "user", "create", "ann") == 0
+    assert _query(db_url, lambda: authenticate_user(username="ann", password="battery staple")) is not None
+    assert _query(db_url, lambda: User.all().count()) == 1
+
+
+def test_user_create_asks_twice_and_refuses_a_mismatch(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("RAPPORT_PASSWORD", raising=False)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    answers = iter(["first password", "other password"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert _rapport(db_url, "user", "create", "bob") == 2
+    assert "differ" in capsys.readouterr().err
+    answers = iter(["same password", "same password"])
+    assert _rapport(db_url, "user", "create", "bob") == 0
+
+
+def test_short_password_is_refused(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _rapport(db_url, "user", "create", "ann", "--password", "short") == 2
+    assert "8 characters" in capsys.readouterr().err
+
+
+def test_migrate(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _rapport(db_url, "migrate") == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("workers", "factory"), [("1", False), ("3", True)])
+def test_serve_migrates_then_runs_uvicorn_without_access_log(
+    monkeypatch: pytest.MonkeyPatch, workers: str, factory: bool
+) -> None:
+    calls: list[Any] = []
+
+    async def fake_migrate(url: str | None = None) -> None:
+        calls.append(("migrate", url))
+
+    monkeypatch.setattr("models.db.migrate", fake_migrate)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(("run", app, kw)))
+    monkeypatch.setenv("DATABASE_URL", "unused")  # the command sets it for its workers
+    assert main(["--database-url", "sqlite://x.db", "serve", "--port", "9001", "--workers", workers]) == 0
+    assert calls[0][0] == "migrate" and calls[0][1].startswith("sqlite://x.db?")
+    _, app, options = calls[1]
+    assert options["port"] == 9001 and options["host"] == "127.0.0.1" and options["access_log"] is False
+    if factory:
+        assert app == "collector.app:create_app" and options["factory"] and options["workers"] == 3
+    else:
+        assert callable(app)
+
+
+def test_unknown_command_exits_2() -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["frobnicate"])
+    assert exit_.value.code == 2
+
+
+def test_import_reads_the_file_and_reports_errors(
+    db_url: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from models.entities import Contractor
+
+    good = tmp_path / "contractors.csv"
+    good.write_text("external_id,name,region,service_type,started_on\nc1,Ann,North,plumbing,2024-01-02\n")
+    assert _rapport(db_url, "import", "contractors", str(good)) == 0
+    assert _query(db_url, lambda: Contractor.all().count()) == 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("external_id,nom\nc1,Ann\n")
+    assert _rapport(db_url, "import", "contractors", str(bad)) == 2
+    assert "line 1" in capsys.readouterr().err
+    assert _rapport(db_url, "import", "contractors", str(tmp_path / "missing.csv")) == 2
+    assert "cannot read" in capsys.readouterr().err
