@@ -1,0 +1,216 @@
+"""The analytics query layer, on both backends, against numbers computed here."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from models.analytics import (
+    Population,
+    Window,
+    customer_report,
+    filter_options,
+    index_report,
+    linkage_report,
+)
+from surveys import stats
+from tests import factories as f
+
+pytestmark = pytest.mark.anyio
+DAY = date(2026, 3, 10)
+MARCH = Window(date(2026, 3, 1), date(2026, 3, 31))
+
+
+def _numbers(value: object) -> list[float]:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return []
+    if isinstance(value, int | float):
+        return [float(value)]
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _numbers(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _numbers(v)]
+    raise TypeError(type(value))
+
+
+async def test_linkage_r_matches_numpy(db: str) -> None:
+    world = f.World()
+    await f.correlated_world(world, n=60)
+    report = await linkage_report(window=MARCH, min_group=5)
+    ids = sorted(world.cei)
+    cei = [float(np.mean(world.cei[i])) for i in ids]
+    csat = [float(np.mean(world.csat[i])) for i in ids]
+    expected = float(np.corrcoef(cei, csat)[0, 1])
+    cell = next(c for c in report["correlations"] if c["x"] == "cei" and c["y"] == "csat")
+    assert report["n"] == cell["n"] == 60
+    assert cell["r"] == pytest.approx(expected, abs=1e-9)
+    assert cell["r"] > 0.3
+    assert cell["ci_low"] < expected < cell["ci_high"]
+    assert report["power"]["adequate"] is False
+    assert "too few contractors to detect a moderate association" in report["power"]["message"].lower()
+    assert "associated with" in report["headline"]
+    assert "cause" not in report["headline"]
+    # BH across the whole grid
+    ps = [c["p_value"] for c in report["correlations"]]
+    assert [c["p_adjusted"] for c in report["correlations"]] == stats.benjamini_hochberg(ps)
+    assert len(report["correlations"]) == 3 * (1 + 6)
+    # drivers, bins and fit are aggregates only
+    assert report["drivers"]["method"] == "Johnson's relative weights"
+    assert sum(d["share"] for d in report["drivers"]["dimensions"]) == pytest.approx(100.0)
+    assert all(b["n"] >= 5 for b in report["bins"]) and len(report["bins"]) == 10
+    slope, intercept = stats.linear_fit(cei, csat)  # type: ignore[misc]
+    assert report["fit"]["slope"] == pytest.approx(slope, abs=1e-9)
+    # partial r controls for region, service type and tenure
+    assert cell["partial"]["r"] is not None
+    json.dumps(report)
+
+
+async def test_lag_shifts_the_customer_window(db: str) -> None:
+    world = f.World()
+    people = await f.contractors(world, 6)
+    w = await f.wave("w", DAY)
+    rng = random.Random(1)
+    await f.pulses(world, w, [(c, f.answers_for(3, rng)) for c in people], submitted=f.at(DAY))
+    later = DAY + timedelta(days=28)
+    await f.customers(world, [(c, 4, 9, 6, True) for c in people for _ in range(3)], completed=f.at(later))
+    window = Window(DAY, DAY)
+    assert (await linkage_report(window=window, min_group=5))["n"] == 0
+    shifted = await linkage_report(window=window, lag_days=28, min_group=5)
+    assert shifted["n"] == 6
+    assert shifted["customer_window"] == {"from": later.isoformat(), "to": later.isoformat()}
+    assert (await linkage_report(window=window, lag_days=28, min_responses=4, min_group=5))["n"] == 0
+
+
+async def _small_group_world() -> tuple[f.World, float]:
+    """north 20 and south 12 plumbers, plus a region 'tiny' of 4 cleaners
+    whose CEI is exactly 25 (every answer 2)."""
+    world = f.World()
+    rng = random.Random(3)
+    north = await f.contractors(world, 20, region="north")
+    south = await f.contractors(world, 12, region="south", started_on=date(2025, 12, 20))
+    tiny = await f.contractors(world, 4, region="tiny", service_type="cleaning")
+    w1 = await f.wave("Feb", date(2026, 2, 1))
+    w2 = await f.wave("Mar", date(2026, 3, 1))
+    everyone = [(c, f.answers_for(4.2, rng)) for c in north + south]
+    await f.pulses(world, w1, everyone, submitted=f.at(date(2026, 2, 3)), comment="fine")
+    await f.pulses(world, w2, [(c, f.answers_for(4.2, rng)) for c in north + south],
+                   submitted=f.at(date(2026, 3, 3)), comment="good")
+    await f.pulses(world, w2, [(c, {q.id: 2 for q in f.ITEMS}) for c in tiny],
+                   submitted=f.at(date(2026, 3, 4)), comment="SECRET tiny")
+    return world, 25.0
+
+
+async def test_a_group_of_four_never_reveals_its_cei(db: str) -> None:
+    _, secret = await _small_group_world()
+    window = Window(date(2026, 2, 1), date(2026, 3, 31))
+    outputs = []
+    for group_by in (None, "region", "service_type", "tenure_band", "wave"):
+        for population in (Population(), Population(region="tiny"), Population(region="north"),
+                           Population(service_type="plumbing"), Population(service_type="cleaning"),
+                           Population(region="tiny", service_type="cleaning")):
+            report = await index_report(window=window, population=population, group_by=group_by,
+                                        min_group=5, min_comment_group=10)
+            outputs.append(report)
+            for row in [report["overall"], *report["groups"], *report["trend"]]:
+                if row["comments"] is not None:  # only groups of 10 or more show comments
+                    assert row["n_contractors"] >= 10 and not row["suppressed"]
+                    if "SECRET tiny" in row["comments"]:
+                        assert row["n_contractors"] >= 4 + 10
+            assert secret not in _numbers(report["overall"]) or report["overall"]["n_contractors"] == 0
+            for row in [report["overall"], *report["groups"], *report["trend"]]:
+                assert row["cei"] != secret
+                if row["suppressed"]:
+                    assert row["cei"] is None and row["cei_favourable_pct"] is None
+                    assert all(v is None for d in row["dimensions"].values()
+                               for k, v in d.items())
+                    assert row["comments"] is None and row["comments_suppressed"] is True
+                    assert row["reason"]
+    by_region = await index_report(window=window, group_by="region", min_group=5, min_comment_group=10)
+    rows = {r["group"]: r for r in by_region["groups"]}
+    assert rows["tiny"]["suppressed"] and rows["tiny"]["n_contractors"] == 4
+    assert rows["south"]["suppressed"] and "smaller hidden group" in rows["south"]["reason"]
+    assert not rows["north"]["suppressed"] and rows["north"]["comments"] == ["good"] * 20
+    assert rows["tiny"]["comments_suppressed"] and rows["south"]["comments_suppressed"]
+    assert not by_region["overall"]["suppressed"] and by_region["overall"]["n_contractors"] == 36
+    # the complement rule: everyone but the four is plumbing
+    plumbing = await index_report(window=window, population=Population(service_type="plumbing"),
+                                  min_group=5, min_comment_group=10)
+    assert plumbing["overall"]["suppressed"] and "subtraction" in plumbing["overall"]["reason"]
+    assert all(r["suppressed"] for r in plumbing["trend"])
+    # the March wave of the four alone
+    tiny = await index_report(window=window, population=Population(region="tiny"), group_by="wave",
+                              min_group=5, min_comment_group=10)
+    assert all(r["suppressed"] for r in [tiny["overall"], *tiny["groups"], *tiny["trend"]])
+    # the linkage never shows a group of four either
+    link = await linkage_report(window=window, population=Population(region="tiny"), min_group=5,
+                                min_responses=1)
+    assert link["suppressed"] and link["correlations"] == [] and link["bins"] == []
+
+
+async def test_index_overall_is_the_mean_of_contractor_means(db: str) -> None:
+    world, _ = await _small_group_world()
+    window = Window(date(2026, 2, 1), date(2026, 3, 31))
+    report = await index_report(window=window, group_by="region", min_group=5, min_comment_group=10)
+    expected = float(np.mean([np.mean(v) for v in world.cei.values()]))
+    assert report["overall"]["cei"] == pytest.approx(expected, abs=1e-9)
+    assert report["overall"]["n_responses"] == 32 * 2 + 4
+    assert report["cei_unit"] == "contractor"
+    north = next(r for r in report["groups"] if r["group"] == "north")
+    assert north["comments"] == ["good"] * 20  # the 20 most recent
+    assert [r["wave"] for r in report["trend"]] == ["Feb", "Mar"]
+    assert not any(r["suppressed"] for r in report["trend"])
+    # wave rows alone (differencing across waves): the tiny four are inside Mar's 36
+    assert report["trend"][1]["n_contractors"] == 36
+
+
+async def test_alpha_matches_cronbach_on_items(db: str) -> None:
+    world = f.World()
+    rng = random.Random(11)
+    people = await f.contractors(world, 30)
+    w = await f.wave("w", DAY)
+    answers = [f.answers_for(1 + 4 * rng.random(), rng) for _ in people]
+    answers[0] = {k: v for k, v in answers[0].items() if k != "connection_growth"}  # incomplete
+    await f.pulses(world, w, list(zip(people, answers)), submitted=f.at(DAY))
+    report = await index_report(window=MARCH, min_group=5, min_comment_group=10)
+    connection = report["overall"]["dimensions"]["connection"]
+    items = [[a[q.id] for q in f.SURVEY.items("connection")] for a in answers[1:]]
+    assert connection["alpha"] == pytest.approx(stats.cronbach_alpha(items), abs=1e-9)
+    assert connection["n_complete"] == 29
+    trust = report["overall"]["dimensions"]["trust"]
+    pairs = np.array([[a[q.id] for q in f.SURVEY.items("trust")] for a in answers])
+    r = float(np.corrcoef(pairs[:, 0], pairs[:, 1])[0, 1])
+    assert trust["spearman_brown"] == pytest.approx(2 * r / (1 + r), abs=1e-9)
+    assert trust["reliability"] == trust["spearman_brown"]
+    assert trust["reliability_low"] is (trust["reliability"] < 0.7)
+
+
+async def test_customer_report_exact(db: str) -> None:
+    world = f.World()
+    a = await f.contractors(world, 1, region="north")
+    b = await f.contractors(world, 1, region="south")
+    await f.customers(world, [(a[0], 5, 10, 7, True), (a[0], 4, 9, 5, True), (b[0], 2, 3, 2, False),
+                              (b[0], 3, 7, 4, None)], completed=f.at(DAY), extra_jobs=4)
+    await f.customers(world, [(a[0], 1, 0, 1, False)], completed=f.at(date(2026, 4, 2)))
+    report = await customer_report(window=MARCH, group_by="region")
+    o = report["overall"]
+    assert o["n"] == 4 and o["jobs"] == 8 and o["response_rate"] == 0.5
+    assert o["csat_mean"] == 3.5 and o["csat_pct"] == 50.0
+    assert o["nps"] == 25.0 and o["ces_mean"] == 4.5 and o["ces_pct"] == 50.0
+    assert o["promise_kept_pct"] == pytest.approx(200 / 3)
+    rows = {r["group"]: r for r in report["groups"]}
+    assert rows["north"]["nps"] == 100.0 and rows["south"]["nps"] == -50.0
+    assert [t["week"] for t in report["trend"]] == ["2026-W11"]
+    assert report["trend"][0]["week_start"] == "2026-03-09"
+
+
+async def test_filter_options(db: str) -> None:
+    await _small_group_world()
+    options = await filter_options()
+    assert options["regions"] == ["north", "south", "tiny"]
+    assert options["service_types"] == ["cleaning", "plumbing"]
+    assert [w["name"] for w in options["waves"]] == ["Feb", "Mar"]
+    assert options["first_date"] == "2026-02-03" and options["last_date"] == "2026-03-04"
