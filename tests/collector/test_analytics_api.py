@@ -1,0 +1,75 @@
+"""The analytics endpoints: thin handlers over models.analytics, on both backends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+
+from tests import factories as f
+
+
+def _build(client: TestClient, build) -> f.World:  # type: ignore[no-untyped-def]
+    world = f.World()
+    client.portal.call(lambda: build(world))  # type: ignore[union-attr]
+    return world
+
+
+def test_linkage_r_matches_numpy(client: TestClient, auth: dict[str, str]) -> None:
+    world = _build(client, lambda w: f.correlated_world(w, n=90))
+    response = client.get("/api/v1/linkage?from=2026-03-01&to=2026-03-31&group_by=region", headers=auth)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    ids = sorted(world.cei)
+    expected = np.corrcoef([np.mean(world.cei[i]) for i in ids], [np.mean(world.csat[i]) for i in ids])[0, 1]
+    cell = next(c for c in body["correlations"] if c["x"] == "cei" and c["y"] == "csat")
+    assert cell["r"] == pytest.approx(float(expected), abs=1e-9)
+    assert body["n"] == 90 and body["power"]["adequate"] is True
+    assert {g["group"] for g in body["groups"]} == {"north", "south", "east"}
+
+
+def test_index_and_customer(client: TestClient, auth: dict[str, str]) -> None:
+    _build(client, lambda w: f.correlated_world(w, n=30))
+    index = client.get("/api/v1/index?from=2026-03-01&to=2026-03-31&group_by=wave", headers=auth).json()
+    assert index["overall"]["n_contractors"] == 30 and index["overall"]["cei"] is not None
+    assert index["trend"][0]["wave"] == "March"
+    customer = client.get("/api/v1/customer?from=2026-03-01&to=2026-03-31&group_by=region", headers=auth)
+    assert customer.status_code == 200 and customer.json()["overall"]["n"] == 90
+
+
+def test_small_group_is_suppressed_with_nulls(client: TestClient, auth: dict[str, str]) -> None:
+    _build(client, lambda w: f.correlated_world(w, n=12, regions=("north", "south", "tiny")))
+    body = client.get("/api/v1/index?from=2026-03-01&to=2026-03-31&region=tiny", headers=auth).json()
+    assert body["overall"]["suppressed"] is True and body["overall"]["cei"] is None
+    assert all(d["score"] is None for d in body["overall"]["dimensions"].values())
+    link = client.get("/api/v1/linkage?from=2026-03-01&to=2026-03-31&region=tiny", headers=auth).json()
+    assert link["suppressed"] is True and link["correlations"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("from=2026-13-01", "from"),
+        ("to=yesterday", "to"),
+        ("from=2026-03-10&to=2026-03-01", "to"),
+        ("group_by=colour", "group_by"),
+        ("lag_days=-1", "lag_days"),
+        ("lag_days=x", "lag_days"),
+        ("min_responses=0", "min_responses"),
+        ("tenure_band=ages", "tenure_band"),
+    ],
+)
+def test_bad_parameters_name_themselves(client: TestClient, auth: dict[str, str], query: str,
+                                        parameter: str) -> None:
+    response = client.get(f"/api/v1/linkage?{query}", headers=auth)
+    assert response.status_code == 400
+    assert response.json()["parameter"] == parameter and parameter in response.json()["error"]
+
+
+def test_customer_has_no_wave_breakdown(client: TestClient, auth: dict[str, str]) -> None:
+    response = client.get("/api/v1/customer?group_by=wave", headers=auth)
+    assert response.status_code == 400 and response.json()["parameter"] == "group_by"
+
+
+def test_needs_a_key(client: TestClient) -> None:
+    assert client.get("/api/v1/index").status_code == 401
