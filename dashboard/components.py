@@ -1,0 +1,109 @@
+"""Small pieces of layout every page uses: page head, cards, KPI tiles, notices, tables.
+
+Pure: plain values in, Dash components out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dash import dcc, html
+
+from dashboard.figures import CONFIG, hidden_label
+
+__all__ = [
+    "card",
+    "delta",
+    "fmt",
+    "graph",
+    "hidden_cell",
+    "kpi",
+    "notice",
+    "page_head",
+    "table",
+]
+
+
+def fmt(value: float | None, pattern: str = "{:.1f}") -> str:
+    """A number for a person; '–' when there is none.
+
+    >>> fmt(41.234), fmt(None), fmt(3, "{:+.0f}")
+    ('41.2', '–', '+3')
+    """
+    return "–" if value is None else pattern.format(value)
+
+
+def page_head(title: str, subtitle: str, *extra: Any) -> html.Div:
+    return html.Div(className="page-head", children=[
+        html.Div([html.H1(title, className="page-title"), html.P(subtitle, className="page-sub")]),
+        *extra,
+    ])
+
+
+def card(*children: Any, title: str | None = None, sub: str | None = None, id: str | None = None,
+         className: str = "") -> html.Section:
+    head = []
+    if title:
+        head.append(html.H2(title, className="card-title"))
+    if sub:
+        head.append(html.P(sub, className="card-sub"))
+    kwargs = {"id": id} if id else {}
+    return html.Section(className=f"card {className}".strip(), children=[*head, *children], **kwargs)
+
+
+def graph(id: str, figure: Any) -> dcc.Graph:
+    return dcc.Graph(id=id, figure=figure, config=CONFIG)
+
+
+def delta(current: float | None, previous: float | None, *, unit: str = "", higher_is_better: bool = True,
+          pattern: str = "{:+.1f}") -> html.Div:
+    """'▲ +2.1 pts vs previous period', coloured by whether the change is good news."""
+    if current is None or previous is None:
+        return html.Div("no comparison: previous period has no data", className="kpi-delta delta-flat")
+    change = current - previous
+    if abs(change) < 1e-9:
+        return html.Div(f"no change vs previous period", className="kpi-delta delta-flat")
+    good = (change > 0) == higher_is_better
+    arrow = "▲" if change > 0 else "▼"
+    return html.Div(f"{arrow} {pattern.format(change)}{unit} vs previous period",
+                    className=f"kpi-delta {'delta-up' if good else 'delta-down'}")
+
+
+def kpi(label: str, value: float | None, *, unit: str = "", pattern: str = "{:.1f}",
+        change: html.Div | None = None, note: str | None = None, hidden: str | None = None,
+        id: str | None = None) -> html.Div:
+    """One headline number. `hidden` replaces the value with the reason it is not shown."""
+    kwargs = {"id": id} if id else {}
+    if hidden:
+        return html.Div(className="card kpi kpi-hidden", **kwargs, children=[
+            html.Div(label, className="kpi-label"),
+            html.Div(hidden, className="kpi-value"),
+            html.Div(note or "", className="kpi-note"),
+        ])
+    return html.Div(className="card kpi", **kwargs, children=[
+        html.Div(label, className="kpi-label"),
+        html.Div([fmt(value, pattern), html.Span(unit, className="kpi-unit") if unit else None],
+                 className="kpi-value"),
+        change if change is not None else html.Div(className="kpi-delta"),
+        html.Div(note or "", className="kpi-note"),
+    ])
+
+
+def notice(title: str, body: str, *, warn: bool = False, id: str | None = None) -> html.Div:
+    kwargs = {"id": id} if id else {}
+    return html.Div(className="notice notice-warn" if warn else "notice", role="status", **kwargs,
+                    children=[html.Strong(title), html.Span(body)])
+
+
+def hidden_cell(min_group: int) -> html.Td:
+    return html.Td(hidden_label(min_group), className="cell-hidden num",
+                   title=f"Fewer than {min_group} contractors, or hidden so a small group cannot be worked out")
+
+
+def table(header: Sequence[str | tuple[str, str]], rows: Sequence[Any], *, id: str | None = None) -> html.Div:
+    """A plain table; a header given as (label, 'num') is right-aligned."""
+    ths = [html.Th(h[0], className=h[1]) if isinstance(h, tuple) else html.Th(h) for h in header]
+    kwargs = {"id": id} if id else {}
+    return html.Div(className="table-wrap", children=html.Table(
+        className="table", **kwargs, children=[html.Thead(html.Tr(ths)), html.Tbody(list(rows))]))

@@ -1,0 +1,272 @@
+"""The one place the dashboard reads data: a sync facade over the async query layer.
+
+How a synchronous Dash callback reaches async Tortoise
+------------------------------------------------------
+Dash runs under Flask, mounted in Starlette through a2wsgi, so every callback
+runs in one of a2wsgi's worker threads, while Tortoise lives on uvicorn's
+event loop (opened by ``RegisterTortoise`` in the Starlette lifespan). The
+lifespan captures that loop in a :class:`LoopRunner` and hands it to the Flask
+app (``server.config["RAPPORT_RUN"]``). A callback submits its coroutine to
+that loop with ``asyncio.run_coroutine_threadsafe`` and waits for the result
+in its own thread. So there is one loop, one connection pool, one ORM
+initialisation: no second ``Tortoise.init`` per thread, no ``asyncio.run``
+per request (which would create a loop the pool's connections do not belong
+to). The worker thread blocks, the event loop does not.
+
+The seam is narrow on purpose: a *runner* is any callable that takes a
+coroutine and returns its result, so a test can pass a plain function.
+
+Every number comes from ``models.analytics`` (the same functions as the JSON
+API) and ``models.followup``; this module only translates the dashboard's
+filters into their arguments. No formula lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from models import analytics, followup
+from models.queries import survey_in_force
+from models.settings import settings
+from surveys.schema import localize
+
+__all__ = [
+    "DEFAULT_DAYS",
+    "Filters",
+    "LoopRunner",
+    "Runner",
+    "current_runner",
+    "current_user",
+    "customer_view",
+    "default_filters",
+    "detractors",
+    "drivers_view",
+    "filter_options",
+    "filters_for",
+    "linkage_view",
+    "mark_detractor",
+    "overview_view",
+    "segments_view",
+]
+
+T = TypeVar("T")
+Runner = Callable[[Coroutine[Any, Any, Any]], Any]
+RUNNER_KEY = "RAPPORT_RUN"
+DEFAULT_DAYS = 91  # thirteen weeks: one quarter, one pulse wave or more
+
+
+class LoopRunner:
+    """Runs a coroutine on the server's event loop from a worker thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, timeout: float = 30.0) -> None:
+        self.loop = loop
+        self.timeout = timeout
+
+    def __call__(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(self.timeout)
+
+
+def current_runner() -> Runner:
+    """The runner installed by the server's lifespan (inside a Flask request)."""
+    import flask
+
+    return flask.current_app.config[RUNNER_KEY]  # type: ignore[no-any-return]
+
+
+def current_user() -> str:
+    """The signed-in user of the current Dash request (the guard put it in the session)."""
+    import flask
+
+    scope = flask.request.environ.get("asgi.scope", {})
+    return str(scope.get("session", {}).get("user", ""))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the filter bar and the URL's query string hold."""
+
+    start: date
+    end: date
+    region: str | None = None
+    service_type: str | None = None
+    tenure_band: str | None = None
+
+    @classmethod
+    def default(cls, today: date | None = None) -> Filters:
+        end = today or date.today()
+        return cls(start=end - timedelta(days=DEFAULT_DAYS - 1), end=end)
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Any], today: date | None = None) -> Filters:
+        """Read `from`, `to`, `region`, `service_type`, `tenure` leniently: a bad
+        value falls back to the default rather than breaking a shared link."""
+        base = cls.default(today)
+        start, end = _date(query.get("from"), base.start), _date(query.get("to"), base.end)
+        if start > end:
+            start, end = end, start
+        return cls(
+            start=start,
+            end=end,
+            region=_text(query.get("region")),
+            service_type=_text(query.get("service_type")),
+            tenure_band=_text(query.get("tenure")),
+        )
+
+    def query(self) -> dict[str, str]:
+        out = {"from": self.start.isoformat(), "to": self.end.isoformat()}
+        for key, value in (
+            ("region", self.region),
+            ("service_type", self.service_type),
+            ("tenure", self.tenure_band),
+        ):
+            if value:
+                out[key] = value
+        return out
+
+    def search(self, **extra: Any) -> str:
+        """The URL query string ('?from=…&to=…') that reproduces these filters."""
+        params = self.query() | {k: str(v) for k, v in extra.items() if v not in (None, "")}
+        return "?" + urlencode(params)
+
+    def with_(self, **changes: Any) -> Filters:
+        return replace(self, **changes)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def _date(raw: Any, default: date) -> date:
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(str(raw)[:10])
+    except ValueError:
+        return default
+
+
+def _text(raw: Any) -> str | None:
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    value = str(raw).strip() if raw is not None else ""
+    return value or None
+
+
+# --- the views' reads -------------------------------------------------------
+# Each takes the runner first, so a test can pass any function that runs a
+# coroutine; each batches its queries into one coroutine (one hop to the loop).
+
+
+def _window(filters: Filters) -> analytics.Window:
+    return analytics.Window(filters.start, filters.end)
+
+
+def _population(filters: Filters) -> analytics.Population:
+    return analytics.Population(
+        region=filters.region, service_type=filters.service_type, tenure_band=filters.tenure_band
+    )
+
+
+def filter_options(run: Runner) -> dict[str, Any]:
+    """Regions, service types, tenure bands and the first/last date with data."""
+    return run(analytics.filter_options())  # type: ignore[no-any-return]
+
+
+def default_filters(options: Mapping[str, Any], today: date | None = None) -> Filters:
+    """The last thirteen weeks up to today, or up to the last day with data if that is earlier."""
+    end = today or date.today()
+    last = options.get("last_date")
+    if last:
+        end = min(end, date.fromisoformat(str(last)[:10]))
+    return Filters.default(end)
+
+
+def filters_for(run: Runner, query: Mapping[str, Any]) -> Filters:
+    """The filters a page's query string asks for, defaults filled in."""
+    if query.get("from") and query.get("to"):
+        return Filters.from_query(query)
+    return Filters.from_query(query, today=default_filters(filter_options(run)).end)
+
+
+def overview_view(run: Runner, filters: Filters) -> dict[str, Any]:
+    """The index and the customer report for the period and for the one before."""
+    window, population = _window(filters), _population(filters)
+
+    async def both() -> dict[str, Any]:
+        index = await analytics.index_report(window=window, population=population, **_thresholds())
+        before = await analytics.index_report(window=window.previous(), population=population, **_thresholds())
+        customer = await analytics.customer_report(window=window, population=population)
+        customer_before = await analytics.customer_report(window=window.previous(), population=population)
+        return {"index": index, "index_previous": before, "customer": customer,
+                "customer_previous": customer_before}
+
+    return run(both())  # type: ignore[no-any-return]
+
+
+def customer_view(run: Runner, filters: Filters, *, group_by: str | None = None) -> dict[str, Any]:
+    return run(analytics.customer_report(  # type: ignore[no-any-return]
+        window=_window(filters), population=_population(filters), group_by=group_by))
+
+
+def linkage_view(run: Runner, filters: Filters, *, lag_weeks: int = 0) -> dict[str, Any]:
+    """Linkage of the pulse in the period with customers `lag_weeks` later."""
+    return run(analytics.linkage_report(  # type: ignore[no-any-return]
+        window=_window(filters), population=_population(filters), lag_days=7 * lag_weeks,
+        min_group=settings.min_group))
+
+
+def drivers_view(run: Runner, filters: Filters) -> dict[str, Any]:
+    """Relative weights and correlations (linkage) beside the dimension scores (index)."""
+    window, population = _window(filters), _population(filters)
+
+    async def both() -> dict[str, Any]:
+        linkage = await analytics.linkage_report(window=window, population=population,
+                                                 min_group=settings.min_group)
+        index = await analytics.index_report(window=window, population=population, **_thresholds())
+        return {"linkage": linkage, "index": index}
+
+    return run(both())  # type: ignore[no-any-return]
+
+
+def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, Any]:
+    """The index and the customer report broken down by one attribute."""
+    window, population = _window(filters), _population(filters)
+
+    async def both() -> dict[str, Any]:
+        index = await analytics.index_report(window=window, population=population, group_by=group_by,
+                                             **_thresholds())
+        customer = await analytics.customer_report(window=window, population=population, group_by=group_by)
+        return {"index": index, "customer": customer}
+
+    return run(both())  # type: ignore[no-any-return]
+
+
+def detractors(run: Runner, filters: Filters, *, handled: bool | None) -> list[followup.Detractor]:
+    return run(followup.recent_detractors(  # type: ignore[no-any-return]
+        start=filters.start, end=filters.end, handled=handled, region=filters.region,
+        service_type=filters.service_type))
+
+
+def mark_detractor(run: Runner, *, response_id: int, handled: bool, by: str) -> bool:
+    return run(followup.mark_handled(response_id=response_id, handled=handled, by=by))  # type: ignore[no-any-return]
+
+
+def dimension_levers(lang: str = "en") -> list[dict[str, str]]:
+    """Each pulse dimension with its label and what it stands for, from the survey file."""
+    survey = survey_in_force("pulse")
+    return [
+        {"id": d.id, "label": localize(d.labels, lang, settings.brand),
+         "levers": localize(d.description, lang, settings.brand) if d.description else ""}
+        for d in survey.dimensions
+    ]
+
+
+def _thresholds() -> dict[str, int]:
+    return {"min_group": settings.min_group, "min_comment_group": settings.min_comment_group}

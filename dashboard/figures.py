@@ -1,0 +1,242 @@
+"""Pure figure builders: report dicts in, Plotly figures out (no I/O, no Dash).
+
+Every chart has a title, axis titles with units and the dashboard's palette
+and system fonts. A suppressed value is drawn as a grey "hidden" cell, never
+as a blank or a zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+__all__ = [
+    "PALETTE",
+    "drivers_figure",
+    "empty_figure",
+    "hidden_label",
+    "linkage_scatter",
+    "segments_heatmap",
+    "trend_figure",
+]
+
+PALETTE = {
+    "ink": "#1f2933",
+    "muted": "#52606d",
+    "line": "#d9e2ec",
+    "brand": "#1f4e79",
+    "accent": "#0f766e",
+    "soft": "#e6eef6",
+    "hidden": "#eceff3",
+    "bad": "#b42318",
+    "good": "#2f7d32",
+}
+FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+SEQUENTIAL = [[0.0, "#f7fbff"], [0.35, "#c6dbef"], [0.7, "#4a89c0"], [1.0, "#1f4e79"]]
+CONFIG = {"displaylogo": False, "responsive": True,
+          "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
+
+
+def hidden_label(min_group: int) -> str:
+    """The words a suppressed cell shows.
+
+    >>> hidden_label(5)
+    'hidden (<5)'
+    """
+    return f"hidden (<{min_group})"
+
+
+def _base(title: str, *, height: int = 320) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15, "color": PALETTE["ink"]}},
+        font={"family": FONT, "size": 12, "color": PALETTE["ink"]},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        height=height,
+        margin={"l": 56, "r": 16, "t": 48, "b": 48},
+        hoverlabel={"font": {"family": FONT}},
+        showlegend=False,
+    )
+    fig.update_xaxes(showgrid=False, linecolor=PALETTE["line"], ticks="outside", tickcolor=PALETTE["line"])
+    fig.update_yaxes(gridcolor="#eef2f6", zeroline=False, linecolor=PALETTE["line"])
+    return fig
+
+
+def empty_figure(title: str, message: str, *, height: int = 320) -> go.Figure:
+    """A titled chart that says, in words, why there is nothing to draw."""
+    fig = _base(title, height=height)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font={"size": 13, "color": PALETTE["muted"]})
+    return fig
+
+
+def trend_figure(
+    points: Sequence[Mapping[str, Any]],
+    *,
+    x: str,
+    y: str,
+    title: str,
+    x_title: str,
+    y_title: str,
+    y_range: tuple[float, float] | None = None,
+    hover_unit: str = "",
+    count: str | None = None,
+    empty: str = "No data in this period.",
+) -> go.Figure:
+    """A line over time; points whose value is None (suppressed or empty) leave a gap."""
+    usable = [p for p in points if p.get(x) is not None]
+    if not any(p.get(y) is not None for p in usable):
+        return empty_figure(title, empty)
+    fig = _base(title)
+    counts = [p.get(count) if count else None for p in usable]
+    fig.add_trace(go.Scatter(
+        x=[p[x] for p in usable],
+        y=[p.get(y) for p in usable],
+        mode="lines+markers",
+        line={"color": PALETTE["brand"], "width": 2.5},
+        marker={"size": 7, "color": PALETTE["brand"]},
+        connectgaps=False,
+        customdata=counts,
+        hovertemplate="%{x}<br>%{y:.1f}" + hover_unit + ("<br>n = %{customdata}" if count else "")
+        + "<extra></extra>",
+    ))
+    fig.update_xaxes(title_text=x_title, type="category")
+    fig.update_yaxes(title_text=y_title, range=list(y_range) if y_range else None)
+    return fig
+
+
+def linkage_scatter(
+    bins: Sequence[Mapping[str, Any]],
+    fit: Mapping[str, float] | None,
+    *,
+    title: str,
+    x_title: str = "Connection & Empowerment Index (0–100)",
+    y_title: str = "Customer satisfaction, mean (1–5)",
+    x: str = "cei",
+    y: str = "csat",
+    min_group: int = 5,
+) -> go.Figure:
+    """Bins of contractors (each ≥ min_group of them) and the fitted line.
+
+    Never individual contractors: each marker is a bin, sized by its count.
+    """
+    shown = [b for b in bins if b.get(x) is not None and b.get(y) is not None]
+    if not shown:
+        return empty_figure(title, f"Not enough contractors to draw bins of at least {min_group}.", height=380)
+    fig = _base(title, height=380)
+    sizes = [b.get("n", min_group) for b in shown]
+    biggest = max(sizes) or 1
+    fig.add_trace(go.Scatter(
+        x=[b[x] for b in shown],
+        y=[b[y] for b in shown],
+        mode="markers",
+        marker={"size": [12 + 18 * (s / biggest) for s in sizes], "color": PALETTE["brand"],
+                "opacity": 0.8, "line": {"color": "white", "width": 1}},
+        customdata=sizes,
+        hovertemplate="CEI %{x:.1f}<br>CSAT %{y:.2f}<br>%{customdata} contractors<extra></extra>",
+        name="bins",
+    ))
+    if fit and fit.get("slope") is not None:
+        xs = [b[x] for b in shown]
+        lo, hi = min(xs), max(xs)
+        fig.add_trace(go.Scatter(
+            x=[lo, hi],
+            y=[fit["intercept"] + fit["slope"] * lo, fit["intercept"] + fit["slope"] * hi],
+            mode="lines",
+            line={"color": PALETTE["accent"], "width": 2, "dash": "dash"},
+            hoverinfo="skip",
+            name="fitted line",
+        ))
+    fig.update_xaxes(title_text=x_title, showgrid=True, gridcolor="#eef2f6")
+    fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def drivers_figure(dimensions: Sequence[Mapping[str, Any]], *, title: str, r_squared: float | None) -> go.Figure:
+    """Relative importance (share of explained variance, %) per dimension, largest on top."""
+    rows = [d for d in dimensions if d.get("share") is not None]
+    if not rows:
+        return empty_figure(title, "Too few contractors to rank the drivers.")
+    rows = sorted(rows, key=lambda d: d["share"])
+    fig = _base(title, height=60 + 44 * len(rows))
+    fig.add_trace(go.Bar(
+        x=[100 * d["share"] for d in rows],
+        y=[d.get("label", d["id"]) for d in rows],
+        orientation="h",
+        marker={"color": PALETTE["brand"]},
+        text=[f"{100 * d['share']:.0f} %" for d in rows],
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate="%{y}: %{x:.1f} % of the explained variance<extra></extra>",
+    ))
+    note = f" (R² = {r_squared:.2f})" if r_squared is not None else ""
+    fig.update_xaxes(title_text=f"Share of explained CSAT variance, %{note}", range=[0, 100 * max(d['share'] for d in rows) * 1.2])
+    fig.update_yaxes(title_text=None, gridcolor="white")
+    fig.update_layout(margin={"l": 110, "r": 40, "t": 48, "b": 48})
+    return fig
+
+
+def segments_heatmap(
+    rows: Sequence[str],
+    columns: Sequence[str],
+    values: Sequence[Sequence[float | None]],
+    hidden: Sequence[Sequence[bool]],
+    *,
+    title: str,
+    row_title: str,
+    min_group: int,
+    formats: Sequence[str] | None = None,
+) -> go.Figure:
+    """Groups × measures; colour is per column (each measure on its own 0–1 scale of the
+    shown range), hidden cells are grey and say so."""
+    if not rows:
+        return empty_figure(title, "No groups in this period.")
+    formats = formats or ["{:.0f}"] * len(columns)
+    scaled: list[list[float | None]] = []
+    text: list[list[str]] = []
+    ranges = []
+    for j in range(len(columns)):
+        col = [values[i][j] for i in range(len(rows)) if not hidden[i][j] and values[i][j] is not None]
+        ranges.append((min(col), max(col)) if col else (0.0, 1.0))
+    for i in range(len(rows)):
+        srow: list[float | None] = []
+        trow: list[str] = []
+        for j in range(len(columns)):
+            value = values[i][j]
+            if hidden[i][j]:
+                srow.append(None)
+                trow.append(hidden_label(min_group))
+            elif value is None:
+                srow.append(None)
+                trow.append("no data")
+            else:
+                lo, hi = ranges[j]
+                srow.append(0.5 if hi == lo else (value - lo) / (hi - lo))
+                trow.append(formats[j].format(value))
+        scaled.append(srow)
+        text.append(trow)
+    fig = _base(title, height=max(240, 90 + 40 * len(rows)))
+    fig.add_trace(go.Heatmap(
+        z=scaled,
+        x=list(columns),
+        y=list(rows),
+        text=text,
+        texttemplate="%{text}",
+        textfont={"size": 12},
+        colorscale=SEQUENTIAL,
+        zmin=0,
+        zmax=1,
+        showscale=False,
+        xgap=2,
+        ygap=2,
+        hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
+    ))
+    fig.update_layout(plot_bgcolor=PALETTE["hidden"], margin={"l": 140, "r": 16, "t": 72, "b": 24})
+    fig.update_xaxes(side="top", title_text=None, tickangle=0)
+    fig.update_yaxes(title_text=row_title, autorange="reversed", gridcolor=PALETTE["hidden"])
+    return fig

@@ -1,0 +1,146 @@
+"""Linkage: does the index move with what customers experience? Associations, not causes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, callback, dcc, html
+
+from dashboard import data
+from dashboard.components import card, fmt, graph, notice, page_head, table
+from dashboard.figures import linkage_scatter
+from models.settings import settings
+
+dash.register_page(__name__, path="/linkage", name="Linkage", title="Linkage · Rapport", order=1)
+
+OUTCOMES = {"csat": "CSAT (1–5)", "promoters": "NPS promoters (%)", "ces": "Effort (CES, 1–7)"}
+MAX_LAG_WEEKS = 8
+
+
+def layout(**query: Any) -> html.Div:
+    try:
+        lag = min(MAX_LAG_WEEKS, max(0, int(query.get("lag", 0))))
+    except (TypeError, ValueError):
+        lag = 0
+    return html.Div([
+        page_head(
+            "Linkage",
+            "Contractors' index in the period against the satisfaction of their customers, some weeks later.",
+            html.Div(className="controls slider-wrap", children=[
+                html.Span("Customers measured", className="control-label"),
+                html.Div(style={"flex": "1"}, children=dcc.Slider(
+                    id="linkage-lag", min=0, max=MAX_LAG_WEEKS, step=1, value=lag,
+                    marks={w: ("same time" if w == 0 else f"+{w} wk") for w in range(0, MAX_LAG_WEEKS + 1, 2)},
+                    tooltip={"always_visible": False, "template": "{value} weeks later"},
+                )),
+            ]),
+        ),
+        dcc.Store(id="linkage-query", data=query),
+        dcc.Loading(html.Div(id="linkage-body"), type="dot", delay_show=300),
+    ])
+
+
+@callback(Output("linkage-body", "children"), Input("linkage-query", "data"), Input("linkage-lag", "value"))
+def linkage_view(query: dict[str, Any] | None, lag: int | None) -> Any:
+    run = data.current_runner()
+    filters = data.filters_for(run, query or {})
+    report = data.linkage_view(run, filters, lag_weeks=int(lag or 0))
+    return render(report, lag_weeks=int(lag or 0))
+
+
+def _main(report: dict[str, Any]) -> dict[str, Any] | None:
+    return next((c for c in report.get("correlations", []) if c["x"] == "cei" and c["y"] == "csat"), None)
+
+
+def headline(report: dict[str, Any]) -> str:
+    """The one sentence a manager reads, from the report's numbers."""
+    main = _main(report)
+    if main is None or main.get("r") is None:
+        return "Not enough contractors in this selection to measure the association."
+    r = main["r"]
+    size = abs(r)
+    strength = "barely" if size < 0.1 else "weakly" if size < 0.3 else "moderately" if size < 0.5 else "strongly"
+    direction = "happier" if r > 0 else "less happy"
+    ci = f"95 % CI {fmt(main.get('ci_low'), '{:.2f}')}–{fmt(main.get('ci_high'), '{:.2f}')}"
+    lead = (f"Contractors who feel more connected and empowered have {direction} customers"
+            if size >= 0.1 else "The index and customer satisfaction are barely associated")
+    words = f"{lead} ({strength} associated): " if size >= 0.1 else f"{lead}: "
+    return f"{words}r = {r:.2f}, {ci}, {main['n']:,} contractors."
+
+
+def render(report: dict[str, Any], *, lag_weeks: int) -> Any:
+    when = ("customers in the same period" if lag_weeks == 0
+            else f"customers {lag_weeks} week{'s' if lag_weeks > 1 else ''} later "
+                 f"({report['customer_window']['from']} – {report['customer_window']['to']})")
+    if report.get("suppressed") or not report.get("n"):
+        return notice(
+            "Not enough contractors to show the linkage.",
+            f"The linkage needs at least {settings.min_group} contractors, each with a pulse answer in the period "
+            f"and at least {report.get('min_responses', 3)} customer answers for {when}. "
+            f"{report.get('reason') or ''}", id="linkage-empty")
+    main = _main(report) or {}
+    power = report.get("power") or {}
+    caveats = [html.P("This is an association, not proof of cause: satisfied customers can also lift contractors, "
+                      "and region, service type and tenure affect both.", className="caveat")]
+    partial = main.get("partial") or {}
+    if partial.get("r") is not None:
+        caveats.append(html.P(
+            f"Controlling for region, service type and tenure: partial r = {partial['r']:.2f} "
+            f"(95 % CI {fmt(partial.get('ci_low'), '{:.2f}')}–{fmt(partial.get('ci_high'), '{:.2f}')}).",
+            className="caveat"))
+    if power.get("message"):
+        caveats.append(html.P(power["message"], className="caveat", id="linkage-power"))
+    headline_card = card(
+        html.P([html.Strong(headline(report))], className="headline", id="linkage-headline"),
+        html.P(f"p = {_p(main.get('p_value'))} · Spearman ρ = {fmt(main.get('rho'), '{:.2f}')} · "
+               f"pulse {report['window']['from']} – {report['window']['to']}, {when}.", className="caveat"),
+        *caveats,
+    )
+    scatter = card(graph("linkage-scatter", linkage_scatter(
+        report.get("bins", []), report.get("fit"), min_group=settings.min_group,
+        title=f"Customer satisfaction by CEI, groups of ≥ {settings.min_group} contractors")),
+        sub="Each dot is a group of contractors with similar index scores (dot size = number of contractors); "
+            "the dashed line is the fitted linear trend. No single contractor is shown.")
+    return [headline_card, html.Div(className="grid grid-2", children=[scatter, _correlation_card(report)])]
+
+
+def _correlation_card(report: dict[str, Any]) -> html.Section:
+    labels = {"cei": "CEI"} | {d["id"]: d["label"] for d in _dimensions(report)}
+    grid: dict[str, dict[str, dict[str, Any]]] = {}
+    for c in report.get("correlations", []):
+        grid.setdefault(c["x"], {})[c["y"]] = c
+    rows = []
+    for x, by_y in grid.items():
+        cells = [html.Td(labels.get(x, x), style={"fontWeight": 600 if x == "cei" else 400})]
+        for y in OUTCOMES:
+            c = by_y.get(y)
+            if c is None or c.get("r") is None:
+                cells.append(html.Td("–", className="num muted"))
+                continue
+            significant = c.get("p_adjusted") is not None and c["p_adjusted"] < 0.05
+            cells.append(html.Td(className="num", children=[
+                html.Div(f"{c['r']:+.2f}", style={"fontWeight": 700 if significant else 400}),
+                html.Div(f"[{fmt(c.get('ci_low'), '{:.2f}')}, {fmt(c.get('ci_high'), '{:.2f}')}] · "
+                         f"p adj {_p(c.get('p_adjusted'))}", className="muted", style={"fontSize": ".78rem"}),
+            ]))
+        rows.append(html.Tr(cells))
+    return card(
+        table(["", *[(label, "num") for label in OUTCOMES.values()]], rows, id="linkage-correlations"),
+        html.P("r with its 95 % confidence interval; p adjusted for the many comparisons on this table "
+               "(Benjamini–Hochberg). Bold: adjusted p < 0.05. Effort uses the CES 2.0 wording (higher = easier), so a positive r is good news.",
+               className="legend"),
+        title="Each dimension against each customer outcome",
+        sub=f"Pearson r over {report.get('n', 0):,} contractors.",
+    )
+
+
+def _dimensions(report: dict[str, Any]) -> list[dict[str, Any]]:
+    drivers = report.get("drivers") or {}
+    return list(drivers.get("dimensions", []))
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"

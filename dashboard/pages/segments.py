@@ -1,0 +1,98 @@
+"""Segments: the index, its dimensions and the customer numbers by region, service type or tenure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, callback, dcc, html
+
+from dashboard import data
+from dashboard.components import card, fmt, graph, hidden_cell, notice, page_head, table
+from dashboard.figures import hidden_label, segments_heatmap
+from models.settings import settings
+
+dash.register_page(__name__, path="/segments", name="Segments", title="Segments · Rapport", order=3)
+
+BREAKDOWNS = {"region": "Region", "service_type": "Service type", "tenure_band": "Tenure"}
+
+
+def layout(**query: Any) -> html.Div:
+    by = query.get("by") if query.get("by") in BREAKDOWNS else "region"
+    return html.Div([
+        page_head("Segments", "Where the bond is weak: every group's index, dimensions and customer numbers.",
+                  html.Div(className="controls", children=[
+                      html.Span("Break down by", className="control-label"),
+                      dcc.RadioItems(id="segments-by", value=by, inline=True, className="radio-inline",
+                                     options=[{"label": v, "value": k} for k, v in BREAKDOWNS.items()]),
+                  ])),
+        dcc.Store(id="segments-query", data=query),
+        dcc.Loading(html.Div(id="segments-body"), type="dot", delay_show=300),
+    ])
+
+
+@callback(Output("segments-body", "children"), Input("segments-query", "data"), Input("segments-by", "value"))
+def segments_view(query: dict[str, Any] | None, by: str | None) -> Any:
+    run = data.current_runner()
+    filters = data.filters_for(run, query or {})
+    group_by = by if by in BREAKDOWNS else "region"
+    return render(data.segments_view(run, filters, group_by=group_by), group_by=group_by)
+
+
+def matrix(report: dict[str, Any]) -> dict[str, Any]:
+    """Rows (groups), columns (measures), values and which cells are hidden: the heatmap's
+    and the table's common ground. Pulse measures of a suppressed group are hidden;
+    customer measures are not under the contractors' privacy rule."""
+    index, customer = report["index"], report["customer"]
+    dims = index.get("dimensions", [])
+    columns = ["CEI", *[d["label"] for d in dims], "CSAT %", "NPS"]
+    formats = ["{:.0f}"] * (1 + len(dims)) + ["{:.0f}", "{:+.0f}"]
+    by_group = {row["group"]: row for row in customer.get("groups", [])}
+    names, values, hidden, counts = [], [], [], []
+    for row in index.get("groups", []):
+        c = by_group.get(row["group"], {})
+        suppressed = bool(row.get("suppressed"))
+        pulse = [row.get("cei"), *[(row.get("dimensions") or {}).get(d["id"], {}).get("score") for d in dims]]
+        names.append(row["group"] or "(none)")
+        values.append([*pulse, c.get("csat_pct"), c.get("nps")])
+        hidden.append([suppressed] * len(pulse) + [False, False])
+        counts.append((row.get("n_contractors", 0), c.get("n", 0), row.get("reason")))
+    return {"rows": names, "columns": columns, "values": values, "hidden": hidden, "formats": formats,
+            "counts": counts}
+
+
+def render(report: dict[str, Any], *, group_by: str) -> Any:
+    m = matrix(report)
+    label = BREAKDOWNS[group_by]
+    if not m["rows"]:
+        return notice("No groups in this period.", "No contractor answered the pulse in this selection. Widen "
+                      "the period or clear a filter.", id="segments-empty")
+    figure = segments_heatmap(m["rows"], m["columns"], m["values"], m["hidden"], title=f"By {label.lower()}",
+                              row_title=label, min_group=settings.min_group, formats=m["formats"])
+    body = []
+    for name, values, hidden, (n_contractors, n_customers, _reason), in zip(
+            m["rows"], m["values"], m["hidden"], m["counts"]):
+        cells: list[Any] = [html.Td(name, style={"fontWeight": 600})]
+        for value, is_hidden, pattern in zip(values, hidden, m["formats"]):
+            cells.append(hidden_cell(settings.min_group) if is_hidden
+                         else html.Td(fmt(value, pattern), className="num"))
+        cells += [html.Td(f"{n_contractors:,}", className="num"), html.Td(f"{n_customers:,}", className="num")]
+        body.append(html.Tr(cells))
+    n_hidden = sum(1 for h in m["hidden"] if h[0])
+    legend = html.P([html.Span(className="swatch"), f"{hidden_label(settings.min_group)}: a group's pulse scores "
+                     f"are hidden when fewer than {settings.min_group} contractors answered, and the next-smallest "
+                     "group is hidden with it so the hidden one cannot be worked out from the total. Customer "
+                     "numbers are always shown."], className="legend", id="segments-legend")
+    sub = ("Colour compares groups within each column (darker = higher). Pulse scores are 0–100; CSAT % is the "
+           "share of customers answering 4–5; NPS runs from −100 to +100.")
+    parts: list[Any] = []
+    if n_hidden:
+        parts.append(notice(f"{n_hidden} group{'s' if n_hidden > 1 else ''} hidden to protect contractors.",
+                            legend.children[1], warn=True))
+    parts += [
+        card(graph("segments-heatmap", figure), legend, sub=sub),
+        card(table([label, *[(c, "num") for c in m["columns"]], ("Contractors", "num"), ("Customer answers", "num")],
+                   body, id="segments-table"),
+             title=f"Table by {label.lower()}"),
+    ]
+    return parts
