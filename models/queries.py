@@ -31,6 +31,7 @@ from models.entities import (
     PulseScore,
     PulseWave,
 )
+from models.db import connection
 from models.settings import settings
 from models.tokens import new_token
 from surveys.schema import Survey, builtin_survey, load_survey
@@ -261,37 +262,56 @@ class Link:
         return self.opens_at is not None and (now or now_utc()) < self.opens_at
 
 
+_JOB_BY_TOKEN = "SELECT id, contractor_id, completed_at, expires_at FROM jobs WHERE token = {}"
+_INVITE_BY_TOKEN = (
+    "SELECT i.contractor_id, i.wave_id, w.opens_at, w.closes_at FROM pulse_invites i "
+    "JOIN pulse_waves w ON w.id = i.wave_id WHERE i.token = {}"
+)
+
+
+def _instant(value: Any) -> datetime:
+    """A timestamp as read by raw SQL: SQLite gives ISO text, PostgreSQL a datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+async def _one(sql: str, token: str) -> Any:
+    conn = connection()
+    placeholder = "$1" if conn.capabilities.dialect == "postgres" else "?"
+    _, rows = await conn.execute_query(sql.format(placeholder), [token])
+    return rows[0] if rows else None
+
+
 async def find_link(*, token: str, kind: LinkKind | None = None) -> Link | None:
-    """The job or invite behind a token (one indexed lookup per kind tried), or None."""
+    """The job or invite behind a token, or None.
+
+    This is on every submission, so it is one plain indexed SELECT per kind
+    tried rather than an ORM query (which costs more to build than to run).
+    """
     if len(token) > 64:
         return None
     if kind in (None, "customer"):
-        job = await Job.get_or_none(token=token).only(
-            "id", "contractor_id", "completed_at", "expires_at"
-        )
-        if job is not None:
+        row = await _one(_JOB_BY_TOKEN, token)
+        if row is not None:
             return Link(
                 kind="customer",
                 token=token,
-                contractor_id=job.contractor_id,
-                job_id=job.id,
-                completed_at=job.completed_at,
-                closes_at=job.expires_at,
+                contractor_id=row["contractor_id"],
+                job_id=row["id"],
+                completed_at=_instant(row["completed_at"]),
+                closes_at=_instant(row["expires_at"]),
             )
     if kind in (None, "pulse"):
-        row = (
-            await PulseInvite.filter(token=token)
-            .values_list("contractor_id", "wave_id", "wave__opens_at", "wave__closes_at")
-        )
-        if row:
-            contractor_id, wave_id, opens_at, closes_at = row[0]
+        row = await _one(_INVITE_BY_TOKEN, token)
+        if row is not None:
             return Link(
                 kind="pulse",
                 token=token,
-                contractor_id=contractor_id,
-                wave_id=wave_id,
-                opens_at=opens_at,
-                closes_at=closes_at,
+                contractor_id=row["contractor_id"],
+                wave_id=row["wave_id"],
+                opens_at=_instant(row["opens_at"]),
+                closes_at=_instant(row["closes_at"]),
             )
     return None
 
