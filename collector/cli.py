@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import inspect
 import json
@@ -115,6 +116,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
         return await result if inspect.isawaitable(result) else result
 
     result = _with_database(args.database_url, work)
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        result = dataclasses.asdict(result)
     if isinstance(result, dict):
         for key, value in result.items():
             print(f"{key}: {value}")
