@@ -444,26 +444,38 @@ async def _index_sums(
             _f(row["score_sum"]) or 0.0, _i(row["score_n"]), _i(row["fav"]), _i(row["ans"]))
 
     if with_alpha:
+        # Complete responses of a dimension are those whose stored score counted
+        # all k items; a response's total is answered × mean = k × (1 + score / 25).
         q = _Sql()
         k_case = " ".join(
             f"WHEN {q.p(d.id)} THEN {int(len(survey.items(d.id)))}" for d in survey.dimensions
         )
+        where = " AND ".join([
+            q.between("r.submitted_at", window),
+            *_conditions(q, population, window.end).values(),
+        ])
+        # The completeness test sits inside the sums, not in WHERE: as a filter
+        # it makes PostgreSQL misjudge the row count and pick a nested loop.
+        complete = f"s.answered = (CASE s.dimension {k_case} ELSE -1 END)"
+        key_sql = _key_sql(q, key, window.end)
+        joins = ("FROM pulse_responses r JOIN contractors c ON c.id = r.contractor_id "
+                 "JOIN pulse_scores s ON s.response_id = r.id ")
+        total = "ROUND(s.answered * (1 + s.score / 25.0))"
         sql = (
-            f"WITH {_base_cte(q, window, population, key)}, "
-            "ia AS (SELECT b.g AS g, b.rid AS rid, a.dimension AS dim, a.item AS item, a.value AS v "
-            "FROM base b JOIN pulse_item_answers a ON a.response_id = b.rid), "
-            "complete AS (SELECT g, rid, dim, SUM(v) AS total FROM ia GROUP BY g, rid, dim "
-            f"HAVING COUNT(*) = (CASE dim {k_case} ELSE -1 END)) "
-            "SELECT ia.g AS g, ia.dim AS dim, ia.item AS item, COUNT(*) AS n, SUM(ia.v) AS s, "
-            "SUM(ia.v * ia.v) AS ss FROM ia JOIN complete ON complete.rid = ia.rid "
-            "AND complete.dim = ia.dim GROUP BY ia.g, ia.dim, ia.item "
-            "UNION ALL SELECT g, dim, '' AS item, COUNT(*) AS n, SUM(total) AS s, "
-            "SUM(total * total) AS ss FROM complete GROUP BY g, dim"
+            f"SELECT {key_sql} AS g, s.dimension AS dim, a.item AS item, "
+            f"SUM(CASE WHEN {complete} THEN 1 ELSE 0 END) AS n, "
+            f"SUM(CASE WHEN {complete} THEN a.value ELSE 0 END) AS s, "
+            f"SUM(CASE WHEN {complete} THEN a.value * a.value ELSE 0 END) AS ss {joins}"
+            "JOIN pulse_item_answers a ON a.response_id = s.response_id AND a.dimension = s.dimension "
+            f"WHERE {where} GROUP BY 1, 2, 3 "
+            f"UNION ALL SELECT {key_sql} AS g, s.dimension AS dim, '' AS item, COUNT(*) AS n, "
+            f"SUM({total}) AS s, SUM({total} * {total}) AS ss {joins}WHERE {where} AND {complete} "
+            "GROUP BY 1, 2, 3"
         )
         sums: dict[tuple[Any, str], dict[str, tuple[int, int, int]]] = {}
         for row in await q.rows(sql):
             sums.setdefault((row["g"], row["dim"]), {})[row["item"]] = (
-                _i(row["n"]), _i(row["s"]), _i(row["ss"]))
+                _i(row["n"]), round(float(row["s"])), round(float(row["ss"])))
         for (g, dim), by_item in sums.items():
             total = by_item.pop("", None)
             k = len(survey.items(dim)) if dim in {d.id for d in survey.dimensions} else 0
