@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import getpass
-import inspect
 import json
 import os
+import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from models.settings import SettingsError, normalise_database_url, settings
 __all__ = ["main"]
 
 T = TypeVar("T")
+DEMO_USER = "demo"
 IMPORT_KINDS = ("contractors", "customer-responses", "pulse-responses")
 
 
@@ -109,20 +109,38 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from models.demo import generate  # written alongside; imported only when used
+    from models.demo import DemoError, generate, has_data
+    from models.keys import create_user
+
+    password = secrets.token_urlsafe(9)
 
     async def work() -> Any:
-        result = generate()
-        return await result if inspect.isawaitable(result) else result
+        if args.if_empty and await has_data():
+            await create_user(username=DEMO_USER, password=password)
+            return None
+        result = await generate(contractors=args.contractors, seed=args.seed, wipe=args.wipe)
+        await create_user(username=DEMO_USER, password=password)
+        return result
 
-    result = _with_database(args.database_url, work)
-    if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        result = dataclasses.asdict(result)
-    if isinstance(result, dict):
-        for key, value in result.items():
-            print(f"{key}: {value}")
-    elif result is not None:
-        print(result)
+    try:
+        result = _with_database(args.database_url, work)
+    except DemoError as exc:
+        raise CommandError(str(exc)) from None
+    if result is None:
+        print("The database already holds data: kept as it is (rapport demo --wipe starts over).")
+        print("API keys are shown once only; make a new one with: rapport apikey create NAME")
+    else:
+        print(
+            f"Demo brand: {result.contractors} contractors, {result.waves} weekly pulse waves "
+            f"({result.pulse_responses} answers), {result.jobs} jobs "
+            f"({result.customer_responses} customer answers)."
+        )
+        print(f"Customer survey to try: {result.survey_url}")
+        print(f"Contractor pulse to try: {result.pulse_url}")
+    print(f"Dashboard: {settings.dashboard_url}  user {DEMO_USER!r}, password {password!r}")
+    if result is not None:
+        print("API key 'demo' (shown once; send as 'Authorization: Bearer <key>'):")
+        print(result.api_key)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -161,7 +179,12 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("file")
     importer.set_defaults(run=cmd_import)
 
-    commands.add_parser("demo", help="fill the database with a believable demo brand").set_defaults(run=cmd_demo)
+    demo = commands.add_parser("demo", help="fill an empty database with a believable demo brand")
+    demo.add_argument("--if-empty", action="store_true", help="leave a database that holds data as it is")
+    demo.add_argument("--wipe", action="store_true", help="delete all survey data first")
+    demo.add_argument("--contractors", type=int, default=300)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(run=cmd_demo)
     return parser
 
 

@@ -43,7 +43,7 @@ from models.tokens import new_token
 from models.transfer import insert_rows, store_pulse_scores
 from surveys.scoring import score_pulse
 
-__all__ = ["DemoError", "DemoResult", "REGIONS", "SERVICE_TYPES", "generate"]
+__all__ = ["DemoError", "DemoResult", "REGIONS", "SERVICE_TYPES", "generate", "has_data"]
 
 REGIONS = ("North", "South", "East", "West", "Central")
 SERVICE_TYPES = ("delivery", "cleaning", "repair", "installation")
@@ -116,6 +116,15 @@ async def _count(table: str) -> int:
     return int(rows[0]["n"])
 
 
+async def has_data() -> bool:
+    """Whether the database already holds contractors, jobs or waves."""
+    return bool(await _filled_tables())
+
+
+async def _filled_tables() -> list[str]:
+    return [t for t in ("contractors", "jobs", "pulse_waves") if await _count(t)]
+
+
 async def _wipe() -> None:
     async with in_transaction() as conn:
         for table in _DATA_TABLES:
@@ -139,7 +148,7 @@ async def generate(
     """Fill the database with the demo brand; see the module docstring."""
     if contractors < 2 or weeks < 1:
         raise DemoError("the demo needs at least 2 contractors and 1 week")
-    filled = [t for t in ("contractors", "jobs", "pulse_waves") if await _count(t)]
+    filled = await _filled_tables()
     if filled and not wipe:
         raise DemoError(
             f"the database already holds data ({', '.join(filled)}); the demo never adds to it. "

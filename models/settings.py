@@ -28,6 +28,7 @@ class Settings:
     database_url: str
     secret: str
     base_url: str
+    dashboard_url: str
     brand: str
     min_group: int
     min_comment_group: int
@@ -41,6 +42,7 @@ class Settings:
             database_url=normalise_database_url(env.get("DATABASE_URL", DEFAULT_SQLITE)),
             secret=env.get("RAPPORT_SECRET") or _local_secret(),
             base_url=env.get("RAPPORT_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            dashboard_url=env.get("RAPPORT_DASHBOARD_URL", "http://127.0.0.1:8050/dashboard/"),
             brand=env.get("RAPPORT_BRAND", "Rapport Demo"),
             min_group=_positive_int(env, "RAPPORT_MIN_GROUP", 5),
             min_comment_group=_positive_int(env, "RAPPORT_MIN_COMMENT_GROUP", 10),

@@ -136,3 +136,30 @@ def test_import_reads_the_file_and_reports_errors(
     assert "line 1" in capsys.readouterr().err
     assert _rapport(db_url, "import", "contractors", str(tmp_path / "missing.csv")) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_demo_prints_links_login_and_key_then_keeps_data_on_rerun(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from models.entities import Contractor
+
+    assert _rapport(db_url, "demo", "--contractors", "20") == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert any(line.startswith("Customer survey to try: http://") and "/s/" in line for line in out)
+    assert any(line.startswith("Contractor pulse to try: http://") and "/p/" in line for line in out)
+    assert _query(db_url, lambda: find_api_key(key=out[-1])) is not None
+    password = next(line for line in out if line.startswith("Dashboard:")).split("password ")[1].strip("'")
+    assert _query(db_url, lambda: authenticate_user(username="demo", password=password)) is not None
+    before = _query(db_url, lambda: Contractor.all().count())
+
+    # the README's run command: a filled database stays as it is, with a fresh demo login
+    assert _rapport(db_url, "demo", "--if-empty") == 0
+    again = capsys.readouterr().out
+    assert "kept as it is" in again
+    new_password = again.split("password ")[1].split("'")[1]
+    assert _query(db_url, lambda: authenticate_user(username="demo", password=new_password)) is not None
+    assert _query(db_url, lambda: Contractor.all().count()) == before
+
+    # without --if-empty the demo refuses to add to data
+    assert _rapport(db_url, "demo") == 2
+    assert "already holds data" in capsys.readouterr().err
