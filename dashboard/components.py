@@ -53,7 +53,9 @@ def card(*children: Any, title: str | None = None, sub: str | None = None, id: s
 
 
 def graph(id: str, figure: Any) -> dcc.Graph:
-    return dcc.Graph(id=id, figure=figure, config=CONFIG)
+    """A chart as tall as its figure says (so cards of a row line up) and as wide as its card."""
+    height = getattr(getattr(figure, "layout", None), "height", None) or 320
+    return dcc.Graph(id=id, figure=figure, config=CONFIG, style={"height": f"{height}px"})
 
 
 def delta(current: float | None, previous: float | None, *, unit: str = "", higher_is_better: bool = True,

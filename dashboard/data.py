@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from models import analytics, followup
+from models.entities import Contractor
 from models.queries import survey_in_force
 from models.settings import settings
 from surveys.schema import localize
@@ -57,7 +58,8 @@ __all__ = [
 T = TypeVar("T")
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]
 RUNNER_KEY = "RAPPORT_RUN"
-DEFAULT_DAYS = 91  # thirteen weeks: one quarter, one pulse wave or more
+DETRACTOR_ROWS = 100  # the newest first; a longer list is not worked through in one sitting
+DEFAULT_DAYS = 28  # four weeks: recent enough to act on, with a previous period to compare
 
 
 class LoopRunner:
@@ -180,7 +182,7 @@ def filter_options(run: Runner) -> dict[str, Any]:
 
 
 def default_filters(options: Mapping[str, Any], today: date | None = None) -> Filters:
-    """The last thirteen weeks up to today, or up to the last day with data if that is earlier."""
+    """The last four weeks up to today, or up to the last day with data if that is earlier."""
     end = today or date.today()
     last = options.get("last_date")
     if last:
@@ -249,9 +251,19 @@ def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, 
 
 
 def detractors(run: Runner, filters: Filters, *, handled: bool | None) -> list[followup.Detractor]:
-    return run(followup.recent_detractors(  # type: ignore[no-any-return]
-        start=filters.start, end=filters.end, handled=handled, region=filters.region,
-        service_type=filters.service_type))
+    """Recent detractors under the filters; the tenure band is the analytics' own
+    (`analytics.tenure_band` at the window's end), applied as a set of contractors."""
+
+    async def read() -> list[followup.Detractor]:
+        ids = None
+        if filters.tenure_band:
+            ids = [c["id"] for c in await Contractor.all().values("id", "started_on")
+                   if analytics.tenure_band(c["started_on"], filters.end) == filters.tenure_band]
+        return await followup.recent_detractors(
+            start=filters.start, end=filters.end, handled=handled, region=filters.region,
+            service_type=filters.service_type, contractor_ids=ids, limit=DETRACTOR_ROWS)
+
+    return run(read())  # type: ignore[no-any-return]
 
 
 def mark_detractor(run: Runner, *, response_id: int, handled: bool, by: str) -> bool:

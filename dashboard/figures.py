@@ -35,8 +35,7 @@ PALETTE = {
 }
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 SEQUENTIAL = [[0.0, "#f7fbff"], [0.35, "#c6dbef"], [0.7, "#4a89c0"], [1.0, "#1f4e79"]]
-CONFIG = {"displaylogo": False, "responsive": True,
-          "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
+CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
 
 
 def hidden_label(min_group: int) -> str:
@@ -158,24 +157,24 @@ def linkage_scatter(
 
 
 def drivers_figure(dimensions: Sequence[Mapping[str, Any]], *, title: str, r_squared: float | None) -> go.Figure:
-    """Relative importance (share of explained variance, %) per dimension, largest on top."""
+    """Relative importance per dimension (`share`: % of the explained variance), largest on top."""
     rows = [d for d in dimensions if d.get("share") is not None]
     if not rows:
         return empty_figure(title, "Too few contractors to rank the drivers.")
     rows = sorted(rows, key=lambda d: d["share"])
     fig = _base(title, height=60 + 44 * len(rows))
     fig.add_trace(go.Bar(
-        x=[100 * d["share"] for d in rows],
+        x=[d["share"] for d in rows],
         y=[d.get("label", d["id"]) for d in rows],
         orientation="h",
         marker={"color": PALETTE["brand"]},
-        text=[f"{100 * d['share']:.0f} %" for d in rows],
+        text=[f"{d['share']:.0f} %" for d in rows],
         textposition="outside",
         cliponaxis=False,
         hovertemplate="%{y}: %{x:.1f} % of the explained variance<extra></extra>",
     ))
     note = f" (R² = {r_squared:.2f})" if r_squared is not None else ""
-    fig.update_xaxes(title_text=f"Share of explained CSAT variance, %{note}", range=[0, 100 * max(d['share'] for d in rows) * 1.2])
+    fig.update_xaxes(title_text=f"Share of explained CSAT variance, %{note}", range=[0, max(d['share'] for d in rows) * 1.2])
     fig.update_yaxes(title_text=None, gridcolor="white")
     fig.update_layout(margin={"l": 110, "r": 40, "t": 48, "b": 48})
     return fig

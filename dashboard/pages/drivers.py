@@ -67,8 +67,8 @@ def render(report: dict[str, Any], levers: list[dict[str, str]]) -> Any:
                      html.Div(lever.get("levers", ""), className="levers"),
                      html.Div(reliability, className="levers", style={"color": "#b54708"}) if reliability else None]),
             html.Td(className="num", children=[
-                html.Div(fmt(100 * d["share"] if d.get("share") is not None else None, "{:.0f} %")),
-                html.Div(className="bar", children=html.Span(style={"width": f"{100 * (d.get('share') or 0):.0f}%"})),
+                html.Div(fmt(d.get("share"), "{:.0f} %")),
+                html.Div(className="bar", children=html.Span(style={"width": f"{d.get('share') or 0:.0f}%"})),
             ]),
             html.Td(fmt(d.get("r"), "{:+.2f}"), className="num"),
             *score_cells,
@@ -78,8 +78,8 @@ def render(report: dict[str, Any], levers: list[dict[str, str]]) -> Any:
     return [
         html.Div(className="grid grid-2", children=[
             card(graph("drivers-figure", figure),
-                 sub=f"{method}: each dimension's share of the CSAT variance the dimensions explain together, "
-                     f"over {drivers.get('n', 0):,} contractors. {citation}"),
+                 html.P(f"{method}: each dimension's share of the CSAT variance the six dimensions explain "
+                        f"together, over {drivers.get('n', 0):,} contractors. {citation}", className="legend")),
             card(
                 html.P("Invest first where importance is high and the score is low: that is where a better "
                        "experience for contractors is most associated with happier customers.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import ALL, Input, Output, callback, ctx, dcc, html
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard import data
 from dashboard.components import card, fmt, notice, page_head, table
@@ -33,31 +33,45 @@ def layout(**query: Any) -> html.Div:
             ]),
         ),
         dcc.Store(id="followup-query", data=query),
+        dcc.Store(id="followup-marked", data=0),
         html.Div(id="followup-status", className="muted", role="status"),
         dcc.Loading(card(html.Div(id="followup-table")), type="dot", delay_show=300),
     ])
 
 
 @callback(
-    Output("followup-table", "children"),
+    Output("followup-marked", "data"),
     Output("followup-status", "children"),
+    Input({"type": "followup-mark", "response": ALL, "to": ALL}, "n_clicks"),
+    State("followup-marked", "data"),
+    prevent_initial_call=True,
+)
+def followup_mark(clicks: list[int | None], marked: int | None) -> tuple[Any, Any]:
+    """A row's button: mark handled (by the signed-in user, now) or reopen.
+
+    Separate from the table's callback: new rows' buttons appearing must not
+    count as clicks (their n_clicks is 0)."""
+    trigger = ctx.triggered_id
+    if not isinstance(trigger, dict) or not any(clicks) or not ctx.triggered[0]["value"]:
+        return no_update, no_update
+    handled = trigger["to"] == "done"
+    if not data.mark_detractor(data.current_runner(), response_id=int(trigger["response"]), handled=handled,
+                               by=data.current_user()):
+        return no_update, "That response is no longer a detractor."
+    return (marked or 0) + 1, "Marked handled." if handled else "Moved back to the to-do list."
+
+
+@callback(
+    Output("followup-table", "children"),
     Input("followup-query", "data"),
     Input("followup-show", "value"),
-    Input({"type": "followup-mark", "response": ALL, "to": ALL}, "n_clicks"),
+    Input("followup-marked", "data"),
 )
-def followup_view(query: dict[str, Any] | None, show: str, _clicks: list[int | None]) -> tuple[Any, str]:
+def followup_view(query: dict[str, Any] | None, show: str, _marked: int | None) -> Any:
     run = data.current_runner()
-    status = ""
-    trigger = ctx.triggered_id
-    if isinstance(trigger, dict) and trigger.get("type") == "followup-mark" and ctx.triggered[0]["value"]:
-        handled = trigger["to"] == "done"
-        user = data.current_user()
-        if data.mark_detractor(run, response_id=int(trigger["response"]), handled=handled, by=user):
-            status = "Marked handled." if handled else "Moved back to the to-do list."
     filters = data.filters_for(run, query or {})
     handled_filter = {"open": False, "done": True}.get(show)
-    rows = data.detractors(run, filters, handled=handled_filter)
-    return render_table(rows, show=show, filters=filters), status
+    return render_table(data.detractors(run, filters, handled=handled_filter), show=show, filters=filters)
 
 
 def render_table(rows: list[Detractor], *, show: str, filters: data.Filters) -> Any:
@@ -81,7 +95,7 @@ def render_table(rows: list[Detractor], *, show: str, filters: data.Filters) -> 
         ])
         for row in rows
     ]
-    more = " (newest 200)" if len(rows) >= 200 else ""
+    more = f" (the newest {data.DETRACTOR_ROWS})" if len(rows) >= data.DETRACTOR_ROWS else ""
     return html.Div([
         html.P(f"{len(rows)} customer{'s' if len(rows) != 1 else ''} in {period}{more}.", className="card-sub"),
         table(["Submitted", "Job", "Contractor", ("CSAT", "num"), ("NPS", "num"), "Comment", "Status"], body,

@@ -33,6 +33,7 @@ def layout(**query: Any) -> html.Div:
                     id="linkage-lag", min=0, max=MAX_LAG_WEEKS, step=1, value=lag,
                     marks={w: ("same time" if w == 0 else f"+{w} wk") for w in range(0, MAX_LAG_WEEKS + 1, 2)},
                     tooltip={"always_visible": False, "template": "{value} weeks later"},
+                    allow_direct_input=False,
                 )),
             ]),
         ),
@@ -55,6 +56,8 @@ def _main(report: dict[str, Any]) -> dict[str, Any] | None:
 
 def headline(report: dict[str, Any]) -> str:
     """The one sentence a manager reads, from the report's numbers."""
+    if report.get("headline"):
+        return str(report["headline"])
     main = _main(report)
     if main is None or main.get("r") is None:
         return "Not enough contractors in this selection to measure the association."
@@ -81,8 +84,7 @@ def render(report: dict[str, Any], *, lag_weeks: int) -> Any:
             f"{report.get('reason') or ''}", id="linkage-empty")
     main = _main(report) or {}
     power = report.get("power") or {}
-    caveats = [html.P("This is an association, not proof of cause: satisfied customers can also lift contractors, "
-                      "and region, service type and tenure affect both.", className="caveat")]
+    caveats = [html.P(report.get("wording") or "These are associations, not causes.", className="caveat")]
     partial = main.get("partial") or {}
     if partial.get("r") is not None:
         caveats.append(html.P(
@@ -93,15 +95,15 @@ def render(report: dict[str, Any], *, lag_weeks: int) -> Any:
         caveats.append(html.P(power["message"], className="caveat", id="linkage-power"))
     headline_card = card(
         html.P([html.Strong(headline(report))], className="headline", id="linkage-headline"),
-        html.P(f"p = {_p(main.get('p_value'))} · Spearman ρ = {fmt(main.get('rho'), '{:.2f}')} · "
+        html.P(f"p {_p(main.get('p_value'))} · Spearman ρ = {fmt(main.get('rho'), '{:.2f}')} · "
                f"pulse {report['window']['from']} – {report['window']['to']}, {when}.", className="caveat"),
         *caveats,
     )
     scatter = card(graph("linkage-scatter", linkage_scatter(
         report.get("bins", []), report.get("fit"), min_group=settings.min_group,
         title=f"Customer satisfaction by CEI, groups of ≥ {settings.min_group} contractors")),
-        sub="Each dot is a group of contractors with similar index scores (dot size = number of contractors); "
-            "the dashed line is the fitted linear trend. No single contractor is shown.")
+        html.P("Each dot is a group of contractors with similar index scores (dot size = number of contractors); "
+               "the dashed line is the fitted linear trend. No single contractor is shown.", className="legend"))
     return [headline_card, html.Div(className="grid grid-2", children=[scatter, _correlation_card(report)])]
 
 
@@ -143,4 +145,4 @@ def _dimensions(report: dict[str, Any]) -> list[dict[str, Any]]:
 def _p(p: float | None) -> str:
     if p is None:
         return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"

@@ -78,7 +78,7 @@ def render(report: dict[str, Any], *, group_by: str) -> Any:
                          else html.Td(fmt(value, pattern), className="num"))
         cells += [html.Td(f"{n_contractors:,}", className="num"), html.Td(f"{n_customers:,}", className="num")]
         body.append(html.Tr(cells))
-    n_hidden = sum(1 for h in m["hidden"] if h[0])
+    hidden_names = [name for name, h in zip(m["rows"], m["hidden"]) if h[0]]
     legend = html.P([html.Span(className="swatch"), f"{hidden_label(settings.min_group)}: a group's pulse scores "
                      f"are hidden when fewer than {settings.min_group} contractors answered, and the next-smallest "
                      "group is hidden with it so the hidden one cannot be worked out from the total. Customer "
@@ -86,9 +86,11 @@ def render(report: dict[str, Any], *, group_by: str) -> Any:
     sub = ("Colour compares groups within each column (darker = higher). Pulse scores are 0–100; CSAT % is the "
            "share of customers answering 4–5; NPS runs from −100 to +100.")
     parts: list[Any] = []
-    if n_hidden:
-        parts.append(notice(f"{n_hidden} group{'s' if n_hidden > 1 else ''} hidden to protect contractors.",
-                            legend.children[1], warn=True))
+    if hidden_names:
+        parts.append(notice(
+            f"Pulse scores hidden for {', '.join(hidden_names)} to protect contractors.",
+            f"A group's scores are shown only when at least {settings.min_group} contractors answered; see the "
+            "legend under the chart.", warn=True, id="segments-hidden"))
     parts += [
         card(graph("segments-heatmap", figure), legend, sub=sub),
         card(table([label, *[(c, "num") for c in m["columns"]], ("Contractors", "num"), ("Customer answers", "num")],
