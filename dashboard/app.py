@@ -63,7 +63,7 @@ def shell() -> html.Div:
     return html.Div(
         className="app",
         children=[
-            dcc.Location(id="url", refresh=False),
+            dcc.Location(id="url", refresh="callback-nav"),  # a new query string re-renders the page
             html.Header(
                 className="topbar",
                 children=[

@@ -58,7 +58,7 @@ __all__ = [
 T = TypeVar("T")
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]
 RUNNER_KEY = "RAPPORT_RUN"
-DETRACTOR_ROWS = 100  # the newest first; a longer list is not worked through in one sitting
+DETRACTOR_ROWS = 200  # the newest first, twenty to a page
 DEFAULT_DAYS = 28  # four weeks: recent enough to act on, with a previous period to compare
 
 

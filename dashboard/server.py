@@ -86,6 +86,7 @@ LOGIN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign in · {brand} · Rapport</title>
+<link rel="icon" href="data:,">
 <style>
 :root {{ --ink:#1f2933; --muted:#52606d; --line:#d9e2ec; --brand:#1f4e79; --bg:#f4f6f9; --bad:#b42318; }}
 * {{ box-sizing:border-box; }}

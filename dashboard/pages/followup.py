@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 
 from dashboard import data
-from dashboard.components import card, fmt, notice, page_head, table
+from dashboard.components import card, notice, page_head
+from dashboard.figures import FONT
 from models.followup import Detractor
 
 dash.register_page(__name__, path="/followup", name="Follow-up", title="Follow-up · Rapport", order=4)
@@ -42,23 +43,21 @@ def layout(**query: Any) -> html.Div:
 @callback(
     Output("followup-marked", "data"),
     Output("followup-status", "children"),
-    Input({"type": "followup-mark", "response": ALL, "to": ALL}, "n_clicks"),
+    Output("followup-rows", "active_cell"),
+    Input("followup-rows", "active_cell"),
     State("followup-marked", "data"),
     prevent_initial_call=True,
 )
-def followup_mark(clicks: list[int | None], marked: int | None) -> tuple[Any, Any]:
-    """A row's button: mark handled (by the signed-in user, now) or reopen.
-
-    Separate from the table's callback: new rows' buttons appearing must not
-    count as clicks (their n_clicks is 0)."""
-    trigger = ctx.triggered_id
-    if not isinstance(trigger, dict) or not any(clicks) or not ctx.triggered[0]["value"]:
-        return no_update, no_update
-    handled = trigger["to"] == "done"
-    if not data.mark_detractor(data.current_runner(), response_id=int(trigger["response"]), handled=handled,
+def followup_mark(cell: dict[str, Any] | None, marked: int | None) -> tuple[Any, Any, None]:
+    """A click on a row's action cell: mark handled (by the signed-in user, now) or reopen."""
+    if not cell or cell.get("column_id") != "action" or cell.get("row_id") is None:
+        return no_update, no_update, None
+    response_id, _, to = str(cell["row_id"]).partition(":")
+    handled = to == "done"
+    if not data.mark_detractor(data.current_runner(), response_id=int(response_id), handled=handled,
                                by=data.current_user()):
-        return no_update, "That response is no longer a detractor."
-    return (marked or 0) + 1, "Marked handled." if handled else "Moved back to the to-do list."
+        return no_update, "That response is no longer a detractor.", None
+    return (marked or 0) + 1, "Marked handled." if handled else "Moved back to the to-do list.", None
 
 
 @callback(
@@ -74,6 +73,37 @@ def followup_view(query: dict[str, Any] | None, show: str, _marked: int | None) 
     return render_table(data.detractors(run, filters, handled=handled_filter), show=show, filters=filters)
 
 
+COLUMNS = [
+    {"id": "submitted", "name": "Submitted"},
+    {"id": "job", "name": "Job"},
+    {"id": "contractor", "name": "Contractor"},
+    {"id": "csat", "name": "CSAT", "type": "numeric"},
+    {"id": "nps", "name": "NPS", "type": "numeric"},
+    {"id": "comment", "name": "Comment"},
+    {"id": "status", "name": "Status"},
+    {"id": "action", "name": ""},
+]
+
+
+def rows_of(detractors: list[Detractor]) -> list[dict[str, Any]]:
+    """One table row per detractor; `id` says which response and what its button does."""
+    return [
+        {
+            "id": f"{d.response_id}:{'open' if d.handled else 'done'}",
+            "submitted": f"{d.submitted_at:%d %b, %H:%M}",
+            "job": f"{d.job_external_id} · {d.service_type}",
+            "contractor": f"{d.contractor_name} ({d.contractor_external_id}, {d.region})",
+            "csat": d.csat,
+            "nps": d.nps,
+            "comment": d.comment or "–",
+            "status": (f"handled by {d.handled_by or '?'}, {d.handled_at:%d %b %H:%M}" if d.handled_at
+                       else "to do"),
+            "action": "Reopen" if d.handled else "Mark handled",
+        }
+        for d in detractors
+    ]
+
+
 def render_table(rows: list[Detractor], *, show: str, filters: data.Filters) -> Any:
     period = f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}"
     if not rows:
@@ -82,41 +112,40 @@ def render_table(rows: list[Detractor], *, show: str, filters: data.Filters) -> 
         return notice(f"{what} in {period}.",
                       "A detractor is a customer who answered NPS 0–6 or CSAT 1–2. Widen the period or "
                       "clear a filter to see more.", id="followup-empty")
-    body = [
-        html.Tr(id=f"followup-row-{row.response_id}", children=[
-            html.Td(f"{row.submitted_at:%d %b %Y}", className="muted"),
-            html.Td([html.Div(row.job_external_id), html.Div(row.service_type, className="muted")]),
-            html.Td([html.Div(row.contractor_name),
-                     html.Div(f"{row.contractor_external_id} · {row.region}", className="muted")]),
-            html.Td(_score_tag("CSAT", row.csat, bad=row.csat is not None and row.csat <= 2), className="num"),
-            html.Td(_score_tag("NPS", row.nps, bad=row.nps is not None and row.nps <= 6), className="num"),
-            html.Td(row.comment or html.Span("no comment", className="muted"), className="comment"),
-            html.Td(_handled_cell(row)),
-        ])
-        for row in rows
-    ]
     more = f" (the newest {data.DETRACTOR_ROWS})" if len(rows) >= data.DETRACTOR_ROWS else ""
     return html.Div([
-        html.P(f"{len(rows)} customer{'s' if len(rows) != 1 else ''} in {period}{more}.", className="card-sub"),
-        table(["Submitted", "Job", "Contractor", ("CSAT", "num"), ("NPS", "num"), "Comment", "Status"], body,
-              id="followup-rows"),
+        html.P(f"{len(rows)} customer{'s' if len(rows) != 1 else ''} in {period}{more}. "
+               "Red: the answer that makes them a detractor.", className="card-sub"),
+        dash_table.DataTable(
+            id="followup-rows",
+            columns=COLUMNS,
+            data=rows_of(rows),
+            page_size=20,
+            style_as_list_view=True,
+            cell_selectable=True,
+            style_table={"overflowX": "auto"},
+            style_header={"backgroundColor": "#fafbfc", "color": "#52606d", "fontWeight": 600,
+                          "fontSize": "12px", "textTransform": "uppercase", "borderBottom": "1px solid #d9e2ec"},
+            style_cell={"fontFamily": FONT, "fontSize": "14px", "padding": "8px 10px", "textAlign": "left",
+                        "whiteSpace": "normal", "height": "auto", "border": "none",
+                        "borderBottom": "1px solid #d9e2ec", "color": "#1f2933"},
+            style_cell_conditional=[
+                {"if": {"column_id": "comment"}, "minWidth": "260px", "maxWidth": "420px"},
+                {"if": {"column_id": ["csat", "nps"]}, "textAlign": "right", "width": "56px"},
+                {"if": {"column_id": "action"}, "width": "150px", "minWidth": "150px", "textAlign": "center"},
+                {"if": {"column_id": "submitted"}, "color": "#52606d", "width": "110px", "whiteSpace": "nowrap"},
+            ],
+            style_data_conditional=[
+                {"if": {"column_id": "action"}, "backgroundColor": "#1f4e79", "color": "white",
+                 "fontWeight": 600, "cursor": "pointer", "boxShadow": "inset 0 0 0 7px white",
+                 "borderRadius": "12px"},
+                {"if": {"column_id": "action", "filter_query": '{action} = "Reopen"'},
+                 "backgroundColor": "#e6eef6", "color": "#1f4e79"},
+                {"if": {"column_id": "csat", "filter_query": "{csat} <= 2"}, "color": "#b42318", "fontWeight": 700},
+                {"if": {"column_id": "nps", "filter_query": "{nps} <= 6"}, "color": "#b42318", "fontWeight": 700},
+                {"if": {"column_id": "status", "filter_query": '{status} = "to do"'}, "color": "#b54708"},
+                {"if": {"state": "active"}, "border": "none", "backgroundColor": "inherit"},
+            ],
+            css=[{"selector": ".dash-spreadsheet td.focused", "rule": "background-color: inherit !important;"}],
+        ),
     ])
-
-
-def _score_tag(label: str, value: int | None, *, bad: bool) -> Any:
-    if value is None:
-        return html.Span("–", className="muted", title=f"{label} not answered")
-    return html.Span(fmt(value, "{:.0f}"), className="tag tag-bad" if bad else "tag tag-muted")
-
-
-def _handled_cell(row: Detractor) -> Any:
-    if row.handled:
-        when = f"{row.handled_at:%d %b %H:%M}" if row.handled_at else ""
-        return html.Div([
-            html.Span("Handled", className="tag tag-ok"),
-            html.Div(f"by {row.handled_by or '?'} · {when}", className="muted"),
-            html.Button("Reopen", id={"type": "followup-mark", "response": row.response_id, "to": "open"},
-                        className="button", n_clicks=0),
-        ])
-    return html.Button("Mark handled", id={"type": "followup-mark", "response": row.response_id, "to": "done"},
-                       className="button button-primary", n_clicks=0)

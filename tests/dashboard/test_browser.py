@@ -1,0 +1,147 @@
+"""The real dashboard in headless Debian chromium: sign in, every view, filters, privacy, follow-up.
+
+One uvicorn server (`python -m dashboard.server`) on a free 127.0.0.1 port
+over a temporary SQLite file with a small demo brand, in which four
+contractors have a region of their own ("Islands") whose scores must never
+show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard.testing import CHROMIUM, CHROMIUM_ARGS, SMALL_REGION, LiveServer, fill_demo, sign_in
+
+if not Path(CHROMIUM).exists():  # pragma: no cover - the machine has Debian's chromium
+    pytest.skip(f"no chromium at {CHROMIUM}", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+expect.set_options(timeout=20000)  # two cores run the server, the analytics and chromium's drawing
+HIDDEN = "hidden (<5)"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    url = f"sqlite://{tmp_path_factory.mktemp('browser')}/demo.sqlite3"
+    asyncio.run(fill_demo(url, contractors=120, weeks=6))
+    with LiveServer(url) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser(server: LiveServer) -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: LiveServer) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    sign_in(page, server.base)
+    yield page
+    context.close()
+
+
+def number(locator: Any) -> str:
+    """The text of a KPI once it is drawn (a loading view reads as empty)."""
+    expect(locator).to_have_text(re.compile(r"\d"))
+    return str(locator.inner_text())
+
+
+def choose(page: Any, dropdown: str, option: str) -> None:
+    page.click(f"#{dropdown}")
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_an_anonymous_browser_lands_on_the_login(browser: Any, server: LiveServer) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.base + "/dashboard/segments?region=North")
+    assert page.url.startswith(server.base + "/login?next=")
+    assert page.locator("#password").is_visible()
+    context.close()
+
+
+def test_every_view_opens_with_its_numbers(page: Any, server: LiveServer) -> None:
+    assert re.fullmatch(r"\d+\.\d/ 100", number(page.locator("#overview-cei .kpi-value")).replace("\n", ""))
+    expect(page.locator("#overview-rate-trend .main-svg").first).to_be_visible()
+    page.click("#nav-linkage")
+    expect(page.locator("#linkage-headline")).to_contain_text(
+        re.compile(r"associated with .*: r = 0\.\d\d, 95 % CI .*, \d+ contractors"))
+    expect(page.locator("#linkage-correlations tbody tr")).to_have_count(7)  # CEI and six dimensions
+    page.click("#nav-drivers")
+    expect(page.locator("#drivers-table tbody tr")).to_have_count(6)
+    page.click("#nav-segments")
+    expect(page.locator("#segments-table")).to_be_visible()
+    page.click("#nav-followup")
+    expect(page.locator("#followup-rows")).to_be_visible()
+    expect(page).to_have_title("Follow-up · Rapport")
+
+
+def test_a_filter_changes_the_numbers_and_the_url_keeps_it(page: Any, server: LiveServer) -> None:
+    csat = page.locator("#overview-csat .kpi-value")
+    before = number(csat)
+    choose(page, "filters-region", "North")
+    page.wait_for_url(re.compile(r"region=North"))
+    expect(csat).not_to_have_text(before)
+    after = number(csat)
+    assert after != before
+    # the address is the view: open it afresh and the same filter and numbers come back
+    page.goto(page.url)
+    expect(page.locator("#filters-region")).to_have_text("North")
+    expect(csat).to_have_text(after)
+    # the navigation carries the filter to the other views
+    page.click("#nav-segments")
+    page.wait_for_url(re.compile(r"/dashboard/segments\?.*region=North"))
+
+
+def test_a_four_contractor_region_stays_hidden(page: Any, server: LiveServer) -> None:
+    page.goto(server.base + "/dashboard/segments")
+    row = page.locator("#segments-table tbody tr", has_text=SMALL_REGION)
+    expect(row).to_have_count(1)
+    cells = row.locator("td").all_inner_texts()
+    assert cells[0] == SMALL_REGION
+    assert cells[1:8] == [HIDDEN] * 7  # CEI and six dimensions
+    expect(page.locator("#segments-hidden")).to_contain_text(SMALL_REGION)
+    expect(page.locator("#segments-legend")).to_contain_text(HIDDEN)
+    # another filter: still hidden, never a number
+    choose(page, "filters-service", "delivery")
+    page.wait_for_url(re.compile(r"service_type=delivery"))
+    page.wait_for_selector("#segments-table, #segments-empty")
+    page.wait_for_load_state("networkidle")
+    row = page.locator("#segments-table tbody tr", has_text=SMALL_REGION)
+    if row.count():
+        assert row.locator("td").all_inner_texts()[1:8] == [HIDDEN] * 7
+    # the region on its own: the overview hides the index, the linkage says why it is empty
+    page.goto(server.base + f"/dashboard/?region={SMALL_REGION}")
+    expect(page.locator("#overview-cei")).to_contain_text(HIDDEN)
+    page.click("#nav-linkage")
+    expect(page.locator("#linkage-empty")).to_contain_text("Not enough contractors")
+    page.click("#nav-drivers")
+    expect(page.locator("#drivers-empty")).to_be_visible()
+
+
+def test_a_detractor_is_marked_handled(page: Any, server: LiveServer) -> None:
+    page.goto(server.base + "/dashboard/followup")
+    table = page.locator("#followup-rows")
+    job = page.locator("#followup-rows td[data-dash-column=job]").first.inner_text()
+    page.locator("#followup-rows td[data-dash-column=action]").first.click()
+    expect(page.locator("#followup-status")).to_have_text("Marked handled.")
+    expect(table).not_to_contain_text(job)
+    page.get_by_label("Handled").check()
+    row = page.locator("#followup-rows tr", has_text=job)
+    expect(row).to_contain_text("handled by lead")
+    row.locator("td[data-dash-column=action]").click()
+    expect(page.locator("#followup-status")).to_have_text("Moved back to the to-do list.")
+    expect(page.locator("#followup-rows, #followup-empty").first).not_to_contain_text(job)
