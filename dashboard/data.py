@@ -11,7 +11,10 @@ that loop with ``asyncio.run_coroutine_threadsafe`` and waits for the result
 in its own thread. So there is one loop, one connection pool, one ORM
 initialisation: no second ``Tortoise.init`` per thread, no ``asyncio.run``
 per request (which would create a loop the pool's connections do not belong
-to). The worker thread blocks, the event loop does not.
+to). The worker thread blocks, the event loop does not. The coroutine runs as
+a new task on that loop, so it finds the ORM through the global fallback
+context that ``RegisterTortoise`` enables (Tortoise 1.x keeps its context in
+a context variable, which a task started elsewhere would not inherit).
 
 The seam is narrow on purpose: a *runner* is any callable that takes a
 coroutine and returns its result, so a test can pass a plain function.

@@ -1,0 +1,155 @@
+"""The data facade: filters from the URL, the runner seam, and the same numbers as the query layer."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from dashboard import data
+from models import analytics
+from models.settings import settings
+from tests import factories
+from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+from models.db import tortoise_config
+
+DAY = date(2026, 3, 10)
+
+
+# --- filters ------------------------------------------------------------------------------------
+
+
+def test_filters_read_the_query_string_and_write_it_back() -> None:
+    query = {"from": "2026-03-01", "to": "2026-03-31", "region": "North", "service_type": "repair",
+             "tenure": "1–2 years"}
+    filters = data.Filters.from_query(query)
+    assert filters == data.Filters(date(2026, 3, 1), date(2026, 3, 31), "North", "repair", "1–2 years")
+    assert dict(data.Filters.from_query(filters.query()).query()) == query
+    assert filters.search(lag=2).startswith("?from=2026-03-01&to=2026-03-31&region=North")
+    assert filters.search(lag=2).endswith("&lag=2")
+
+
+def test_a_broken_shared_link_falls_back_rather_than_failing() -> None:
+    today = date(2026, 3, 31)
+    filters = data.Filters.from_query({"from": "yesterday", "to": "2026-02-30", "region": " "}, today=today)
+    assert filters == data.Filters.default(today)
+    assert filters.days == data.DEFAULT_DAYS and filters.region is None
+    swapped = data.Filters.from_query({"from": "2026-03-31", "to": "2026-03-01"})
+    assert (swapped.start, swapped.end) == (date(2026, 3, 1), date(2026, 3, 31))
+
+
+def test_the_default_period_ends_on_the_last_day_with_data() -> None:
+    options = {"last_date": "2026-03-10"}
+    assert data.default_filters(options, today=date(2026, 6, 1)).end == date(2026, 3, 10)
+    assert data.default_filters(options, today=date(2026, 3, 5)).end == date(2026, 3, 5)
+    assert data.default_filters({"last_date": None}, today=date(2026, 3, 5)).end == date(2026, 3, 5)
+
+
+def test_the_levers_come_from_the_survey_file() -> None:
+    levers = {d["id"]: d for d in data.dimension_levers()}
+    assert set(levers) == {"connection", "empowerment", "backing", "process", "trust", "knowledge"}
+    assert "community" in levers["connection"]["levers"] and "[Brand]" not in levers["connection"]["levers"]
+    assert settings.brand in levers["backing"]["levers"]
+
+
+# --- the runner seam ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def loop_thread() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop in its own thread, as uvicorn's is to a2wsgi's worker threads."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield loop
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+def test_the_loop_runner_runs_a_coroutine_on_the_servers_loop(loop_thread: asyncio.AbstractEventLoop) -> None:
+    run = data.LoopRunner(loop_thread, timeout=5)
+
+    async def where() -> Any:
+        return asyncio.get_running_loop(), threading.current_thread()
+
+    loop, thread = run(where())
+    assert loop is loop_thread and thread is not threading.current_thread()
+
+
+def test_any_function_can_stand_in_for_the_runner() -> None:
+    calls: list[str] = []
+
+    def fake(coro: Any) -> Any:
+        calls.append(coro.cr_code.co_name)
+        coro.close()
+        return {"regions": ["North"], "last_date": "2026-03-10"}
+
+    assert data.filter_options(fake)["regions"] == ["North"]
+    assert calls == ["filter_options"]
+
+
+@pytest.fixture
+def world_run(sqlite_url: str, loop_thread: asyncio.AbstractEventLoop) -> Iterator[data.Runner]:
+    """A runner onto a loop where the ORM was opened once, with a correlated world stored."""
+    run = data.LoopRunner(loop_thread, timeout=30)
+
+    async def setup() -> None:
+        # As RegisterTortoise does in the server's lifespan: the ORM's context is global, so the
+        # coroutines the runner schedules later (each its own task) find it.
+        EXECUTOR_CACHE.clear()
+        await Tortoise.init(config=tortoise_config(sqlite_url), _enable_global_fallback=True)
+        world = factories.World()
+        await factories.correlated_world(world, n=60, day=DAY)
+        small = await factories.contractors(world, 4, region="islands")
+        w = await factories.wave("Islands", DAY - timedelta(days=3))
+        rng = random.Random(3)
+        await factories.pulses(world, w, [(c, factories.answers_for(4, rng)) for c in small],
+                               submitted=factories.at(DAY))
+
+    run(setup())
+    yield run
+
+    async def close() -> None:
+        await Tortoise.close_connections()
+
+    run(close())
+
+
+FILTERS = data.Filters(DAY - timedelta(days=13), DAY)
+
+
+def test_the_facade_returns_the_query_layers_own_numbers(world_run: data.Runner) -> None:
+    """No second implementation: the views show exactly what models.analytics returns."""
+    window = analytics.Window(FILTERS.start, FILTERS.end)
+    thresholds = {"min_group": settings.min_group, "min_comment_group": settings.min_comment_group}
+    overview = data.overview_view(world_run, FILTERS)
+    assert overview["index"] == world_run(analytics.index_report(window=window, **thresholds))
+    assert overview["customer"] == world_run(analytics.customer_report(window=window))
+    assert overview["index_previous"]["window"] == {"from": "2026-02-11", "to": "2026-02-24"}
+    linkage = data.linkage_view(world_run, FILTERS, lag_weeks=0)
+    assert linkage == world_run(analytics.linkage_report(window=window, min_group=settings.min_group))
+    assert linkage["n"] == 60 and linkage["correlations"][0]["r"] > 0.3
+    segments = data.segments_view(world_run, FILTERS, group_by="region")
+    assert segments["index"] == world_run(analytics.index_report(window=window, group_by="region", **thresholds))
+
+
+def test_the_lag_moves_the_customer_window(world_run: data.Runner) -> None:
+    linkage = data.linkage_view(world_run, FILTERS, lag_weeks=2)
+    assert linkage["lag_days"] == 14
+    assert linkage["customer_window"] == {"from": "2026-03-11", "to": "2026-03-24"}
+
+
+def test_a_group_of_four_comes_back_suppressed_through_the_facade(world_run: data.Runner) -> None:
+    islands = data.overview_view(world_run, FILTERS.with_(region="islands"))["index"]["overall"]
+    assert islands["suppressed"] and islands["cei"] is None and islands["n_contractors"] == 4
+    groups = data.segments_view(world_run, FILTERS, group_by="region")["index"]["groups"]
+    hidden = {g["group"]: g for g in groups if g["suppressed"]}
+    assert "islands" in hidden and all(g["cei"] is None for g in hidden.values())

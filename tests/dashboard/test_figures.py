@@ -1,0 +1,89 @@
+"""Figure builders: titles, axis titles, hidden cells drawn as hidden, empty states in words."""
+
+from __future__ import annotations
+
+import doctest
+
+import plotly.graph_objects as go
+
+from dashboard import components, figures
+
+WEEKS = [{"week": "2026-W10", "csat_pct": 71.0, "n": 40}, {"week": "2026-W11", "csat_pct": None, "n": 0},
+         {"week": "2026-W12", "csat_pct": 74.5, "n": 38}]
+
+
+def test_docstring_examples() -> None:
+    for module in (figures, components):
+        assert doctest.testmod(module).failed == 0
+
+
+def _titles(fig: go.Figure) -> tuple[str, str, str]:
+    return fig.layout.title.text, fig.layout.xaxis.title.text, fig.layout.yaxis.title.text
+
+
+def test_a_trend_has_a_title_units_and_gaps_for_missing_weeks() -> None:
+    fig = figures.trend_figure(WEEKS, x="week", y="csat_pct", title="CSAT by week", x_title="Week",
+                               y_title="CSAT, % answering 4–5", y_range=(0, 100), count="n")
+    assert _titles(fig) == ("CSAT by week", "Week", "CSAT, % answering 4–5")
+    (trace,) = fig.data
+    assert list(trace.y) == [71.0, None, 74.5]  # a gap, never a zero
+    assert trace.connectgaps is False
+    assert list(fig.layout.yaxis.range) == [0, 100]
+
+
+def test_a_trend_without_data_says_so() -> None:
+    fig = figures.trend_figure([{"week": "2026-W10", "csat_pct": None}], x="week", y="csat_pct", title="CSAT",
+                               x_title="Week", y_title="%", empty="No answers yet.")
+    assert fig.data == ()
+    assert fig.layout.title.text == "CSAT"
+    assert fig.layout.annotations[0].text == "No answers yet."
+
+
+def test_the_scatter_draws_bins_never_contractors_and_the_fitted_line() -> None:
+    bins = [{"n": 30, "cei": 40.0, "csat": 3.8}, {"n": 29, "cei": 60.0, "csat": 4.2}]
+    fig = figures.linkage_scatter(bins, {"slope": 0.02, "intercept": 3.0}, title="CSAT by CEI")
+    points, line = fig.data
+    assert list(points.x) == [40.0, 60.0] and list(points.customdata) == [30, 29]
+    assert list(line.y) == [3.8, 4.2]  # intercept + slope × x at both ends
+    assert "(0–100)" in fig.layout.xaxis.title.text and "(1–5)" in fig.layout.yaxis.title.text
+    empty = figures.linkage_scatter([], None, title="CSAT by CEI", min_group=5)
+    assert "at least 5" in empty.layout.annotations[0].text
+
+
+def test_drivers_are_ranked_largest_on_top() -> None:
+    dims = [{"id": "trust", "label": "Trust", "share": 20.0}, {"id": "process", "label": "Process", "share": 35.0},
+            {"id": "backing", "label": "Backing", "share": None}]
+    fig = figures.drivers_figure(dims, title="Relative importance", r_squared=0.2)
+    (bars,) = fig.data
+    assert list(bars.y) == ["Trust", "Process"]  # plotly draws the last bar on top
+    assert list(bars.text) == ["20 %", "35 %"]
+    assert "R² = 0.20" in fig.layout.xaxis.title.text
+
+
+def test_hidden_cells_say_hidden_and_are_never_coloured_as_a_value() -> None:
+    fig = figures.segments_heatmap(
+        ["North", "Islands", "South"], ["CEI", "CSAT %"],
+        [[60.0, 75.0], [None, 29.0], [50.0, 69.0]],
+        [[False, False], [True, False], [False, False]],
+        title="By region", row_title="Region", min_group=5)
+    (heat,) = fig.data
+    assert list(heat.text[1]) == ["hidden (<5)", "29"]
+    assert heat.z[1][0] is None  # no colour: the grey background shows through, not the scale's 0
+    assert heat.z[0][0] == 1.0 and heat.z[2][0] == 0.0  # each column on its own scale
+    assert fig.layout.plot_bgcolor == figures.PALETTE["hidden"]
+
+
+def test_a_hidden_cell_never_shows_a_value_it_was_given() -> None:
+    """Even if a suppressed row carried a number by mistake, the figure shows only 'hidden'."""
+    fig = figures.segments_heatmap(["Islands"], ["CEI"], [[83.0]], [[True]], title="t", row_title="r", min_group=5)
+    assert [list(r) for r in fig.data[0].text] == [["hidden (<5)"]]
+    assert [list(r) for r in fig.data[0].z] == [[None]]
+    assert "83" not in fig.to_json()
+
+
+def test_a_kpi_explains_a_missing_comparison_and_colours_good_news() -> None:
+    assert "no comparison" in components.delta(70.0, None).children
+    assert components.delta(72.0, 70.0, unit=" pts").className.endswith("delta-up")
+    assert components.delta(5.0, 6.0, higher_is_better=True).className.endswith("delta-down")
+    hidden = components.kpi("CEI", None, hidden="hidden (<5)", note="fewer than 5 contractors")
+    assert "kpi-hidden" in hidden.className
