@@ -166,7 +166,9 @@ def _text(raw: Any) -> str | None:
 
 # --- the views' reads -------------------------------------------------------
 # Each takes the runner first, so a test can pass any function that runs a
-# coroutine; each batches its queries into one coroutine (one hop to the loop).
+# coroutine; each batches its queries into one coroutine (one hop to the loop),
+# gathered so that PostgreSQL's pool can run them side by side (SQLite's one
+# connection takes them in turn).
 
 
 def _window(filters: Filters) -> analytics.Window:
@@ -205,10 +207,12 @@ def overview_view(run: Runner, filters: Filters) -> dict[str, Any]:
     window, population = _window(filters), _population(filters)
 
     async def both() -> dict[str, Any]:
-        index = await analytics.index_report(window=window, population=population, **_thresholds())
-        before = await analytics.index_report(window=window.previous(), population=population, **_thresholds())
-        customer = await analytics.customer_report(window=window, population=population)
-        customer_before = await analytics.customer_report(window=window.previous(), population=population)
+        index, before, customer, customer_before = await asyncio.gather(
+            analytics.index_report(window=window, population=population, **_thresholds()),
+            analytics.index_report(window=window.previous(), population=population, **_thresholds()),
+            analytics.customer_report(window=window, population=population),
+            analytics.customer_report(window=window.previous(), population=population),
+        )
         return {"index": index, "index_previous": before, "customer": customer,
                 "customer_previous": customer_before}
 
@@ -232,9 +236,10 @@ def drivers_view(run: Runner, filters: Filters) -> dict[str, Any]:
     window, population = _window(filters), _population(filters)
 
     async def both() -> dict[str, Any]:
-        linkage = await analytics.linkage_report(window=window, population=population,
-                                                 min_group=settings.min_group)
-        index = await analytics.index_report(window=window, population=population, **_thresholds())
+        linkage, index = await asyncio.gather(
+            analytics.linkage_report(window=window, population=population, min_group=settings.min_group),
+            analytics.index_report(window=window, population=population, **_thresholds()),
+        )
         return {"linkage": linkage, "index": index}
 
     return run(both())  # type: ignore[no-any-return]
@@ -245,9 +250,10 @@ def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, 
     window, population = _window(filters), _population(filters)
 
     async def both() -> dict[str, Any]:
-        index = await analytics.index_report(window=window, population=population, group_by=group_by,
-                                             **_thresholds())
-        customer = await analytics.customer_report(window=window, population=population, group_by=group_by)
+        index, customer = await asyncio.gather(
+            analytics.index_report(window=window, population=population, group_by=group_by, **_thresholds()),
+            analytics.customer_report(window=window, population=population, group_by=group_by),
+        )
         return {"index": index, "customer": customer}
 
     return run(both())  # type: ignore[no-any-return]
