@@ -8,7 +8,10 @@ same run: a customer-responses CSV of --rows lines and a pulse-responses CSV
 of --pulse-rows lines are imported with `models.transfer.import_csv`, then
 the same rows (already parsed, no validation, no checks) are written with a
 plain `executemany` of one prepared INSERT per table, the naive raw-SQL
-baseline. Prints rows/s of both and their ratio.
+baseline. Prints rows/s of both and their ratio, and the CPU seconds each
+spent (this process, SQLite's thread included, plus, for a PostgreSQL server
+on this machine, its backends read from /proc): on a shared machine wall
+times swing with the load, CPU seconds much less.
 """
 
 from __future__ import annotations
@@ -87,6 +90,28 @@ def sql(dialect: str, text: str) -> str:
     return "".join(p + (f"${i}" if i < len(parts) else "") for i, p in enumerate(parts, 1))
 
 
+async def server_pids() -> list[int]:
+    """The PostgreSQL backends serving this database (empty for SQLite or a server elsewhere)."""
+    conn = connection()
+    if conn.capabilities.dialect != "postgres" or "@127.0.0.1" not in PG_SERVER and "@localhost" not in PG_SERVER:
+        return []
+    rows = await conn.execute_query_dict("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    return [r["pid"] for r in rows]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time of this process plus the given server processes (utime + stime from /proc)."""
+    total = time.process_time()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 async def reset_responses() -> None:
     conn = connection()
     for table in ("pulse_item_answers", "pulse_scores", "pulse_responses", "pulse_invites",
@@ -157,17 +182,22 @@ async def run(url: str, label: str, rows: int, pulse_rows: int, contractors: int
         ):
             count = rows if kind == "customer-responses" else pulse_rows
             await reset_responses()
-            t = time.perf_counter()
+            pids = await server_pids()
+            t, c = time.perf_counter(), cpu_seconds(pids)
             result = await import_csv(kind=kind, data=data.encode())
             imported = time.perf_counter() - t
+            pids = sorted({*pids, *await server_pids()})
+            imported_cpu = cpu_seconds(pids) - c
             assert result.rows == count
             await reset_responses()
             rows_parsed = parsed(data)
-            t = time.perf_counter()
+            t, c = time.perf_counter(), cpu_seconds(pids)
             await baseline(rows_parsed)
             raw = time.perf_counter() - t
+            raw_cpu = cpu_seconds(sorted({*pids, *await server_pids()})) - c
             print(f"{label:8} {kind:19} {count:7d} rows  import {imported:6.2f} s = {count / imported:9,.0f} rows/s"
-                  f"   raw executemany {raw:6.2f} s = {count / raw:9,.0f} rows/s   import/raw speed {raw / imported:5.2f}")
+                  f" (cpu {imported_cpu:5.2f} s)   raw executemany {raw:6.2f} s = {count / raw:9,.0f} rows/s"
+                  f" (cpu {raw_cpu:5.2f} s)   import/raw speed {raw / imported:5.2f}, cpu {raw_cpu / imported_cpu:5.2f}")
         await reset_responses()
 
 

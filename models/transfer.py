@@ -8,12 +8,18 @@ Import
 ORM must be open (``models.db.database()`` in a script). It prints nothing;
 ``ImportResult.as_dict()`` is what the API answers and the CLI shows.
 
-A file is imported whole or not at all. Every line is checked first, each
-answer through ``surveys.validation.validate`` with the survey in force (the
-same rules as the web form); then, inside one transaction, against the
-database; only when nothing is wrong are the rows written, with multi-row
-INSERTs (PostgreSQL: ``INSERT ... SELECT FROM unnest(arrays)``; SQLite:
-``executemany`` / multi-VALUES), never one ORM save per row. Problems raise
+A file is imported whole or not at all. Every line is checked first, its
+answers by the rules of ``surveys.validation.validate`` with the survey in
+force (the same as the web form: the usual cells through each question's
+``quick_cleaner``, a table of the strings validate accepts as they are, and
+any line with another cell through ``validate`` itself, so values and
+messages are identical); then, inside one transaction, against the
+database with set-based queries; only when nothing is wrong are the rows
+written, with multi-row INSERTs (PostgreSQL: ``INSERT ... SELECT FROM
+unnest(arrays)``; SQLite: ``executemany`` / multi-VALUES, with a larger page
+cache for the duration), never one ORM save per row. Pulse scores are
+``score_pulse``'s, computed once per distinct answer pattern of each
+dimension. Problems raise
 ``CsvImportError``, whose ``errors`` name the line (the header is line 1) and
 the column, up to ``MAX_ERRORS`` of them, with ``error_count`` the total.
 
@@ -63,6 +69,7 @@ import io
 import json
 import random
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
@@ -77,8 +84,8 @@ from models.settings import settings
 from models.tokens import new_token
 from surveys.csvsafe import neutralise, restore
 from surveys.schema import Survey
-from surveys.scoring import score_pulse
-from surveys.validation import AnswerErrors, validate
+from surveys.scoring import PulseScoring, cei, score_pulse
+from surveys.validation import UNSURE, AnswerErrors, quick_cleaner, validate
 
 __all__ = [
     "KINDS",
@@ -102,6 +109,7 @@ MAX_ID = 128
 EXPORT_BATCH = 5000
 _YES = {"yes", "true", "1", "y"}
 _NO = {"no", "false", "0", "n"}
+_JSON = json.JSONEncoder(separators=(",", ":"))  # one encoder: json.dumps(..., separators=) builds one per call
 
 
 # --- results and errors ---------------------------------------------------------
@@ -206,15 +214,24 @@ def _iso(value: Any) -> str:
 
 
 class _Line:
-    """One CSV record with its starting line number and cell accessors."""
+    """One CSV record with its starting line number and cell accessors.
 
-    __slots__ = ("line", "cells", "errors")
+    ``cells`` is the record as a list; ``index`` maps the header's column
+    names to positions in it (shared by every line of a file).
+    """
 
-    def __init__(self, line: int, cells: dict[str, str], errors: _Errors) -> None:
-        self.line, self.cells, self.errors = line, cells, errors
+    __slots__ = ("line", "cells", "index", "errors")
+
+    def __init__(self, line: int, cells: list[str], index: Mapping[str, int], errors: _Errors) -> None:
+        self.line, self.cells, self.index, self.errors = line, cells, index, errors
+
+    def cell(self, column: str) -> str:
+        """The (restored) cell of `column`, "" when the file has no such column."""
+        position = self.index.get(column)
+        return "" if position is None else self.cells[position]
 
     def text(self, column: str, *, required: bool = True, limit: int = MAX_ID) -> str | None:
-        value = self.cells.get(column, "").strip()
+        value = self.cell(column).strip()
         if not value:
             if required:
                 self.errors.add(self.line, column, "missing value")
@@ -237,8 +254,12 @@ class _Line:
 
 
 def _read(data: str | bytes, *, required: Sequence[str], optional: Sequence[str],
-          ignored: Sequence[str] = ()) -> tuple[list[str], Iterable[tuple[int, dict[str, str]]]]:
-    """Decode the file, check its header and return (columns, iterator of (line, cells))."""
+          ignored: Sequence[str] = ()) -> tuple[list[str], Iterable[tuple[int, list[str] | str]]]:
+    """Decode the file, check its header and return (columns, iterator of (line, cells)).
+
+    The cells of a record come as a list in header order, formula quotes
+    restored; a record that cannot be read comes as the message saying why.
+    """
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")
@@ -271,42 +292,57 @@ def _read(data: str | bytes, *, required: Sequence[str], optional: Sequence[str]
     if errors:
         raise CsvImportError(errors[:MAX_ERRORS], error_count=len(errors), whole_file=True)
 
-    def records() -> Iterable[tuple[int, dict[str, str]]]:
+    width = len(header)
+
+    def records() -> Iterable[tuple[int, list[str] | str]]:
         start = reader.line_num + 1
         try:
             for record in reader:
                 if record and any(cell.strip() for cell in record):
-                    if len(record) != len(header):
-                        yield start, {"\0width": str(len(record))}
+                    if len(record) != width:
+                        yield start, f"{len(record)} cells where the header has {width}"
+                    elif "'" in "".join(record):  # only then can a cell carry an export's formula quote
+                        yield start, [restore(cell) for cell in record]
                     else:
-                        yield start, {name: restore(cell) for name, cell in zip(header, record)}
+                        yield start, record
                 start = reader.line_num + 1
         except csv.Error as exc:
-            yield start, {"\0csv": str(exc)}
+            yield start, f"not valid CSV: {exc}"
 
     return header, records()
 
 
-def _malformed(line: _Line, width: int) -> bool:
-    if "\0width" in line.cells:
-        cells = line.cells["\0width"]
-        line.errors.add(line.line, None, f"{cells} cells where the header has {width}")
-        return True
-    if "\0csv" in line.cells:
-        problem = line.cells["\0csv"]
-        line.errors.add(line.line, None, f"not valid CSV: {problem}")
-        return True
-    return False
+class _Answers:
+    """The survey answers of each line, exactly as ``validate`` judges them.
 
+    Each answer cell goes through its question's ``quick_cleaner``; a line
+    with any cell the cleaner cannot vouch for goes through ``validate``
+    whole, so clean values and error messages are those of the web form.
+    """
 
-def _answers(line: _Line, survey: Survey, columns: Sequence[str], lang: str = "en") -> dict[str, Any] | None:
-    raw = {q: line.cells[q] for q in columns if q in line.cells}
-    try:
-        return validate(survey, raw, lang=lang)
-    except AnswerErrors as exc:
-        for column, message in exc.errors.items():
-            line.errors.add(line.line, column, message)
-        return None
+    def __init__(self, survey: Survey, header: Sequence[str], lang: str = "en") -> None:
+        self.survey, self.lang = survey, lang
+        position = {name: i for i, name in enumerate(header)}
+        self.columns = [(q.id, position.get(q.id), quick_cleaner(q)) for q in survey.questions]
+
+    def __call__(self, line: _Line) -> dict[str, Any] | None:
+        cells = line.cells
+        answers: dict[str, Any] = {}
+        for question, position, clean in self.columns:
+            value = clean("" if position is None else cells[position])
+            if value is UNSURE:
+                return self._validate(line)
+            answers[question] = value
+        return answers
+
+    def _validate(self, line: _Line) -> dict[str, Any] | None:
+        raw = {q: line.cells[p] for q, p, _ in self.columns if p is not None}
+        try:
+            return validate(self.survey, raw, lang=self.lang)
+        except AnswerErrors as exc:
+            for column, message in exc.errors.items():
+                line.errors.add(line.line, column, message)
+            return None
 
 
 # --- SQL helpers ----------------------------------------------------------------------
@@ -360,7 +396,7 @@ async def insert_rows(
     one = "(" + ", ".join("?" for _ in columns) + ")"
     if not returning:
         await conn.execute_many(f'INSERT INTO "{table}" ({names}) VALUES {one} {on_conflict}',
-                                [list(row) for row in rows])
+                                rows if isinstance(rows, list) else list(rows))  # type: ignore[arg-type]
         return out
     per = max(1, 32000 // len(columns))
     for start in range(0, len(rows), per):
@@ -368,6 +404,22 @@ async def insert_rows(
         sql = f'INSERT INTO "{table}" ({names}) VALUES {", ".join([one] * len(chunk))} {on_conflict}{back}'
         out.extend(await conn.execute_query_dict(sql, [v for row in chunk for v in row]))
     return out
+
+
+@asynccontextmanager
+async def _bulk(conn: BaseDBAsyncClient) -> AsyncIterator[None]:
+    """A larger SQLite page cache while a big import writes (64 MiB; the default 2 MiB makes
+    the index B-trees spill to disk), the connection's own setting back afterwards."""
+    if _dialect(conn) == "postgres":
+        yield
+        return
+    [row] = await conn.execute_query_dict("PRAGMA cache_size")
+    before = int(next(iter(row.values())))
+    await conn.execute_query("PRAGMA cache_size = -65536")
+    try:
+        yield
+    finally:
+        await conn.execute_query(f"PRAGMA cache_size = {before}")
 
 
 async def _select_in(conn: BaseDBAsyncClient, sql: str, keys: Iterable[Any], *,
@@ -403,13 +455,15 @@ async def import_csv(*, kind: str, data: str | bytes) -> ImportResult:
 async def _import_contractors(data: str | bytes) -> ImportResult:
     required = ("external_id", "name", "region", "service_type", "started_on")
     header, records = _read(data, required=required, optional=("active",))
+    index = {name: i for i, name in enumerate(header)}
     errors = _Errors()
     rows: dict[str, tuple[Any, ...]] = {}
     first_line: dict[str, int] = {}
     for number, cells in records:
-        line = _Line(number, cells, errors)
-        if _malformed(line, len(header)):
+        if isinstance(cells, str):
+            errors.add(number, None, cells)
             continue
+        line = _Line(number, cells, index, errors)
         external_id = line.text("external_id")
         name = line.text("name", limit=200)
         region = line.text("region", required=False, limit=100) or ""
@@ -422,7 +476,7 @@ async def _import_contractors(data: str | bytes) -> ImportResult:
             except ValueError:
                 errors.add(number, "started_on", f"not an ISO 8601 date (like 2024-05-31): {raw_start[:40]!r}")
         active = True
-        raw_active = cells.get("active", "").strip().lower()
+        raw_active = line.cell("active").strip().lower()
         if raw_active in _NO:
             active = False
         elif raw_active and raw_active not in _YES:
@@ -458,23 +512,25 @@ async def _import_contractors(data: str | bytes) -> ImportResult:
 
 async def _import_customer(data: str | bytes) -> ImportResult:
     survey = survey_in_force("customer")
-    questions = [q.id for q in survey.questions]
     fixed = ("job_external_id", "contractor_external_id", "completed_at", "submitted_at")
     required = (*fixed, *(q.id for q in survey.questions if q.required))
     optional = tuple(q.id for q in survey.questions if not q.required)
     header, records = _read(data, required=required, optional=optional, ignored=("source",))
+    index = {name: i for i, name in enumerate(header)}
+    read_answers = _Answers(survey, header)
     errors = _Errors()
     parsed: list[tuple[int, str, str, datetime, datetime, dict[str, Any]]] = []
     first_line: dict[str, int] = {}
     for number, cells in records:
-        line = _Line(number, cells, errors)
-        if _malformed(line, len(header)):
+        if isinstance(cells, str):
+            errors.add(number, None, cells)
             continue
+        line = _Line(number, cells, index, errors)
         job = line.text("job_external_id")
         contractor = line.text("contractor_external_id")
         completed = line.instant("completed_at")
         submitted = line.instant("submitted_at")
-        answers = _answers(line, survey, questions)
+        answers = read_answers(line)
         if job is not None:
             if job in first_line:
                 errors.add(number, "job_external_id",
@@ -488,7 +544,7 @@ async def _import_customer(data: str | bytes) -> ImportResult:
     errors.raise_if_any()
 
     expiry = timedelta(days=settings.link_days)
-    async with in_transaction() as conn:
+    async with in_transaction() as conn, _bulk(conn):
         contractors = {r["external_id"]: r["id"] for r in await _select_in(
             conn, "SELECT id, external_id FROM contractors WHERE external_id {keys}",
             (p[2] for p in parsed))}
@@ -529,7 +585,7 @@ async def _import_customer(data: str | bytes) -> ImportResult:
             responses.append((
                 job_id, contractors[contractor], stored_completed or completed, submitted,
                 answers.get("csat"), answers.get("nps"), answers.get("ces"), answers.get("promise_kept"),
-                answers.get("comment"), json.dumps(answers, separators=(",", ":")),
+                answers.get("comment"), _JSON.encode(answers),
                 survey.version, "en", "import",
             ))
         await insert_rows(
@@ -546,22 +602,24 @@ async def _import_customer(data: str | bytes) -> ImportResult:
 
 async def _import_pulse(data: str | bytes) -> ImportResult:
     survey = survey_in_force("pulse")
-    questions = [q.id for q in survey.questions]
     fixed = ("contractor_external_id", "wave", "submitted_at")
     required = (*fixed, *(q.id for q in survey.questions if q.required))
     optional = tuple(q.id for q in survey.questions if not q.required)
     header, records = _read(data, required=required, optional=optional)
+    index = {name: i for i, name in enumerate(header)}
+    read_answers = _Answers(survey, header)
     errors = _Errors()
     parsed: list[tuple[int, str, str, datetime, dict[str, Any]]] = []
     first_line: dict[tuple[str, str], int] = {}
     for number, cells in records:
-        line = _Line(number, cells, errors)
-        if _malformed(line, len(header)):
+        if isinstance(cells, str):
+            errors.add(number, None, cells)
             continue
+        line = _Line(number, cells, index, errors)
         contractor = line.text("contractor_external_id")
         wave = line.text("wave", limit=100)
         submitted = line.instant("submitted_at")
-        answers = _answers(line, survey, questions)
+        answers = read_answers(line)
         if contractor and wave:
             key = (contractor, wave)
             if key in first_line:
@@ -573,7 +631,7 @@ async def _import_pulse(data: str | bytes) -> ImportResult:
             parsed.append((number, contractor, wave, submitted, answers))
     errors.raise_if_any()
 
-    async with in_transaction() as conn:
+    async with in_transaction() as conn, _bulk(conn):
         contractors = {r["external_id"]: r["id"] for r in await _select_in(
             conn, "SELECT id, external_id FROM contractors WHERE external_id {keys}",
             (p[1] for p in parsed))}
@@ -617,19 +675,55 @@ async def _import_pulse(data: str | bytes) -> ImportResult:
             [("wave_id", "int"), ("contractor_id", "int"), ("token", "text"), ("created_at", "timestamptz")],
             invites,
         )
-        scorings = [score_pulse(survey, answers) for _, _, _, answers in ready]
+        score = _PulseScorer(survey)
+        scorings = [score(answers) for _, _, _, answers in ready]
         created = await insert_rows(
             conn, "pulse_responses",
             [("wave_id", "int"), ("contractor_id", "int"), ("submitted_at", "timestamptz"),
              ("answers", "jsonb"), ("comment", "text"), ("cei", "float8"), ("survey_version", "int"),
              ("lang", "text"), ("source", "text")],
-            [(w, c, s, json.dumps(a, separators=(",", ":")), a.get("comment"), sc.cei, survey.version,
+            [(w, c, s, _JSON.encode(a), a.get("comment"), sc.cei, survey.version,
               "en", "import") for (w, c, s, a), sc in zip(ready, scorings)],
             returning=("id", "wave_id", "contractor_id"),
         )
         await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in ready], scorings)
     return ImportResult("pulse-responses", rows=len(ready), created=len(ready),
                         invites_created=len(invites))
+
+
+class _PulseScorer:
+    """``score_pulse`` for many responses, remembering each dimension's part.
+
+    A dimension's score, answered and favourable counts and its items' scored
+    values depend only on the answers to that dimension's items, and the CEI
+    only on the dimension scores; so each dimension is scored once per
+    distinct combination of its answers (at most 5^3 for three 1-5 items) by
+    ``score_pulse`` itself, and the parts are joined, the CEI by ``cei``.
+    The formulas stay in ``surveys.scoring``; the result equals
+    ``score_pulse(survey, answers)``.
+    """
+
+    def __init__(self, survey: Survey) -> None:
+        self.survey = survey
+        groups: dict[str, list[str]] = {}
+        for question in survey.questions:
+            if question.dimension is not None:
+                groups.setdefault(question.dimension, []).append(question.id)
+        self.groups = [tuple(ids) for ids in groups.values()]
+        self.parts: dict[tuple[tuple[str, ...], tuple[Any, ...]], PulseScoring] = {}
+
+    def __call__(self, answers: Mapping[str, Any]) -> PulseScoring:
+        dimensions: dict[str, Any] = {}
+        items: dict[str, tuple[str, int]] = {}
+        for ids in self.groups:
+            key = (ids, tuple([answers.get(i) for i in ids]))
+            part = self.parts.get(key)
+            if part is None:
+                part = self.parts[key] = score_pulse(self.survey, dict(zip(ids, key[1])))
+            dimensions.update(part.dimensions)
+            items.update(part.items)
+        return PulseScoring(cei=cei(self.survey, {d: s.score for d, s in dimensions.items()}),
+                            dimensions=dimensions, items=items)
 
 
 async def store_pulse_scores(conn: BaseDBAsyncClient, created: Sequence[Mapping[str, Any]],

@@ -240,3 +240,42 @@ async def test_pulse_export_has_no_identity_and_guards_small_groups(db: str) -> 
         again = await collect((await export_pulse_responses()).chunks())
         orders.add(tuple(r[-1] for r in again[1:] if r[0] == "big"))
     assert len(orders) > 1
+
+
+async def test_odd_but_valid_cells_import_like_the_web_form_and_bad_ones_name_the_cell(db: str) -> None:
+    await import_csv(kind="contractors", data=contractors_csv(1))
+    data = (CUSTOMER_HEADER + customer_line("J1", csat=" 4 ", comment="  padded\r\nnote ")
+            + customer_line("J2", csat="05", comment="bell\x07") + customer_line("J3", csat="+3"))
+    await import_csv(kind="customer-responses", data=data)
+    stored = {r.job.external_id: r for r in await CustomerResponse.all().prefetch_related("job")}
+    assert (stored["J1"].csat, stored["J1"].comment) == (4, "padded\nnote")
+    assert (stored["J2"].csat, stored["J2"].comment) == (5, "bell")
+    assert stored["J3"].csat == 3 and stored["J3"].answers["csat"] == 3
+
+    bad = CUSTOMER_HEADER + "".join(customer_line(f"K{i}", csat=cell) for i, cell in enumerate(("4.0", "٣", "", "0")))
+    with pytest.raises(CsvImportError) as caught:
+        await import_csv(kind="customer-responses", data=bad)
+    assert [(e.line, e.column, e.message) for e in caught.value.errors] == [
+        (2, "csat", "Answer with a whole number from 1 to 5."),
+        (3, "csat", "Answer with a whole number from 1 to 5."),
+        (4, "csat", "Please answer this question."),
+        (5, "csat", "Choose a number from 1 to 5."),
+    ]
+    assert await CustomerResponse.all().count() == 3
+
+
+def test_pulse_scorer_equals_score_pulse() -> None:
+    import random
+
+    from models.transfer import _PulseScorer
+
+    rng = random.Random(7)
+    scorer = _PulseScorer(PULSE)
+    optional = [q.id for q in PULSE.questions if not q.required]
+    for _ in range(2000):
+        answers = {q.id: (rng.randint(*q.scale) if q.scale else "a comment") for q in PULSE.questions}
+        for item in optional:
+            if rng.random() < 0.4:
+                answers[item] = None
+        assert scorer(answers) == score_pulse(PULSE, answers)
+    assert len(scorer.parts) < 2000 * len(scorer.groups)  # parts are reused

@@ -1,7 +1,7 @@
 import pytest
 
-from surveys.schema import builtin_survey, parse_survey
-from surveys.validation import AnswerErrors, validate
+from surveys.schema import QuestionKind, builtin_survey, parse_survey
+from surveys.validation import UNSURE, AnswerErrors, quick_cleaner, validate
 
 CUSTOMER = builtin_survey("customer")
 FORM = {"csat": "4", "nps": "9", "ces": "6", "promise_kept": "yes", "comment": ""}
@@ -155,3 +155,78 @@ def test_pulse_optional_items():
     answers = validate(pulse, raw)
     assert answers["overall_connected"] is None and answers["enps"] is None
     assert answers["trust_respect"] == 3
+
+
+# --- quick_cleaner: a shortcut that must agree with validate() exactly ----------------------
+
+TRICKY_CELLS = [
+    "", " ", "\t", "4", " 4 ", "4 ", "04", "+4", "-1", "0", "1", "5", "6", "7", "10", "11", "4.0", "4,0",
+    "1e1", "٣", "４", "YES", "Yes", "yes", "yEs", " yes", "no", "NO", "No", "true", "True", "TRUE",
+    "false", "FALSE", "y", "n", "on", "phone", "email", " phone", "Phone", "fine", "fine ", "  fine",
+    "two\nlines", "tab\there", "bell\x07", "café ☕", "nbsp\u00a0", "zero\u200bwidth", "x" * 2000,
+    "=1+1", "'quoted", "123456789012",
+]
+
+
+def choice_and_text_survey():
+    en = {"en": "Text"}
+    return parse_survey({
+        "id": "q", "version": 1, "languages": ["en"], "title": en, "intro": en, "thanks": en,
+        "questions": [
+            {"id": "channel", "kind": "choice", "labels": en, "required": True,
+             "choices": [{"value": "phone", "labels": en}, {"value": "email", "labels": en}]},
+            {"id": "maybe", "kind": "choice", "labels": en, "required": False,
+             "choices": [{"value": "phone", "labels": en}, {"value": "fine", "labels": en}]},
+            {"id": "why", "kind": "text", "labels": en, "required": True, "max_length": 20},
+            {"id": "yn", "kind": "yes_no", "labels": en, "required": True},
+        ],
+    })
+
+
+def valid_others(survey, question):
+    """Valid raw answers to every question but `question`, so only it can fail."""
+    values = {}
+    for q in survey.questions:
+        if q.id != question.id:
+            if q.scale is not None:
+                values[q.id] = str(q.scale[0])
+            elif q.kind is QuestionKind.YES_NO:
+                values[q.id] = "yes"
+            elif q.choices:
+                values[q.id] = q.choices[0].value
+            else:
+                values[q.id] = "text"
+    return values
+
+
+@pytest.mark.parametrize("survey", [CUSTOMER, builtin_survey("pulse"), choice_and_text_survey()],
+                         ids=lambda s: s.id)
+def test_quick_cleaner_agrees_with_validate(survey):
+    vouched = 0
+    for question in survey.questions:
+        clean = quick_cleaner(question)
+        for cell in TRICKY_CELLS:
+            quick = clean(cell)
+            try:
+                value = validate(survey, {**valid_others(survey, question), question.id: cell})[question.id]
+            except AnswerErrors as exc:
+                assert set(exc.errors) == {question.id}
+                assert quick is UNSURE, (question.id, cell, exc.errors)  # errors always come from validate
+                continue
+            if quick is not UNSURE:
+                vouched += 1
+                assert value == quick and type(value) is type(quick), (question.id, cell, value, quick)
+    assert vouched > len(survey.questions)  # the shortcut does take the common cells
+
+
+def test_quick_cleaner_covers_the_usual_cells_and_leaves_the_odd_ones():
+    csat, nps, _, promise, comment = (quick_cleaner(q) for q in CUSTOMER.questions)
+    assert [csat(c) for c in ("1", "5")] == [1, 5] and nps("0") == 0 and nps("10") == 10
+    assert (promise("yes"), promise("YES"), promise("False"), promise("0")) == (True, True, False, False)
+    assert comment("") is None and comment("Fine, thanks") == "Fine, thanks"
+    for cell in (" 4 ", "4.0", "", "0", "6", "-1", "٣", "+4", "04"):
+        assert csat(cell) is UNSURE, cell
+    for cell in ("y", " yes", "maybe", ""):
+        assert promise(cell) is UNSURE, cell
+    for cell in (" padded", "two\nlines", "bell\x07", "x" * 2000, "   "):
+        assert comment(cell) is UNSURE, cell
