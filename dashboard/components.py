@@ -98,9 +98,10 @@ def notice(title: str, body: str, *, warn: bool = False, id: str | None = None) 
                     children=[html.Strong(title), html.Span(body)])
 
 
-def hidden_cell(min_group: int) -> html.Td:
-    return html.Td(hidden_label(min_group), className="cell-hidden num",
-                   title=f"Fewer than {min_group} contractors, or hidden so a small group cannot be worked out")
+def hidden_cell(min_group: int, *, text: str | None = None, reason: str | None = None) -> html.Td:
+    """A suppressed value: the word 'hidden' and why, never a blank or a zero."""
+    return html.Td(text or hidden_label(min_group), className="cell-hidden num",
+                   title=reason or f"Fewer than {min_group} contractors answered")
 
 
 def table(header: Sequence[str | tuple[str, str]], rows: Sequence[Any], *, id: str | None = None) -> html.Div:

@@ -13,6 +13,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 __all__ = [
+    "HIDDEN_WITH",
     "PALETTE",
     "drivers_figure",
     "empty_figure",
@@ -36,6 +37,9 @@ PALETTE = {
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 SEQUENTIAL = [[0.0, "#f7fbff"], [0.35, "#c6dbef"], [0.7, "#4a89c0"], [1.0, "#1f4e79"]]
 CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
+
+
+HIDDEN_WITH = "hidden*"  # a group hidden so that a smaller hidden one cannot be worked out
 
 
 def hidden_label(min_group: int) -> str:
@@ -190,9 +194,11 @@ def segments_heatmap(
     row_title: str,
     min_group: int,
     formats: Sequence[str] | None = None,
+    hidden_text: Sequence[str] | None = None,
 ) -> go.Figure:
     """Groups × measures; colour is per column (each measure on its own 0–1 scale of the
-    shown range), hidden cells are grey and say so."""
+    shown range), hidden cells are grey and say so (`hidden_text` per row, by default
+    'hidden (<min_group)')."""
     if not rows:
         return empty_figure(title, "No groups in this period.")
     formats = formats or ["{:.0f}"] * len(columns)
@@ -209,7 +215,8 @@ def segments_heatmap(
             value = values[i][j]
             if hidden[i][j]:
                 srow.append(None)
-                trow.append(hidden_label(min_group))
+                # two short lines fit a tablet's narrow cells; the words are the legend's
+                trow.append((hidden_text[i] if hidden_text else hidden_label(min_group)).replace(" (", "<br>("))
             elif value is None:
                 srow.append(None)
                 trow.append("no data")
@@ -233,9 +240,10 @@ def segments_heatmap(
         showscale=False,
         xgap=2,
         ygap=2,
-        hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
+        hovertemplate="%{y} · %{x}: %{customdata}<extra></extra>",
+        customdata=[[t.replace("<br>", " ") for t in row] for row in text],
     ))
     fig.update_layout(plot_bgcolor=PALETTE["hidden"], margin={"l": 140, "r": 16, "t": 72, "b": 24})
-    fig.update_xaxes(side="top", title_text=None, tickangle=0)
+    fig.update_xaxes(side="top", title_text=None, automargin=True)
     fig.update_yaxes(title_text=row_title, autorange="reversed", gridcolor=PALETTE["hidden"])
     return fig

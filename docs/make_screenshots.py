@@ -4,7 +4,8 @@
 
 Generates the demo brand in a fresh SQLite file (unless --db exists), starts
 the real dashboard on a free port, signs in with headless Debian chromium and
-saves docs/screenshots/<view>.png.
+saves docs/screenshots/<view>.png, plus tablet-overview.png and
+tablet-segments.png at a tablet's 820×1180.
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ def main() -> None:
             page.wait_for_timeout(600)  # let Plotly finish drawing
             page.screenshot(path=str(out / f"{name}.png"), timeout=20000)
             print(out / f"{name}.png")
+        tablet = browser.new_page(viewport={"width": 820, "height": 1180})  # an iPad Air, portrait
+        sign_in(tablet, server.base)
+        for name, path in (("overview", ""), ("segments", "segments")):
+            tablet.goto(f"{server.base}/dashboard/{path}")
+            tablet.wait_for_selector(READY[name], timeout=20000)
+            tablet.wait_for_timeout(600)
+            tablet.screenshot(path=str(out / f"tablet-{name}.png"), timeout=20000)
+            print(out / f"tablet-{name}.png")
         browser.close()
 
 

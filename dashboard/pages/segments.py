@@ -9,7 +9,8 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard import data
 from dashboard.components import card, fmt, graph, hidden_cell, notice, page_head, table
-from dashboard.figures import hidden_label, segments_heatmap
+from dashboard.figures import HIDDEN_WITH, hidden_label, segments_heatmap
+from models import analytics
 from models.settings import settings
 
 dash.register_page(__name__, path="/segments", name="Segments", title="Segments · Rapport", order=3)
@@ -67,22 +68,27 @@ def render(report: dict[str, Any], *, group_by: str) -> Any:
     if not m["rows"]:
         return notice("No groups in this period.", "No contractor answered the pulse in this selection. Widen "
                       "the period or clear a filter.", id="segments-empty")
+    small = analytics.REASON_SMALL.format(m=settings.min_group)
+    labels = [hidden_label(settings.min_group) if (reason or small) == small else HIDDEN_WITH
+              for _, _, reason in m["counts"]]
     figure = segments_heatmap(m["rows"], m["columns"], m["values"], m["hidden"], title=f"By {label.lower()}",
-                              row_title=label, min_group=settings.min_group, formats=m["formats"])
+                              row_title=label, min_group=settings.min_group, formats=m["formats"],
+                              hidden_text=labels)
     body = []
-    for name, values, hidden, (n_contractors, n_customers, _reason), in zip(
-            m["rows"], m["values"], m["hidden"], m["counts"]):
+    for name, values, hidden, (n_contractors, n_customers, reason), text in zip(
+            m["rows"], m["values"], m["hidden"], m["counts"], labels):
         cells: list[Any] = [html.Td(name, style={"fontWeight": 600})]
         for value, is_hidden, pattern in zip(values, hidden, m["formats"]):
-            cells.append(hidden_cell(settings.min_group) if is_hidden
+            cells.append(hidden_cell(settings.min_group, text=text, reason=reason) if is_hidden
                          else html.Td(fmt(value, pattern), className="num"))
         cells += [html.Td(f"{n_contractors:,}", className="num"), html.Td(f"{n_customers:,}", className="num")]
         body.append(html.Tr(cells))
     hidden_names = [name for name, h in zip(m["rows"], m["hidden"]) if h[0]]
-    legend = html.P([html.Span(className="swatch"), f"{hidden_label(settings.min_group)}: a group's pulse scores "
-                     f"are hidden when fewer than {settings.min_group} contractors answered, and the next-smallest "
-                     "group is hidden with it so the hidden one cannot be worked out from the total. Customer "
-                     "numbers are always shown."], className="legend", id="segments-legend")
+    legend = html.P([html.Span(className="swatch"), f"{hidden_label(settings.min_group)}: fewer than "
+                     f"{settings.min_group} contractors answered, so the group's pulse scores are not shown. "
+                     f"{HIDDEN_WITH}: hidden with a smaller hidden group, which the total would otherwise reveal. "
+                     "Customer numbers are not under this rule and are always shown."],
+                    className="legend", id="segments-legend")
     sub = ("Colour compares groups within each column (darker = higher). Pulse scores are 0–100; CSAT % is the "
            "share of customers answering 4–5; NPS runs from −100 to +100.")
     parts: list[Any] = []

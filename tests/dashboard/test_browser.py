@@ -113,6 +113,10 @@ def test_a_four_contractor_region_stays_hidden(page: Any, server: LiveServer) ->
     cells = row.locator("td").all_inner_texts()
     assert cells[0] == SMALL_REGION
     assert cells[1:8] == [HIDDEN] * 7  # CEI and six dimensions
+    for other in page.locator("#segments-table tbody tr").all():  # its shield: hidden, not blank, not 0
+        texts = other.locator("td").all_inner_texts()
+        if "hidden*" in texts:
+            assert texts[1:8] == ["hidden*"] * 7
     expect(page.locator("#segments-hidden")).to_contain_text(SMALL_REGION)
     expect(page.locator("#segments-legend")).to_contain_text(HIDDEN)
     # another filter: still hidden, never a number

@@ -67,7 +67,8 @@ def test_hidden_cells_say_hidden_and_are_never_coloured_as_a_value() -> None:
         [[False, False], [True, False], [False, False]],
         title="By region", row_title="Region", min_group=5)
     (heat,) = fig.data
-    assert list(heat.text[1]) == ["hidden (<5)", "29"]
+    assert list(heat.text[1]) == ["hidden<br>(<5)", "29"]
+    assert list(heat.customdata[1]) == ["hidden (<5)", "29"]  # what the hover says
     assert heat.z[1][0] is None  # no colour: the grey background shows through, not the scale's 0
     assert heat.z[0][0] == 1.0 and heat.z[2][0] == 0.0  # each column on its own scale
     assert fig.layout.plot_bgcolor == figures.PALETTE["hidden"]
@@ -76,7 +77,7 @@ def test_hidden_cells_say_hidden_and_are_never_coloured_as_a_value() -> None:
 def test_a_hidden_cell_never_shows_a_value_it_was_given() -> None:
     """Even if a suppressed row carried a number by mistake, the figure shows only 'hidden'."""
     fig = figures.segments_heatmap(["Islands"], ["CEI"], [[83.0]], [[True]], title="t", row_title="r", min_group=5)
-    assert [list(r) for r in fig.data[0].text] == [["hidden (<5)"]]
+    assert [list(r) for r in fig.data[0].text] == [["hidden<br>(<5)"]]
     assert [list(r) for r in fig.data[0].z] == [[None]]
     assert "83" not in fig.to_json()
 
