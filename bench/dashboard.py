@@ -56,6 +56,8 @@ VIEWS: dict[str, dict[str, Any]] = {
     "overview": _payload([("overview-body", "children"), ("overview-period", "children")], _inputs("overview")),
     "linkage (lag 0)": _payload([("linkage-body", "children")], _inputs("linkage", lag=("value", 0))),
     "linkage (lag 4 wk)": _payload([("linkage-body", "children")], _inputs("linkage", lag=("value", 4))),
+    "linkage r by lag (0-8)": {**_payload([("linkage-lags", "figure")], _inputs("linkage")),
+                               "state": [{"id": "linkage-lag", "property": "value", "value": 0}]},
     "drivers": _payload([("drivers-body", "children")], _inputs("drivers")),
     "segments (region)": _payload([("segments-body", "children")], _inputs("segments", by=("value", "region"))),
     "segments (tenure)": _payload([("segments-body", "children")],
@@ -135,6 +137,11 @@ async def analytics_alone(url: str, repeat: int) -> dict[str, list[float]]:
             await analytics.filter_options()
             await analytics.linkage_report(window=window, lag_days=lag, min_group=settings.min_group)
 
+        async def lags() -> None:
+            await analytics.filter_options()
+            for weeks in range(9):
+                await analytics.linkage_report(window=window, lag_days=7 * weeks, min_group=settings.min_group)
+
         async def drivers() -> None:
             await analytics.filter_options()
             await analytics.linkage_report(window=window, min_group=settings.min_group)
@@ -155,6 +162,7 @@ async def analytics_alone(url: str, repeat: int) -> dict[str, list[float]]:
             "overview": await direct(overview),
             "linkage (lag 0)": await direct(lambda: linkage(0)),
             "linkage (lag 4 wk)": await direct(lambda: linkage(28)),
+            "linkage r by lag (0-8)": await direct(lags),
             "drivers": await direct(drivers),
             "segments (region)": await direct(lambda: segments("region")),
             "segments (tenure)": await direct(lambda: segments("tenure_band")),
@@ -202,11 +210,11 @@ def main(argv: list[str] | None = None) -> None:
     folder.cleanup()
 
     print(f"\nEach view's callback through HTTP, signed in; median and worst of {args.repeat} (ms)")
-    print(f"{'view':<22}{'median':>9}{'worst':>9}{'analytics alone':>17}{'dashboard adds':>16}")
-    print(f"{'(signed-in round trip)':<22}{statistics.median(baseline):>9.0f}{max(baseline):>9.0f}")
+    print(f"{'view':<24}{'median':>9}{'worst':>9}{'analytics alone':>17}{'dashboard adds':>16}")
+    print(f"{'(signed-in round trip)':<24}{statistics.median(baseline):>9.0f}{max(baseline):>9.0f}")
     for name, times in results.items():
         base = statistics.median(alone[name])
-        print(f"{name:<22}{statistics.median(times):>9.0f}{max(times):>9.0f}{base:>17.0f}"
+        print(f"{name:<24}{statistics.median(times):>9.0f}{max(times):>9.0f}{base:>17.0f}"
               f"{statistics.median(times) - base:>16.0f}")
     slow = [name for name, times in results.items() if statistics.median(times) >= 1000]
     print("\nevery view under 1 s" if not slow else f"\nover 1 s: {', '.join(slow)}")

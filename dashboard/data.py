@@ -52,6 +52,7 @@ __all__ = [
     "drivers_view",
     "filter_options",
     "filters_for",
+    "linkage_by_lag",
     "linkage_view",
     "mark_detractor",
     "overview_view",
@@ -229,6 +230,26 @@ def linkage_view(run: Runner, filters: Filters, *, lag_weeks: int = 0) -> dict[s
     return run(analytics.linkage_report(  # type: ignore[no-any-return]
         window=_window(filters), population=_population(filters), lag_days=7 * lag_weeks,
         min_group=settings.min_group))
+
+
+def linkage_by_lag(run: Runner, filters: Filters, *, max_weeks: int = 8) -> list[dict[str, Any]]:
+    """CEI × CSAT for customers 0…max_weeks weeks after the pulse: one linkage report per lag,
+    reduced to its headline correlation (r, CI, n) for the lag chart."""
+    window, population = _window(filters), _population(filters)
+
+    async def lags() -> list[dict[str, Any]]:
+        reports = await asyncio.gather(*(
+            analytics.linkage_report(window=window, population=population, lag_days=7 * weeks,
+                                     min_group=settings.min_group)
+            for weeks in range(max_weeks + 1)))
+        out = []
+        for weeks, report in enumerate(reports):
+            main = next((c for c in report.get("correlations", []) if c["x"] == "cei" and c["y"] == "csat"), {})
+            out.append({"lag_weeks": weeks, "n": report.get("n", 0), "suppressed": report.get("suppressed"),
+                        "r": main.get("r"), "ci_low": main.get("ci_low"), "ci_high": main.get("ci_high")})
+        return out
+
+    return run(lags())  # type: ignore[no-any-return]
 
 
 def drivers_view(run: Runner, filters: Filters) -> dict[str, Any]:

@@ -18,6 +18,7 @@ __all__ = [
     "drivers_figure",
     "empty_figure",
     "hidden_label",
+    "lag_figure",
     "linkage_scatter",
     "segments_heatmap",
     "trend_figure",
@@ -157,6 +158,33 @@ def linkage_scatter(
         ))
     fig.update_xaxes(title_text=x_title, showgrid=True, gridcolor="#eef2f6")
     fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def lag_figure(points: Sequence[Mapping[str, Any]], *, title: str, selected: int | None = None) -> go.Figure:
+    """r (with its 95 % CI) of CEI × CSAT for each lag in weeks; lags without enough
+    contractors are left out, and the chart says so when none has."""
+    shown = [p for p in points if p.get("r") is not None]
+    if not shown:
+        return empty_figure(title, "Too few contractors with customers at any lag.", height=300)
+    fig = _base(title, height=300)
+    fig.add_hline(y=0, line={"color": PALETTE["line"], "width": 1})
+    fig.add_trace(go.Scatter(
+        x=[p["lag_weeks"] for p in shown],
+        y=[p["r"] for p in shown],
+        mode="lines+markers",
+        line={"color": PALETTE["brand"], "width": 2},
+        marker={"size": [12 if p["lag_weeks"] == selected else 8 for p in shown],
+                "color": [PALETTE["accent"] if p["lag_weeks"] == selected else PALETTE["brand"] for p in shown]},
+        error_y={"type": "data", "symmetric": False, "color": PALETTE["muted"], "thickness": 1.2, "width": 4,
+                 "array": [(p["ci_high"] - p["r"]) if p.get("ci_high") is not None else 0 for p in shown],
+                 "arrayminus": [(p["r"] - p["ci_low"]) if p.get("ci_low") is not None else 0 for p in shown]},
+        customdata=[p.get("n", 0) for p in shown],
+        hovertemplate="%{x} weeks later: r = %{y:.2f}, %{customdata} contractors<extra></extra>",
+    ))
+    fig.update_xaxes(title_text="Customers measured this many weeks after the pulse", dtick=1,
+                     range=[-0.5, max(p["lag_weeks"] for p in points) + 0.5])
+    fig.update_yaxes(title_text="Pearson r, CEI × CSAT (95 % CI)", range=[-0.2, 1])
     return fig
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import data
 from dashboard.components import card, fmt, graph, notice, page_head, table
-from dashboard.figures import linkage_scatter
+from dashboard.figures import empty_figure, lag_figure, linkage_scatter
 from models.settings import settings
 
 dash.register_page(__name__, path="/linkage", name="Linkage", title="Linkage · Rapport", order=1)
@@ -39,7 +39,24 @@ def layout(**query: Any) -> html.Div:
         ),
         dcc.Store(id="linkage-query", data=query),
         dcc.Loading(html.Div(id="linkage-body"), type="dot", delay_show=300),
+        card(dcc.Loading(graph("linkage-lags", empty_figure("How the link holds over time", "Loading…",
+                                                               height=300)), type="dot", delay_show=300),
+             html.P("Each point: the same contractors' index in the period against their customers' "
+                    "satisfaction that many weeks later, with its 95 % confidence interval. A link that holds "
+                    "at longer lags fits the idea that the bond comes first, but still does not prove it.",
+                    className="legend"),
+             id="linkage-lags-card"),
     ])
+
+
+@callback(Output("linkage-lags", "figure"), Input("linkage-query", "data"), State("linkage-lag", "value"))
+def linkage_lags(query: dict[str, Any] | None, lag: int | None) -> Any:
+    """Apart from the main view, so the headline does not wait for the nine lags (and the
+    slider, which only picks one of them, does not recompute them)."""
+    run = data.current_runner()
+    filters = data.filters_for(run, query or {})
+    return lag_figure(data.linkage_by_lag(run, filters, max_weeks=MAX_LAG_WEEKS),
+                      title="How the link holds over time: r by lag", selected=int(lag or 0))
 
 
 @callback(Output("linkage-body", "children"), Input("linkage-query", "data"), Input("linkage-lag", "value"))

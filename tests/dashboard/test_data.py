@@ -147,6 +147,14 @@ def test_the_lag_moves_the_customer_window(world_run: data.Runner) -> None:
     assert linkage["customer_window"] == {"from": "2026-03-11", "to": "2026-03-24"}
 
 
+def test_the_lag_series_is_one_linkage_report_per_week(world_run: data.Runner) -> None:
+    lags = data.linkage_by_lag(world_run, FILTERS, max_weeks=2)
+    assert [p["lag_weeks"] for p in lags] == [0, 1, 2]
+    same = data.linkage_view(world_run, FILTERS, lag_weeks=0)["correlations"][0]
+    assert (lags[0]["r"], lags[0]["n"]) == (same["r"], 60)
+    assert lags[2]["n"] == 0 and lags[2]["r"] is None  # nobody's customers two weeks later
+
+
 def test_a_group_of_four_comes_back_suppressed_through_the_facade(world_run: data.Runner) -> None:
     islands = data.overview_view(world_run, FILTERS.with_(region="islands"))["index"]["overall"]
     assert islands["suppressed"] and islands["cei"] is None and islands["n_contractors"] == 4

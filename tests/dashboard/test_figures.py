@@ -88,3 +88,16 @@ def test_a_kpi_explains_a_missing_comparison_and_colours_good_news() -> None:
     assert components.delta(5.0, 6.0, higher_is_better=True).className.endswith("delta-down")
     hidden = components.kpi("CEI", None, hidden="hidden (<5)", note="fewer than 5 contractors")
     assert "kpi-hidden" in hidden.className
+
+
+def test_the_lag_chart_shows_r_with_its_interval_and_skips_lags_without_data() -> None:
+    points = [{"lag_weeks": 0, "r": 0.4, "ci_low": 0.3, "ci_high": 0.5, "n": 200},
+              {"lag_weeks": 1, "r": 0.35, "ci_low": 0.2, "ci_high": 0.48, "n": 150},
+              {"lag_weeks": 2, "r": None, "ci_low": None, "ci_high": None, "n": 0}]
+    fig = figures.lag_figure(points, title="r by lag", selected=1)
+    (trace,) = fig.data
+    assert list(trace.x) == [0, 1]
+    assert [round(v, 2) for v in trace.error_y.array] == [0.1, 0.13]
+    assert [round(v, 2) for v in trace.error_y.arrayminus] == [0.1, 0.15]
+    assert "weeks" in fig.layout.xaxis.title.text and "Pearson r" in fig.layout.yaxis.title.text
+    assert "Too few" in figures.lag_figure(points[2:], title="r by lag").layout.annotations[0].text
