@@ -185,6 +185,13 @@ def lag_figure(points: Sequence[Mapping[str, Any]], *, title: str, selected: int
     fig.update_xaxes(title_text="Customers measured this many weeks after the pulse", dtick=1,
                      range=[-0.5, max(p["lag_weeks"] for p in points) + 0.5])
     fig.update_yaxes(title_text="Pearson r, CEI × CSAT (95 % CI)", range=[-0.2, 1])
+    missing = [p["lag_weeks"] for p in points if p.get("r") is None]
+    if missing:
+        weeks = ", ".join(str(w) for w in missing)
+        fig.add_annotation(text=f"No point at {weeks} week{'s' if missing != [1] else ''}: too few contractors "
+                                "with customers answered that late (yet).",
+                           x=1, y=0.98, xref="paper", yref="paper", xanchor="right", showarrow=False,
+                           font={"size": 12, "color": PALETTE["muted"]})
     return fig
 
 
