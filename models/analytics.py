@@ -63,10 +63,11 @@ linkage_report(*, window, population=Population(), lag_days=0,
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -198,10 +199,11 @@ class _Sql:
         low, high = window.bounds
         return f"{column} >= {self.p(low)} AND {column} < {self.p(high)}"
 
-    def week_start(self, column: str) -> str:
+    def day(self, column: str) -> str:
+        """The UTC calendar day of a timestamp (cheaper to group by than its week)."""
         if self.postgres:
-            return f"CAST(date_trunc('week', {column} AT TIME ZONE 'UTC') AS DATE)"
-        return f"date({column}, 'weekday 0', '-6 days')"
+            return f"CAST({column} AT TIME ZONE 'UTC' AS DATE)"
+        return f"date({column})"
 
     async def rows(self, sql: str) -> list[dict[str, Any]]:
         return await connection().execute_query_dict(sql, self.params)
@@ -212,6 +214,7 @@ def _months_before(day: date, months: int) -> date:
     return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
 
 
+@functools.lru_cache(maxsize=64)
 def _tenure_limits(end: date) -> tuple[date, date, date]:
     return _months_before(end, 3), _months_before(end, 12), _months_before(end, 24)
 
@@ -301,29 +304,6 @@ REASON_NEXT = "hidden with a smaller hidden group, which the total would otherwi
 REASON_COMPLEMENT = "the filter leaves out fewer than {m} contractors, who could be worked out by subtraction"
 
 
-async def _pulse_sizes(
-    *, window: Window, population: Population, key: str | None
-) -> dict[Any, list[int]]:
-    """Distinct contractors with a pulse response in the window, per group: for
-    the full filter set first, then for every proper subset of the filters
-    (the parents the filtered group could be subtracted from)."""
-    q = _Sql()
-    conds = _conditions(q, population, window.end)
-    names = list(conds)
-    subsets = [s for k in range(len(names), -1, -1) for s in combinations(names, k)]
-    columns = ", ".join(
-        f"COUNT(DISTINCT CASE WHEN {' AND '.join(conds[n] for n in subset) or '1 = 1'} "
-        f"THEN r.contractor_id END) AS n{index}"
-        for index, subset in enumerate(subsets)
-    )
-    sql = (
-        f"SELECT {_key_sql(q, key, window.end)} AS g, {columns} "
-        "FROM pulse_responses r JOIN contractors c ON c.id = r.contractor_id "
-        f"WHERE {q.between('r.submitted_at', window)} GROUP BY 1"
-    )
-    return {row["g"]: [_i(row[f"n{i}"]) for i in range(len(subsets))] for row in await q.rows(sql)}
-
-
 def _privacy(
     sizes: dict[Any, list[int]], min_group: int, *, breakdown: bool
 ) -> dict[Any, str | None]:
@@ -364,17 +344,6 @@ def _reason_row(reason: str | None) -> dict[str, Any]:
 # --- the index -------------------------------------------------------------------------
 
 
-def _base_cte(q: _Sql, window: Window, population: Population, key: str | None) -> str:
-    """The window's pulse responses of the population, each with its group `g`."""
-    where = [q.between("r.submitted_at", window), *_conditions(q, population, window.end).values()]
-    return (
-        f"base AS (SELECT {_key_sql(q, key, window.end)} AS g, r.id AS rid, "
-        "r.contractor_id AS cid, r.cei AS cei, r.comment AS comment "
-        "FROM pulse_responses r JOIN contractors c ON c.id = r.contractor_id "
-        f"WHERE {' AND '.join(where)})"
-    )
-
-
 def _variance(n: int, s: int, ss: int) -> float | None:
     """Sample variance (n − 1) from a count, a sum and a sum of squares of integers, exactly."""
     if n < 2:
@@ -406,98 +375,6 @@ def _reliability(k: int, items: list[tuple[int, int, int]], total: tuple[int, in
     out["reliability"] = reliability
     out["reliability_low"] = None if reliability is None else reliability < RELIABILITY_FLOOR
     return out
-
-
-async def _index_sums(
-    *, window: Window, population: Population, key: str | None, survey: Survey, with_alpha: bool
-) -> dict[Any, dict[str, Any]]:
-    """Per group: contractor and response counts, sums of contractor means
-    (CEI and each dimension), favourable counts and reliability."""
-    out: dict[Any, dict[str, Any]] = {}
-
-    def group(g: Any) -> dict[str, Any]:
-        return out.setdefault(g, {"nc": 0, "nr": 0, "cei_sum": 0.0, "cei_n": 0, "dims": {}, "rel": {}})
-
-    q = _Sql()
-    sql = (
-        f"WITH {_base_cte(q, window, population, key)}, "
-        "pc AS (SELECT g, cid, AVG(cei) AS cei, COUNT(*) AS nr FROM base GROUP BY g, cid) "
-        "SELECT g, COUNT(*) AS nc, SUM(nr) AS nr, SUM(cei) AS cei_sum, COUNT(cei) AS cei_n "
-        "FROM pc GROUP BY g"
-    )
-    for row in await q.rows(sql):
-        entry = group(row["g"])
-        entry.update(nc=_i(row["nc"]), nr=_i(row["nr"]), cei_sum=_f(row["cei_sum"]) or 0.0,
-                     cei_n=_i(row["cei_n"]))
-
-    q = _Sql()
-    sql = (
-        f"WITH {_base_cte(q, window, population, key)}, "
-        "pd AS (SELECT b.g AS g, b.cid AS cid, s.dimension AS dim, AVG(s.score) AS score, "
-        "SUM(s.favourable) AS fav, SUM(s.answered) AS ans "
-        "FROM base b JOIN pulse_scores s ON s.response_id = b.rid GROUP BY b.g, b.cid, s.dimension) "
-        "SELECT g, dim, SUM(score) AS score_sum, COUNT(*) AS score_n, SUM(fav) AS fav, SUM(ans) AS ans "
-        "FROM pd GROUP BY g, dim"
-    )
-    for row in await q.rows(sql):
-        group(row["g"])["dims"][row["dim"]] = (
-            _f(row["score_sum"]) or 0.0, _i(row["score_n"]), _i(row["fav"]), _i(row["ans"]))
-
-    if with_alpha:
-        # Complete responses of a dimension are those whose stored score counted
-        # all k items; a response's total is answered × mean = k × (1 + score / 25).
-        q = _Sql()
-        k_case = " ".join(
-            f"WHEN {q.p(d.id)} THEN {int(len(survey.items(d.id)))}" for d in survey.dimensions
-        )
-        where = " AND ".join([
-            q.between("r.submitted_at", window),
-            *_conditions(q, population, window.end).values(),
-        ])
-        # The completeness test sits inside the sums, not in WHERE: as a filter
-        # it makes PostgreSQL misjudge the row count and pick a nested loop.
-        complete = f"s.answered = (CASE s.dimension {k_case} ELSE -1 END)"
-        key_sql = _key_sql(q, key, window.end)
-        joins = ("FROM pulse_responses r JOIN contractors c ON c.id = r.contractor_id "
-                 "JOIN pulse_scores s ON s.response_id = r.id ")
-        total = "ROUND(s.answered * (1 + s.score / 25.0))"
-        sql = (
-            f"SELECT {key_sql} AS g, s.dimension AS dim, a.item AS item, "
-            f"SUM(CASE WHEN {complete} THEN 1 ELSE 0 END) AS n, "
-            f"SUM(CASE WHEN {complete} THEN a.value ELSE 0 END) AS s, "
-            f"SUM(CASE WHEN {complete} THEN a.value * a.value ELSE 0 END) AS ss {joins}"
-            "JOIN pulse_item_answers a ON a.response_id = s.response_id AND a.dimension = s.dimension "
-            f"WHERE {where} GROUP BY 1, 2, 3 "
-            f"UNION ALL SELECT {key_sql} AS g, s.dimension AS dim, '' AS item, COUNT(*) AS n, "
-            f"SUM({total}) AS s, SUM({total} * {total}) AS ss {joins}WHERE {where} AND {complete} "
-            "GROUP BY 1, 2, 3"
-        )
-        sums: dict[tuple[Any, str], dict[str, tuple[int, int, int]]] = {}
-        for row in await q.rows(sql):
-            sums.setdefault((row["g"], row["dim"]), {})[row["item"]] = (
-                _i(row["n"]), round(float(row["s"])), round(float(row["ss"])))
-        for (g, dim), by_item in sums.items():
-            total = by_item.pop("", None)
-            k = len(survey.items(dim)) if dim in {d.id for d in survey.dimensions} else 0
-            group(g)["rel"][dim] = _reliability(k, [by_item[i] for i in sorted(by_item)], total)
-    return out
-
-
-async def _comments(*, window: Window, population: Population, key: str | None) -> dict[Any, list[str]]:
-    """Up to MAX_COMMENTS recent pulse comments per group, in alphabetical order
-    (not in time order, which could help single someone out)."""
-    q = _Sql()
-    sql = (
-        f"WITH {_base_cte(q, window, population, key)} "
-        "SELECT g, comment FROM (SELECT g, comment, ROW_NUMBER() OVER "
-        "(PARTITION BY g ORDER BY rid DESC) AS rn FROM base "
-        "WHERE comment IS NOT NULL AND comment <> '') AS t "
-        f"WHERE rn <= {MAX_COMMENTS}"
-    )
-    out: dict[Any, list[str]] = {}
-    for row in await q.rows(sql):
-        out.setdefault(row["g"], []).append(row["comment"])
-    return {g: sorted(texts) for g, texts in out.items()}
 
 
 def _index_row(
@@ -559,25 +436,257 @@ async def _waves() -> dict[int, dict[str, Any]]:
     }
 
 
-async def _index_rows(
-    *, window: Window, population: Population, key: str | None, survey: Survey,
-    min_group: int, min_comment_group: int, with_alpha: bool, waves: dict[int, dict[str, Any]],
+async def _gather(*queries: Awaitable[Any]) -> list[Any]:
+    """Independent queries side by side on PostgreSQL (each takes a pooled
+    connection: two cores), one after the other on SQLite (one connection)."""
+    if dialect() == "postgres":
+        return list(await asyncio.gather(*queries))
+    return [await query for query in queries]
+
+
+@dataclass(frozen=True)
+class _Person:
+    """One contractor's attributes for grouping and filtering, the tenure band
+    as its code at the window's end; never leaves this module."""
+
+    region: str
+    service_type: str
+    tenure_band: int
+
+
+def _filters(population: Population) -> list[tuple[str, Any]]:
+    """The active filters as (attribute, value), a tenure band as its code."""
+    return [(name, _band_code(value) if name == "tenure_band" else value)
+            for name, value in population.active().items()]
+
+
+def _subsets(filters: list[tuple[str, Any]]) -> list[tuple[tuple[str, Any], ...]]:
+    """The full filter set first, then every proper subset of it (the parents
+    a filtered group could be subtracted from)."""
+    return [s for k in range(len(filters), -1, -1) for s in combinations(filters, k)]
+
+
+def _fits(attributes: Any, subset: Iterable[tuple[str, Any]]) -> bool:
+    get = attributes.get if isinstance(attributes, dict) else functools.partial(getattr, attributes)
+    return all(get(name) == value for name, value in subset)
+
+
+async def _people(end: date) -> dict[int, _Person]:
+    """Every contractor's region, service type and tenure band (≤ a few thousand rows)."""
+    q = _Sql()
+    sql = (f"SELECT c.id AS id, c.region AS region, c.service_type AS service_type, "
+           f"{_tenure_sql(q, end)} AS band FROM contractors c")
+    return {row["id"]: _Person(row["region"], row["service_type"], int(row["band"]))
+            for row in await q.rows(sql)}
+
+
+def _group_sizes(
+    units: Iterable[tuple[Any, Any, int]], subsets: list[tuple[tuple[str, Any], ...]]
+) -> dict[Any, list[int]]:
+    """Distinct contractors per group for the full filter set and each parent,
+    from (group, attributes, contractors) units."""
+    sizes: dict[Any, list[int]] = {}
+    for g, attributes, n in units:
+        counts = sizes.setdefault(g, [0] * len(subsets))
+        for index, subset in enumerate(subsets):
+            if _fits(attributes, subset):
+                counts[index] += n
+    return sizes
+
+
+def _empty_sums() -> dict[str, Any]:
+    return {"nc": 0, "nr": 0, "cei_sum": 0.0, "cei_n": 0, "dims": {}, "rel": {}, "totals": {}}
+
+
+def _add_dim(entry: dict[str, Any], dim: str, score_sum: float, score_n: int, fav: int, ans: int) -> None:
+    s, n, f, a = entry["dims"].get(dim, (0.0, 0, 0, 0))
+    entry["dims"][dim] = (s + score_sum, n + score_n, f + fav, a + ans)
+
+
+def _complete_sql(q: _Sql, survey: Survey, alias: str = "s") -> str:
+    """True for a stored dimension score that counted all k items of its dimension."""
+    k_case = " ".join(f"WHEN {q.p(d.id)} THEN {int(len(survey.items(d.id)))}" for d in survey.dimensions)
+    return f"{alias}.answered = (CASE {alias}.dimension {k_case} ELSE -1 END)"
+
+
+def _totals_sql(q: _Sql, survey: Survey | None, alias: str = "s") -> str:
+    """Count, sum and sum of squares of the item totals of complete responses,
+    for reliability. A complete response's total is answered × mean =
+    k × (1 + score / 25). The test sits inside the sums, not in WHERE: as a
+    filter it makes PostgreSQL misjudge the row count and pick a nested loop."""
+    if survey is None:
+        return ""
+    complete = _complete_sql(q, survey, alias)
+    total = f"ROUND({alias}.answered * (1 + {alias}.score / 25.0))"
+    return (f", SUM(CASE WHEN {complete} THEN 1 ELSE 0 END) AS tn, "
+            f"SUM(CASE WHEN {complete} THEN {total} ELSE 0 END) AS ts, "
+            f"SUM(CASE WHEN {complete} THEN {total} * {total} ELSE 0 END) AS tss")
+
+
+async def _contractor_sums(
+    window: Window, survey: Survey | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per contractor over the window: responses and mean CEI; per contractor
+    and dimension: mean score, favourable and answered item counts and, given
+    the survey, the reliability totals."""
+    q = _Sql()
+    responses = q.rows(
+        "SELECT r.contractor_id AS cid, COUNT(*) AS nr, AVG(r.cei) AS cei FROM pulse_responses r "
+        f"WHERE {q.between('r.submitted_at', window)} GROUP BY r.contractor_id")
+    s = _Sql()
+    scores = s.rows(
+        "SELECT r.contractor_id AS cid, p.dimension AS dim, AVG(p.score) AS score, "
+        f"SUM(p.favourable) AS fav, SUM(p.answered) AS ans{_totals_sql(s, survey, 'p')} FROM pulse_responses r "
+        f"JOIN pulse_scores p ON p.response_id = r.id WHERE {s.between('r.submitted_at', window)} "
+        "GROUP BY r.contractor_id, p.dimension")
+    return await _gather(responses, scores)  # type: ignore[return-value]
+
+
+def _wave_cells_sql(q: _Sql, window: Window, names: list[str], survey: Survey | None) -> str:
+    """Per wave and combination of the filtered attributes: responses (one per
+    contractor and wave, so also contractors) and CEI sums; or, given the
+    survey, per dimension the score sums, item counts and reliability totals."""
+    columns = [f"{_key_sql(q, name, window.end)} AS {name}" for name in names]
+    keys = ", ".join(str(i) for i in range(1, len(names) + 2 + (survey is not None)))
+    join = "JOIN contractors c ON c.id = r.contractor_id " if names else ""
+    if survey is not None:
+        return (f"SELECT {', '.join(['r.wave_id AS w', *columns])}, s.dimension AS dim, SUM(s.score) AS score_sum, "
+                f"COUNT(*) AS score_n, SUM(s.favourable) AS fav, SUM(s.answered) AS ans{_totals_sql(q, survey)} "
+                f"FROM pulse_responses r {join}JOIN pulse_scores s ON s.response_id = r.id "
+                f"WHERE {q.between('r.submitted_at', window)} GROUP BY {keys}")
+    return (f"SELECT {', '.join(['r.wave_id AS w', *columns])}, COUNT(*) AS n, SUM(r.cei) AS cei_sum, "
+            f"COUNT(r.cei) AS cei_n FROM pulse_responses r {join}"
+            f"WHERE {q.between('r.submitted_at', window)} GROUP BY {keys}")
+
+
+async def _wave_cells(
+    window: Window, names: list[str], survey: Survey
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    q, s = _Sql(), _Sql()
+    responses = q.rows(_wave_cells_sql(q, window, names, None))
+    scores = s.rows(_wave_cells_sql(s, window, names, survey))
+    return await _gather(responses, scores)  # type: ignore[return-value]
+
+
+async def _item_sums(
+    *, window: Window, population: Population, key: str | None, survey: Survey
+) -> dict[tuple[Any, str], dict[str, tuple[int, int, int]]]:
+    """Per group, dimension and item, over complete responses: the count, sum
+    and sum of squares of the answers. Summed over every answer, minus those
+    of the (rare) incomplete dimensions, so the big pass needs no join to
+    the dimension scores."""
+    def sql(q: _Sql, incomplete: bool) -> str:
+        conds = _conditions(q, population, window.end)
+        where = [q.between("r.submitted_at", window), *conds.values()]
+        people = "JOIN contractors c ON c.id = r.contractor_id " if conds or key not in (None, "wave") else ""
+        scores = ""
+        if incomplete:
+            scores = "JOIN pulse_scores s ON s.response_id = a.response_id AND s.dimension = a.dimension "
+            where.append(f"NOT ({_complete_sql(q, survey)})")
+        return (
+            f"SELECT {_key_sql(q, key, window.end)} AS g, a.dimension AS dim, a.item AS item, COUNT(*) AS n, "
+            "SUM(a.value) AS s, SUM(a.value * a.value) AS ss FROM pulse_responses r "
+            f"{people}JOIN pulse_item_answers a ON a.response_id = r.id {scores}"
+            f"WHERE {' AND '.join(where)} GROUP BY 1, 2, 3"
+        )
+
+    q, s = _Sql(), _Sql()
+    every, incomplete = await _gather(q.rows(sql(q, False)), s.rows(sql(s, True)))
+    sums: dict[tuple[Any, str], dict[str, tuple[int, int, int]]] = {}
+    for rows, sign in ((every, 1), (incomplete, -1)):
+        for row in rows:
+            by_item = sums.setdefault((row["g"], row["dim"]), {})
+            n, s1, s2 = by_item.get(row["item"], (0, 0, 0))
+            by_item[row["item"]] = (n + sign * _i(row["n"]), s1 + sign * _i(row["s"]), s2 + sign * _i(row["ss"]))
+    return sums
+
+
+def _add_totals(entry: dict[str, Any], row: dict[str, Any]) -> None:
+    """Add a row's reliability totals (count, sum, sum of squares) to a group's sums."""
+    n, s1, s2 = entry["totals"].get(row["dim"], (0, 0, 0))
+    entry["totals"][row["dim"]] = (n + _i(row["tn"]), s1 + round(float(row["ts"] or 0)),
+                                   s2 + round(float(row["tss"] or 0)))
+
+
+def _reliabilities(
+    sums: dict[tuple[Any, str], dict[str, tuple[int, int, int]]], level: dict[Any, dict[str, Any]],
+    survey: Survey, *, pooled: bool,
+) -> dict[Any, dict[str, dict[str, Any]]]:
+    """Reliability per group and dimension from the item sums and the level's
+    totals; `pooled` adds the groups' item sums together first (they
+    partition the population: one overall figure)."""
+    if pooled:
+        merged: dict[tuple[Any, str], dict[str, tuple[int, int, int]]] = {}
+        for (_, dim), by_item in sums.items():
+            target = merged.setdefault((0, dim), {})
+            for item, (n, s, ss) in by_item.items():
+                n0, s0, ss0 = target.get(item, (0, 0, 0))
+                target[item] = (n0 + n, s0 + s, ss0 + ss)
+        sums = merged
+    sums = {key: dict(by_item) for key, by_item in sums.items()}
+    for g, entry in level.items():
+        for dim, total in entry["totals"].items():
+            if total[0]:
+                sums.setdefault((g, dim), {})[""] = total
+    dims = {d.id for d in survey.dimensions}
+    out: dict[Any, dict[str, dict[str, Any]]] = {}
+    for (g, dim), by_item in sums.items():
+        by_item = dict(by_item)
+        total = by_item.pop("", None)
+        k = len(survey.items(dim)) if dim in dims else 0
+        out.setdefault(g, {})[dim] = _reliability(k, [by_item[i] for i in sorted(by_item)], total)
+    return out
+
+
+async def _comments(
+    *, window: Window, population: Population, key: str | None
+) -> tuple[list[str], dict[Any, list[str]], dict[Any, list[str]]]:
+    """Up to MAX_COMMENTS recent pulse comments overall, per group and per wave,
+    each in alphabetical order (not in time order, which could help single
+    someone out)."""
+    q = _Sql()
+    where = [q.between("r.submitted_at", window), *_conditions(q, population, window.end).values(),
+             "r.comment IS NOT NULL", "r.comment <> ''"]
+    sql = (
+        f"SELECT comment, g, w, rn0, rn1, rn2 FROM (SELECT r.comment AS comment, "
+        f"{_key_sql(q, key, window.end)} AS g, r.wave_id AS w, "
+        "ROW_NUMBER() OVER (ORDER BY r.id DESC) AS rn0, "
+        f"ROW_NUMBER() OVER (PARTITION BY {_key_sql(q, key, window.end)} ORDER BY r.id DESC) AS rn1, "
+        "ROW_NUMBER() OVER (PARTITION BY r.wave_id ORDER BY r.id DESC) AS rn2 "
+        "FROM pulse_responses r JOIN contractors c ON c.id = r.contractor_id "
+        f"WHERE {' AND '.join(where)}) AS t "
+        f"WHERE rn0 <= {MAX_COMMENTS} OR rn1 <= {MAX_COMMENTS} OR rn2 <= {MAX_COMMENTS}"
+    )
+    overall: list[str] = []
+    groups: dict[Any, list[str]] = {}
+    waves: dict[Any, list[str]] = {}
+    for row in await q.rows(sql):
+        if row["rn0"] <= MAX_COMMENTS:
+            overall.append(row["comment"])
+        if row["rn1"] <= MAX_COMMENTS:
+            groups.setdefault(row["g"], []).append(row["comment"])
+        if row["rn2"] <= MAX_COMMENTS:
+            waves.setdefault(row["w"], []).append(row["comment"])
+    return (sorted(overall), {g: sorted(t) for g, t in groups.items()},
+            {w: sorted(t) for w, t in waves.items()})
+
+
+def _rows(
+    *, key: str | None, sizes: dict[Any, list[int]], sums: dict[Any, dict[str, Any]],
+    rel: dict[Any, dict[str, dict[str, Any]]], comments: dict[Any, list[str]], survey: Survey,
+    min_group: int, min_comment_group: int, waves: dict[int, dict[str, Any]],
 ) -> list[dict[str, Any]]:
+    """The rows of one level (overall, a breakdown, the trend) from its sums."""
     breakdown = key is not None
-    sizes = await _pulse_sizes(window=window, population=population, key=key)
-    if not breakdown and not sizes:
-        sizes = {0: [0] * (2 ** len(population.active()))}
     reasons = _privacy(sizes, min_group, breakdown=breakdown)
     comment_reasons = _privacy(sizes, max(min_comment_group, min_group), breakdown=breakdown)
-    sums = await _index_sums(window=window, population=population, key=key, survey=survey,
-                             with_alpha=with_alpha)
-    allowed_comments = any(r is None for r in comment_reasons.values())
-    comments = await _comments(window=window, population=population, key=key) if allowed_comments else {}
     rows = []
     for g in sorted((g for g in sizes if sizes[g][0] > 0 or not breakdown),
                     key=lambda g: _group_order(key, g, waves)):
+        entry = sums.get(g) or _empty_sums()
+        entry = {**entry, "rel": rel.get(g, {})}
         row = _index_row(
-            _group_label(key, g, waves), sums.get(g), reasons[g], survey,
+            _group_label(key, g, waves), entry, reasons[g], survey,
             comments.get(g, []) if comment_reasons[g] is None else None,
         )
         if key == "wave":
@@ -585,6 +694,12 @@ async def _index_rows(
             row.update(wave=wave.get("name"), opens_at=wave.get("opens_at"), closes_at=wave.get("closes_at"))
         rows.append(row)
     return rows
+
+
+def _may_show_comments(sizes: dict[Any, list[int]], min_group: int, min_comment_group: int,
+                       breakdown: bool) -> bool:
+    reasons = _privacy(sizes, max(min_comment_group, min_group), breakdown=breakdown)
+    return any(r is None for r in reasons.values())
 
 
 async def index_report(
@@ -595,20 +710,86 @@ async def index_report(
     min_group: int,
     min_comment_group: int,
 ) -> dict[str, Any]:
-    """The CEI and its dimensions for the population, overall, per group and per wave."""
+    """The CEI and its dimensions for the population, overall, per group and per wave.
+
+    One pass per table: per-contractor sums (for the overall row and groups of
+    contractors), per-wave sums (for the trend and a wave breakdown) and the
+    reliability sums per group; the levels are rolled up here from them.
+    """
     if group_by is not None and group_by not in GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(GROUP_BY)}")
     survey = pulse_survey()
-    waves = await _waves()
-    common = dict(window=window, population=population, survey=survey, min_group=min_group,
-                  min_comment_group=min_comment_group, waves=waves)
-    overall = await _index_rows(key=None, with_alpha=True, **common)  # type: ignore[arg-type]
-    groups = (
-        await _index_rows(key=group_by, with_alpha=True, **common)  # type: ignore[arg-type]
-        if group_by else []
+    filters = _filters(population)
+    subsets = _subsets(filters)
+    names = [name for name, _ in filters]
+    waves, people, (per_contractor, per_contractor_dims), (per_wave, per_wave_dims), reliability = await _gather(
+        _waves(), _people(window.end), _contractor_sums(window, survey), _wave_cells(window, names, survey),
+        _item_sums(window=window, population=population, key=group_by, survey=survey),
     )
-    trend = groups if group_by == "wave" else await _index_rows(
-        key="wave", with_alpha=False, **common)  # type: ignore[arg-type]
+    chosen = {row["cid"] for row in per_contractor if _fits(people[row["cid"]], filters)}
+
+    def contractor_level(key: str | None) -> tuple[dict[Any, list[int]], dict[Any, dict[str, Any]]]:
+        def g(cid: int) -> Any:
+            return 0 if key is None else getattr(people[cid], key)
+        sizes = _group_sizes(((g(row["cid"]), people[row["cid"]], 1) for row in per_contractor), subsets)
+        sums: dict[Any, dict[str, Any]] = {}
+        for row in per_contractor:
+            if row["cid"] in chosen:
+                entry = sums.setdefault(g(row["cid"]), _empty_sums())
+                entry["nc"] += 1
+                entry["nr"] += _i(row["nr"])
+                if row["cei"] is not None:
+                    entry["cei_sum"] += float(row["cei"])
+                    entry["cei_n"] += 1
+        for row in per_contractor_dims:
+            if row["cid"] in chosen:
+                entry = sums.setdefault(g(row["cid"]), _empty_sums())
+                _add_dim(entry, row["dim"], float(row["score"]), 1, _i(row["fav"]), _i(row["ans"]))
+                _add_totals(entry, row)
+        return sizes, sums
+
+    def wave_level() -> tuple[dict[Any, list[int]], dict[Any, dict[str, Any]]]:
+        sizes = _group_sizes(((row["w"], row, _i(row["n"])) for row in per_wave), subsets)
+        sums: dict[Any, dict[str, Any]] = {}
+        for row in per_wave:
+            if _fits(row, filters):
+                entry = sums.setdefault(row["w"], _empty_sums())
+                entry["nc"] += _i(row["n"])
+                entry["nr"] += _i(row["n"])
+                entry["cei_sum"] += _f(row["cei_sum"]) or 0.0
+                entry["cei_n"] += _i(row["cei_n"])
+        for row in per_wave_dims:
+            if _fits(row, filters):
+                entry = sums.setdefault(row["w"], _empty_sums())
+                _add_dim(entry, row["dim"], _f(row["score_sum"]) or 0.0, _i(row["score_n"]), _i(row["fav"]),
+                         _i(row["ans"]))
+                _add_totals(entry, row)
+        return sizes, sums
+
+    overall_sizes, overall_sums = contractor_level(None)
+    if not overall_sizes:
+        overall_sizes = {0: [0] * len(subsets)}
+    trend_sizes, trend_sums = wave_level()
+    if group_by == "wave":
+        group_sizes, group_sums = trend_sizes, trend_sums
+    elif group_by:
+        group_sizes, group_sums = contractor_level(group_by)
+    else:
+        group_sizes, group_sums = {}, {}
+    levels = [(None, overall_sizes), ("wave", trend_sizes)] + ([(group_by, group_sizes)] if group_by else [])
+    comments: tuple[list[str], dict[Any, list[str]], dict[Any, list[str]]] = ([], {}, {})
+    if any(_may_show_comments(sizes, min_group, min_comment_group, key is not None) for key, sizes in levels):
+        comments = await _comments(window=window, population=population, key=group_by)
+    common = dict(survey=survey, min_group=min_group, min_comment_group=min_comment_group, waves=waves)
+    overall = _rows(key=None, sizes=overall_sizes, sums=overall_sums,
+                    rel=_reliabilities(reliability, overall_sums, survey, pooled=True), comments={0: comments[0]},
+                    **common)  # type: ignore[arg-type]
+    groups = _rows(key=group_by, sizes=group_sizes, sums=group_sums,
+                   rel=_reliabilities(reliability, group_sums, survey, pooled=False), comments=comments[1],
+                   **common) if group_by else []  # type: ignore[arg-type]
+    trend = groups if group_by == "wave" else _rows(
+        key="wave", sizes=trend_sizes, sums=trend_sums, rel={}, comments=comments[2],
+        **common)  # type: ignore[arg-type]
     return {
         "window": window.as_dict(),
         "population": population.as_dict(),
@@ -686,22 +867,44 @@ def _customer_row(group: Any, s: dict[str, int]) -> dict[str, Any]:
 
 
 async def _customer_sums(
-    *, window: Window, population: Population, key: str | None, weekly: bool = False
-) -> dict[Any, dict[str, int]]:
-    out: dict[Any, dict[str, int]] = {}
-    for table, select in (("customer_responses cr", _CUSTOMER_SUMS), ("jobs cr", "COUNT(*) AS jobs")):
+    *, window: Window, population: Population, key: str | None
+) -> tuple[dict[str, dict[str, int]], dict[Any, dict[str, int]]]:
+    """Sums per ISO week of completion, and per group: responses and jobs are
+    each read once by day (rolled up here into Monday-based weeks) and, for a
+    breakdown, once per contractor (rolled up here into groups). Grouping by
+    day alone lets PostgreSQL aggregate in parallel; it cannot estimate a day
+    and a contractor attribute together."""
+    async def sums(table: str, select: str, by: str) -> list[dict[str, Any]]:
         q = _Sql()
-        key_sql = q.week_start("cr.completed_at") if weekly else _key_sql(q, key, window.end)
-        where = [q.between("cr.completed_at", window), *_conditions(q, population, window.end).values()]
-        sql = (
-            f"SELECT {key_sql} AS g, {select} FROM {table} "
-            f"JOIN contractors c ON c.id = cr.contractor_id WHERE {' AND '.join(where)} GROUP BY 1"
-        )
-        for row in await q.rows(sql):
-            g = str(row["g"]) if weekly else row["g"]
-            entry = out.setdefault(g, dict.fromkeys(_SUM_KEYS, 0))
-            entry.update({k: _i(v) for k, v in row.items() if k != "g"})
-    return out
+        conds = _conditions(q, population, window.end)
+        join = "JOIN contractors c ON c.id = cr.contractor_id " if conds else ""
+        where = [q.between("cr.completed_at", window), *conds.values()]
+        column = q.day("cr.completed_at") if by == "day" else "cr.contractor_id"
+        return await q.rows(f"SELECT {column} AS k, {select} FROM {table} {join}WHERE {' AND '.join(where)} GROUP BY 1")
+
+    queries = [sums("customer_responses cr", _CUSTOMER_SUMS, "day"), sums("jobs cr", "COUNT(*) AS jobs", "day")]
+    if key:
+        queries += [sums("customer_responses cr", _CUSTOMER_SUMS, "contractor"),
+                    sums("jobs cr", "COUNT(*) AS jobs", "contractor"), _people(window.end)]
+    results = await _gather(*queries)
+    weeks: dict[str, dict[str, int]] = {}
+    mondays: dict[Any, str] = {}
+    for row in [*results[0], *results[1]]:
+        if row["k"] not in mondays:
+            day = row["k"] if isinstance(row["k"], date) else date.fromisoformat(str(row["k"]))
+            mondays[row["k"]] = (day - timedelta(days=day.weekday())).isoformat()
+        _add(weeks.setdefault(mondays[row["k"]], dict.fromkeys(_SUM_KEYS, 0)), row)
+    groups: dict[Any, dict[str, int]] = {}
+    if key:
+        people = results[4]
+        for row in [*results[2], *results[3]]:
+            _add(groups.setdefault(getattr(people[row["k"]], key), dict.fromkeys(_SUM_KEYS, 0)), row)
+    return weeks, groups
+
+
+def _add(into: dict[str, int], sums: dict[str, Any]) -> None:
+    for k in _SUM_KEYS:
+        into[k] += _i(sums.get(k))
 
 
 async def customer_report(
@@ -711,11 +914,10 @@ async def customer_report(
     contractors' anonymity rule: customers are not the protected party)."""
     if group_by is not None and group_by not in CUSTOMER_GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(CUSTOMER_GROUP_BY)}")
-    weeks = await _customer_sums(window=window, population=population, key=None, weekly=True)
+    weeks, by_group = await _customer_sums(window=window, population=population, key=group_by)
     overall = dict.fromkeys(_SUM_KEYS, 0)
     for sums in weeks.values():  # ISO weeks partition the window: the overall is their sum
-        for k in _SUM_KEYS:
-            overall[k] += sums[k]
+        _add(overall, sums)
     trend = []
     for week_start in sorted(weeks):
         monday = date.fromisoformat(week_start)
@@ -724,9 +926,8 @@ async def customer_report(
                       **_customer_row(None, weeks[week_start])})
     groups = []
     if group_by:
-        sums = await _customer_sums(window=window, population=population, key=group_by)
-        for g in sorted(sums, key=lambda g: _group_order(group_by, g, {})):
-            groups.append(_customer_row(_group_label(group_by, g, {}), sums[g]))
+        for g in sorted(by_group, key=lambda g: _group_order(group_by, g, {})):
+            groups.append(_customer_row(_group_label(group_by, g, {}), by_group[g]))
     return {
         "window": window.as_dict(),
         "population": population.as_dict(),
@@ -759,45 +960,44 @@ async def _linked_contractors(
     *, window: Window, customer_window: Window, min_responses: int, survey: Survey
 ) -> list[_Linked]:
     """One row per contractor with a pulse response in `window` and at least
-    `min_responses` customer responses for jobs completed in `customer_window`."""
-    q = _Sql()
+    `min_responses` customer responses for jobs completed in `customer_window`.
+    Pulse, dimension and customer means per contractor are read side by side
+    and joined here."""
     dims = [d.id for d in survey.dimensions]
-    dim_columns = ", ".join(
-        f"AVG(CASE WHEN s.dimension = {q.p(d)} THEN s.score END) AS d{i}" for i, d in enumerate(dims)
-    )
-    pulse_window = q.between("r.submitted_at", window)
-    sql = (
-        "WITH p AS (SELECT r.contractor_id AS cid, AVG(r.cei) AS cei FROM pulse_responses r "
-        f"WHERE {pulse_window} GROUP BY r.contractor_id), "
-        f"d AS (SELECT r.contractor_id AS cid, {dim_columns} FROM pulse_responses r "
-        f"JOIN pulse_scores s ON s.response_id = r.id WHERE {pulse_window} GROUP BY r.contractor_id), "
-        "cu AS (SELECT cr.contractor_id AS cid, "
-        "AVG(CAST(cr.csat AS DOUBLE PRECISION)) AS csat, "
-        "AVG(CASE WHEN cr.nps >= 9 THEN 100.0 WHEN cr.nps IS NOT NULL THEN 0.0 END) AS promoters, "
-        "AVG(CAST(cr.ces AS DOUBLE PRECISION)) AS ces FROM customer_responses cr "
+    q = _Sql()
+    customers = q.rows(
+        "SELECT cr.contractor_id AS cid, COUNT(cr.csat) AS n_csat, SUM(cr.csat) AS csat, "
+        "COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= 9 THEN 1 ELSE 0 END) AS promoters, "
+        "COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces FROM customer_responses cr "
         f"WHERE {q.between('cr.completed_at', customer_window)} GROUP BY cr.contractor_id "
-        f"HAVING COUNT(*) >= {q.p(min_responses)}) "
-        f"SELECT c.region AS region, c.service_type AS service_type, c.started_on AS started_on, "
-        f"p.cei AS cei, {', '.join(f'd.d{i} AS d{i}' for i in range(len(dims)))}, "
-        "cu.csat AS csat, cu.promoters AS promoters, cu.ces AS ces "
-        "FROM p JOIN cu ON cu.cid = p.cid JOIN contractors c ON c.id = p.cid "
-        "LEFT JOIN d ON d.cid = p.cid"
-    )
+        f"HAVING COUNT(*) >= {q.p(min_responses)}")
+    people = _Sql().rows("SELECT id, region, service_type, started_on FROM contractors")
+    (pulse, scores), customer_rows, people_rows = await _gather(_contractor_sums(window), customers, people)
+    means: dict[int, dict[str, float]] = {}
+    for row in scores:
+        means.setdefault(row["cid"], {})[row["dim"]] = float(row["score"])
+    cu = {row["cid"]: row for row in customer_rows}
+    who = {row["id"]: row for row in people_rows}
     out = []
-    for row in await q.rows(sql):
-        started = row["started_on"]
+    for row in sorted(pulse, key=lambda r: r["cid"]):
+        c = cu.get(row["cid"])
+        if c is None:
+            continue
+        person = who[row["cid"]]
+        started = person["started_on"]
         if isinstance(started, str):
             started = date.fromisoformat(started[:10])
+        mine = means.get(row["cid"], {})
         out.append(_Linked(
-            region=row["region"],
-            service_type=row["service_type"],
+            region=person["region"],
+            service_type=person["service_type"],
             tenure_band=tenure_band(started, window.end),
             tenure_years=None if started is None else (window.end - started).days / 365.25,
             cei=_f(row["cei"]),
-            dims=tuple(_f(row[f"d{i}"]) for i in range(len(dims))),
-            csat=_f(row["csat"]),
-            promoters=_f(row["promoters"]),
-            ces=_f(row["ces"]),
+            dims=tuple(mine.get(d) for d in dims),
+            csat=_i(c["csat"]) / _i(c["n_csat"]) if _i(c["n_csat"]) else None,
+            promoters=100 * _i(c["promoters"]) / _i(c["n_nps"]) if _i(c["n_nps"]) else None,
+            ces=_i(c["ces"]) / _i(c["n_ces"]) if _i(c["n_ces"]) else None,
         ))
     return out
 
@@ -837,13 +1037,17 @@ def _pairs(members: Sequence[_Linked], x: str, y: str, dims: list[str]) -> tuple
     return xs, ys
 
 
-def _covariates(members: Sequence[_Linked], keep: Sequence[bool]) -> list[list[float]]:
-    chosen = [c for c, k in zip(members, keep) if k]
-    return [
-        *stats.dummy_columns([c.region for c in chosen]),
-        *stats.dummy_columns([c.service_type for c in chosen]),
-        [c.tenure_years or 0.0 for c in chosen],
-    ]
+def _columns(members: Sequence[_Linked], dims: list[str]) -> dict[str, np.ndarray]:
+    """The members' values as float columns (NaN where missing), built once."""
+    def column(values: Iterable[float | None]) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+    out = {"cei": column(c.cei for c in members), "tenure": column(c.tenure_years for c in members)}
+    for i, d in enumerate(dims):
+        out[d] = column(c.dims[i] for c in members)
+    for y in OUTCOMES:
+        out[y] = column(getattr(c, y) for c in members)
+    return out
 
 
 def _correlation_dict(c: stats.Correlation) -> dict[str, Any]:
@@ -851,22 +1055,69 @@ def _correlation_dict(c: stats.Correlation) -> dict[str, Any]:
             "rho": c.rho}
 
 
+class _Partials:
+    """`stats.partial_correlate` over many (x, y) pairs of the same contractors:
+    the same steps, with the covariate basis computed once per set of
+    contractors and each variable residualised once, not once per pair."""
+
+    def __init__(self, members: Sequence[_Linked], columns: dict[str, np.ndarray]) -> None:
+        self.columns = columns
+        self.regions = [c.region for c in members]
+        self.services = [c.service_type for c in members]
+        self.designs: dict[bytes, tuple[np.ndarray, int]] = {}
+        self.residuals: dict[tuple[bytes, str], np.ndarray | None] = {}
+
+    def _design(self, keep: np.ndarray) -> tuple[np.ndarray, int]:
+        token = keep.tobytes()
+        if token not in self.designs:
+            chosen = np.flatnonzero(keep)
+            covariates = [
+                *stats.dummy_columns([self.regions[i] for i in chosen]),
+                *stats.dummy_columns([self.services[i] for i in chosen]),
+                self.columns["tenure"][keep].tolist(),
+            ]
+            n = len(chosen)
+            basis = stats._covariate_basis(covariates, n)
+            self.designs[token] = (np.column_stack([np.ones(n), basis]), basis.shape[1])
+        return self.designs[token]
+
+    def _residual(self, keep: np.ndarray, name: str, design: np.ndarray) -> np.ndarray | None:
+        token = (keep.tobytes(), name)
+        if token not in self.residuals:
+            self.residuals[token] = stats._residuals(self.columns[name][keep], design)
+        return self.residuals[token]
+
+    def correlate(self, x: str, y: str) -> stats.Correlation:
+        keep = ~np.isnan(self.columns[x]) & ~np.isnan(self.columns[y]) & ~np.isnan(self.columns["tenure"])
+        n = int(keep.sum())
+        none = stats.Correlation(n=n, r=None, ci_low=None, ci_high=None, p_value=None, rho=None)
+        design, k = self._design(keep)
+        if n - 1 - k < 1:
+            return none
+        xr, yr = self._residual(keep, x, design), self._residual(keep, y, design)
+        if xr is None or yr is None:
+            return none
+        r = stats._pearson_arrays(xr, yr)
+        if r is None:
+            return none
+        interval = stats.fisher_interval(r, n, covariates=k)
+        return stats.Correlation(
+            n=n, r=r, ci_low=interval[0] if interval else None, ci_high=interval[1] if interval else None,
+            p_value=stats.correlation_p_value(r, n, covariates=k), rho=None,
+        )
+
+
 def _grid(members: list[_Linked], dims: list[str]) -> list[dict[str, Any]]:
     """CEI and each dimension against each outcome: r, Fisher CI, p, rho, the
     partial r (region, service type, tenure), and BH-adjusted p-values."""
+    columns = _columns(members, dims)
+    partials = _Partials(members, columns)
     cells = []
-    with_tenure = [c for c in members if c.tenure_years is not None]
     for x in ("cei", *dims):
         for y in OUTCOMES:
-            xs, ys = _pairs(members, x, y, dims)
-            cell = {"x": x, "y": y, **_correlation_dict(stats.correlate(xs, ys))}
-            keep = [
-                (c.cei if x == "cei" else c.dims[dims.index(x)]) is not None and getattr(c, y) is not None
-                for c in with_tenure
-            ]
-            pxs, pys = _pairs(with_tenure, x, y, dims)
-            partial = stats.partial_correlate(pxs, pys, _covariates(with_tenure, keep))
-            cell["partial"] = {k: v for k, v in _correlation_dict(partial).items() if k != "rho"}
+            both = ~np.isnan(columns[x]) & ~np.isnan(columns[y])
+            cell = {"x": x, "y": y, **_correlation_dict(stats.correlate(columns[x][both], columns[y][both]))}
+            cell["partial"] = {k: v for k, v in _correlation_dict(partials.correlate(x, y)).items() if k != "rho"}
             cells.append(cell)
     adjusted = stats.benjamini_hochberg([c["p_value"] for c in cells])
     adjusted_partial = stats.benjamini_hochberg([c["partial"]["p_value"] for c in cells])
@@ -878,23 +1129,26 @@ def _grid(members: list[_Linked], dims: list[str]) -> list[dict[str, Any]]:
 
 def _drivers(members: list[_Linked], survey: Survey) -> dict[str, Any] | None:
     dims = [d.id for d in survey.dimensions]
-    complete = [c for c in members if c.csat is not None and all(v is not None for v in c.dims)]
+    columns = _columns(members, dims)
+    complete = ~np.isnan(columns["csat"])
+    for d in dims:
+        complete &= ~np.isnan(columns[d])
     result = stats.relative_weights(
-        {d: [c.dims[i] for c in complete] for i, d in enumerate(dims)},  # type: ignore[misc]
-        [c.csat for c in complete],  # type: ignore[misc]
-    ) if len(complete) > len(dims) + 1 else None
+        {d: columns[d][complete] for d in dims}, columns["csat"][complete],  # type: ignore[arg-type]
+    ) if int(complete.sum()) > len(dims) + 1 else None
     if result is None:
         return None
     rows = []
-    for i, d in enumerate(survey.dimensions):
-        xs, ys = _pairs(members, d.id, "csat", dims)
+    for d in survey.dimensions:
+        both = ~np.isnan(columns[d.id]) & ~np.isnan(columns["csat"])
+        present = columns[d.id][~np.isnan(columns[d.id])]
         rows.append({
             "id": d.id,
             "label": d.labels.get("en", d.id),
             "weight": result.weights[d.id],
             "share": result.shares[d.id],
-            "r": stats.pearson(xs, ys) if len(xs) >= 3 else None,
-            "score": stats.mean([v for v in (c.dims[i] for c in members) if v is not None]),
+            "r": stats.pearson(columns[d.id][both], columns["csat"][both]) if int(both.sum()) >= 3 else None,
+            "score": stats.mean(present.tolist()),
         })
     rows.sort(key=lambda r: -r["weight"])
     return {"method": DRIVER_METHOD, "citation": DRIVER_CITATION, "outcome": "csat",
