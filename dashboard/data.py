@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from models import analytics, followup
+from models.db import dialect
 from models.entities import Contractor
 from models.queries import survey_in_force
 from models.settings import settings
@@ -168,8 +169,8 @@ def _text(raw: Any) -> str | None:
 # --- the views' reads -------------------------------------------------------
 # Each takes the runner first, so a test can pass any function that runs a
 # coroutine; each batches its queries into one coroutine (one hop to the loop),
-# gathered so that PostgreSQL's pool can run them side by side (SQLite's one
-# connection takes them in turn).
+# run side by side on PostgreSQL's pool, one after the other on SQLite (whose
+# one connection would only interleave them: measured slower on 1M rows).
 
 
 def _window(filters: Filters) -> analytics.Window:
@@ -208,7 +209,7 @@ def overview_view(run: Runner, filters: Filters) -> dict[str, Any]:
     window, population = _window(filters), _population(filters)
 
     async def both() -> dict[str, Any]:
-        index, before, customer, customer_before = await asyncio.gather(
+        index, before, customer, customer_before = await _together(
             analytics.index_report(window=window, population=population, **_thresholds()),
             analytics.index_report(window=window.previous(), population=population, **_thresholds()),
             analytics.customer_report(window=window, population=population),
@@ -238,7 +239,7 @@ def linkage_by_lag(run: Runner, filters: Filters, *, max_weeks: int = 8) -> list
     window, population = _window(filters), _population(filters)
 
     async def lags() -> list[dict[str, Any]]:
-        reports = await asyncio.gather(*(
+        reports = await _together(*(
             analytics.linkage_report(window=window, population=population, lag_days=7 * weeks,
                                      min_group=settings.min_group)
             for weeks in range(max_weeks + 1)))
@@ -257,7 +258,7 @@ def drivers_view(run: Runner, filters: Filters) -> dict[str, Any]:
     window, population = _window(filters), _population(filters)
 
     async def both() -> dict[str, Any]:
-        linkage, index = await asyncio.gather(
+        linkage, index = await _together(
             analytics.linkage_report(window=window, population=population, min_group=settings.min_group),
             analytics.index_report(window=window, population=population, **_thresholds()),
         )
@@ -271,7 +272,7 @@ def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, 
     window, population = _window(filters), _population(filters)
 
     async def both() -> dict[str, Any]:
-        index, customer = await asyncio.gather(
+        index, customer = await _together(
             analytics.index_report(window=window, population=population, group_by=group_by, **_thresholds()),
             analytics.customer_report(window=window, population=population, group_by=group_by),
         )
@@ -308,6 +309,13 @@ def dimension_levers(lang: str = "en") -> list[dict[str, str]]:
          "levers": localize(d.description, lang, settings.brand) if d.description else ""}
         for d in survey.dimensions
     ]
+
+
+async def _together(*coros: Coroutine[Any, Any, Any]) -> list[Any]:
+    """Await the queries concurrently where the database can run them so, else in turn."""
+    if dialect() == "postgres":
+        return list(await asyncio.gather(*coros))
+    return [await coro for coro in coros]
 
 
 def _thresholds() -> dict[str, int]:

@@ -97,15 +97,16 @@ def test_any_function_can_stand_in_for_the_runner() -> None:
 
 
 @pytest.fixture
-def world_run(sqlite_url: str, loop_thread: asyncio.AbstractEventLoop) -> Iterator[data.Runner]:
-    """A runner onto a loop where the ORM was opened once, with a correlated world stored."""
+def world_run(db_url: str, loop_thread: asyncio.AbstractEventLoop) -> Iterator[data.Runner]:
+    """A runner onto a loop where the ORM was opened once (each backend in turn), with a
+    correlated world stored."""
     run = data.LoopRunner(loop_thread, timeout=30)
 
     async def setup() -> None:
         # As RegisterTortoise does in the server's lifespan: the ORM's context is global, so the
         # coroutines the runner schedules later (each its own task) find it.
         EXECUTOR_CACHE.clear()
-        await Tortoise.init(config=tortoise_config(sqlite_url), _enable_global_fallback=True)
+        await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
         world = factories.World()
         await factories.correlated_world(world, n=60, day=DAY)
         small = await factories.contractors(world, 4, region="islands")
