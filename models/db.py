@@ -17,7 +17,7 @@ from tortoise.migrations.api import migrate as run_migrations
 
 from models.settings import settings
 
-__all__ = ["APP", "connection", "database", "migrate", "tortoise_config", "TORTOISE_ORM"]
+__all__ = ["APP", "connection", "database", "dialect", "health", "migrate", "tortoise_config", "TORTOISE_ORM"]
 
 APP = "rapport"
 
@@ -64,6 +64,15 @@ async def database(url: str | None = None, *, apply_migrations: bool = True) -> 
 def connection() -> BaseDBAsyncClient:
     """The default connection, for the raw SQL of the query layer."""
     return connections.get("default")
+
+
+async def health() -> dict[str, str]:
+    """What /healthz answers: {"status": "ok", ...} or {"status": "error", "database": why}."""
+    try:
+        await connection().execute_query("SELECT 1")
+    except Exception as exc:  # any failure to reach the database is "unhealthy"
+        return {"status": "error", "database": str(exc)}
+    return {"status": "ok", "database": "ok"}
 
 
 def dialect() -> str:

@@ -40,7 +40,7 @@ from models.keys import create_api_key
 from models.queries import survey_in_force
 from models.settings import settings
 from models.tokens import new_token
-from models.transfer import insert_rows, store_pulse_scores
+from models.transfer import CUSTOMER_RESPONSE_COLUMNS, insert_rows, store_pulse_scores
 from surveys.scoring import score_pulse
 
 __all__ = ["DemoError", "DemoResult", "REGIONS", "SERVICE_TYPES", "generate", "has_data"]
@@ -320,10 +320,7 @@ async def generate(
                               "en", "demo"))
         await insert_rows(
             conn, "customer_responses",
-            [("job_id", "int"), ("contractor_id", "int"), ("completed_at", "timestamptz"),
-             ("submitted_at", "timestamptz"), ("csat", "smallint"), ("nps", "smallint"),
-             ("ces", "smallint"), ("promise_kept", "bool"), ("comment", "text"), ("answers", "jsonb"),
-             ("survey_version", "int"), ("lang", "text"), ("source", "text")],
+            CUSTOMER_RESPONSE_COLUMNS,
             responses,
         )
         if not pending:  # keep one live survey link to try

@@ -98,6 +98,7 @@ __all__ = [
     "export_customer_responses",
     "export_pulse_responses",
     "import_csv",
+    "CUSTOMER_RESPONSE_COLUMNS",
     "insert_rows",
     "parse_instant",
 ]
@@ -360,6 +361,15 @@ def _placeholders(conn: BaseDBAsyncClient, sql: str) -> str:
     return "".join(p + (f"${i}" if i < len(parts) else "") for i, p in enumerate(parts, 1))
 
 
+# The columns of a bulk-inserted customer response, in the order of its row tuples.
+CUSTOMER_RESPONSE_COLUMNS = (
+    ("job_id", "int"), ("contractor_id", "int"), ("completed_at", "timestamptz"),
+    ("submitted_at", "timestamptz"), ("csat", "smallint"), ("nps", "smallint"),
+    ("ces", "smallint"), ("promise_kept", "bool"), ("comment", "text"), ("answers", "jsonb"),
+    ("survey_version", "int"), ("lang", "text"), ("source", "text"),
+)
+
+
 async def insert_rows(
     conn: BaseDBAsyncClient,
     table: str,
@@ -590,10 +600,7 @@ async def _import_customer(data: str | bytes) -> ImportResult:
             ))
         await insert_rows(
             conn, "customer_responses",
-            [("job_id", "int"), ("contractor_id", "int"), ("completed_at", "timestamptz"),
-             ("submitted_at", "timestamptz"), ("csat", "smallint"), ("nps", "smallint"),
-             ("ces", "smallint"), ("promise_kept", "bool"), ("comment", "text"), ("answers", "jsonb"),
-             ("survey_version", "int"), ("lang", "text"), ("source", "text")],
+            CUSTOMER_RESPONSE_COLUMNS,
             responses,
         )
     return ImportResult("customer-responses", rows=len(parsed), created=len(parsed),
