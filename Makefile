@@ -7,6 +7,8 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PORT    ?= 8000
 DASH_PORT ?= 8050
+export RAPPORT_BASE_URL ?= http://127.0.0.1:$(PORT)
+export RAPPORT_DASHBOARD_URL ?= http://127.0.0.1:$(DASH_PORT)/dashboard/
 
 .PHONY: run test install browser postgres
 
