@@ -648,3 +648,29 @@ def test_mean_and_share():
     assert share([True, False, False, True, True]) == 0.6
     assert share([False, False]) == 0.0
     assert share([]) is None
+
+
+def test_partial_correlator_equals_partial_correlate_pair_by_pair():
+    from surveys.stats import PartialCorrelator
+
+    rng = np.random.default_rng(3)
+    n = 60
+    region = [str(v) for v in rng.integers(0, 4, n)]
+    tenure = rng.normal(24, 10, n)
+    tenure[[5, 17]] = np.nan  # unknown start dates drop those rows
+    columns = {name: rng.normal(size=n) + 0.3 * tenure for name in ("cei", "trust", "csat")}
+    columns["trust"][[2, 9, 40]] = np.nan
+    columns["csat"][[9, 11]] = np.nan
+    covariates = [*surveys.stats.dummy_columns(region), tenure.tolist()]
+    correlator = PartialCorrelator({k: v.tolist() for k, v in columns.items()}, covariates)
+    for x, y in (("cei", "csat"), ("trust", "csat"), ("cei", "trust")):
+        keep = ~np.isnan(columns[x]) & ~np.isnan(columns[y]) & ~np.isnan(tenure)
+        sub = [[c[i] for i in np.flatnonzero(keep)] for c in covariates]
+        expected = partial_correlate(columns[x][keep], columns[y][keep], sub)
+        got = correlator.correlate(x, y)
+        assert got.n == expected.n == int(keep.sum())
+        assert got.r == pytest.approx(expected.r, abs=1e-12)
+        assert got.ci_low == pytest.approx(expected.ci_low, abs=1e-12)
+        assert got.p_value == pytest.approx(expected.p_value, abs=1e-12)
+    with pytest.raises(KeyError):
+        correlator.correlate("cei", "nps")
