@@ -17,6 +17,16 @@ empowerment above all (plus regional and service effects and per-job noise),
 so at contractor level CEI and CSAT mean correlate at roughly r = 0.4: an
 association the analytics should find, with a confidence interval covering it.
 
+``simulate(...)`` (same arguments, no database, no ``wipe``) draws the brand
+as plain numbers (``DemoData``); ``generate()`` stores exactly that. The
+planted value is ``planted_correlation()``: the contractor-level Pearson r
+between CEI and CSAT mean that the model implies for the demo's design
+(about 0.39 for 12 weeks and 8 jobs per contractor and week), estimated
+from one simulation of 20,000 contractors and computed the way
+``linkage_report`` does over the demo's whole period (lag 0, at least 3
+customer responses). tests/models/test_demo.py checks that the linkage's
+95 % interval on the default demo covers it.
+
 Every pulse response is scored by ``surveys.scoring.score_pulse``; rows go
 in with the bulk inserts of ``models.transfer``. The same seed gives the same
 data (tokens and the API key are random on purpose: they are secrets).
@@ -29,7 +39,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -41,9 +51,13 @@ from models.queries import survey_in_force
 from models.settings import settings
 from models.tokens import new_token
 from models.transfer import CUSTOMER_RESPONSE_COLUMNS, insert_rows, store_pulse_scores
-from surveys.scoring import score_pulse
+from surveys.schema import Survey
+from surveys.scoring import rescale_agree, score_pulse
 
-__all__ = ["DemoError", "DemoResult", "REGIONS", "SERVICE_TYPES", "generate", "has_data"]
+__all__ = [
+    "DemoData", "DemoError", "DemoResult", "REGIONS", "SERVICE_TYPES", "generate", "has_data",
+    "planted_correlation", "simulate",
+]
 
 REGIONS = ("North", "South", "East", "West", "Central")
 SERVICE_TYPES = ("delivery", "cleaning", "repair", "installation")
@@ -136,6 +150,223 @@ def _likert(latent: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(latent), 1, 5).astype(int)
 
 
+@dataclass(frozen=True)
+class DemoData:
+    """One simulated brand as plain numbers, before anything is stored.
+
+    Indices: contractor ``i`` in ``range(contractors)``, wave ``w`` in
+    ``range(len(opens))``. Pulse responses and customer responses are listed
+    in the order ``generate()`` inserts them; every listed response is stored.
+    """
+
+    now: datetime  # whole seconds, UTC
+    opens: tuple[datetime, ...]  # each wave opens at this time and lasts a week
+    region: np.ndarray  # (n,) index into REGIONS
+    service: np.ndarray  # (n,) index into SERVICE_TYPES
+    started: tuple[date, ...]  # (n,)
+    names: tuple[str, ...]  # (n,)
+    item_ids: tuple[str, ...]  # the pulse's index items, columns of pulse_items
+    text_ids: tuple[str, ...]  # the pulse's text questions, columns of pulse_texts
+    pulse_wave: np.ndarray  # (m,) wave of each pulse response
+    pulse_contractor: np.ndarray  # (m,) contractor of each pulse response
+    pulse_delay: np.ndarray  # (m,) seconds from the wave's opening to the submission
+    pulse_items: np.ndarray  # (m, k) scored value 1-5 of each index item (before reversal for storage)
+    pulse_overall: np.ndarray  # (m,) "overall_connected" 1-5, -1 = skipped
+    pulse_enps: np.ndarray  # (m,) "enps" 0-10, -1 = skipped
+    pulse_texts: np.ndarray  # (m, t) object: comment or None per text question
+    pulse_cei: np.ndarray  # (m,) the response's CEI, as surveys.scoring computes it
+    open_invite: int  # a contractor whose last-wave invite stays unanswered
+    job_contractor: np.ndarray  # (J,) contractor of each job
+    job_offset: np.ndarray  # (J,) seconds from opens[0] to completion, sorted
+    response_job: np.ndarray  # (r,) job of each customer response
+    response_delay: np.ndarray  # (r,) seconds from completion to the answer
+    csat: np.ndarray  # (r,) 1-5
+    nps: np.ndarray  # (r,) 0-10
+    ces: np.ndarray  # (r,) 1-7
+    kept: np.ndarray  # (r,) bool
+    response_comment: tuple[str | None, ...]  # (r,)
+
+    @property
+    def contractors(self) -> int:
+        return len(self.region)
+
+    def contractor_cei(self) -> np.ndarray:
+        """(n,) mean CEI of each contractor's pulse responses; NaN without any."""
+        return _means(self.pulse_contractor, self.pulse_cei, self.contractors, 1)
+
+    def contractor_csat(self, min_responses: int = 3) -> np.ndarray:
+        """(n,) CSAT mean of each contractor's customer responses; NaN under `min_responses`."""
+        return _means(self.job_contractor[self.response_job], self.csat, self.contractors, min_responses)
+
+
+def _means(who: np.ndarray, values: np.ndarray, n: int, least: int) -> np.ndarray:
+    counts = np.bincount(who, minlength=n)
+    sums = np.bincount(who, weights=values.astype(float), minlength=n)
+    out = np.full(n, np.nan)
+    enough = counts >= max(least, 1)
+    out[enough] = sums[enough] / counts[enough]
+    return out
+
+
+def _after(base: datetime, offsets: np.ndarray, limit: datetime) -> np.ndarray:
+    """Whether base + timedelta(seconds=offset) is later than `limit`, decided
+    as datetime arithmetic decides it: by numpy away from the boundary, by
+    datetime itself near it."""
+    room = (limit - base).total_seconds()
+    out = offsets > room
+    near = np.flatnonzero(np.abs(offsets - room) < 2.01)
+    for k in near:
+        out[k] = base + timedelta(seconds=float(offsets[k])) > limit
+    return out
+
+
+def _pulse_cei(survey: Survey, item_ids: tuple[str, ...], values: np.ndarray) -> np.ndarray:
+    """CEI of responses answering every index item, by surveys.scoring's formulas
+    (dimension score = rescale_agree(mean of its items), CEI = weighted mean)."""
+    column = {q: k for k, q in enumerate(item_ids)}
+    total: Any = 0
+    weights: Any = 0
+    for d in survey.dimensions:
+        cols = [column[q.id] for q in survey.items(d.id)]
+        if not cols:
+            continue
+        total = total + d.weight * rescale_agree(values[:, cols].sum(axis=1) / len(cols))
+        weights = weights + d.weight
+    if not weights:
+        return np.full(len(values), np.nan)
+    return total / weights
+
+
+def simulate(
+    *,
+    contractors: int = 300,
+    weeks: int = 12,
+    jobs_per_week: int | None = None,
+    seed: int = 7,
+    now: datetime | None = None,
+) -> DemoData:
+    """The demo brand as plain numbers (no database); ``generate()`` stores exactly this."""
+    if contractors < 2 or weeks < 1:
+        raise DemoError("the demo needs at least 2 contractors and 1 week")
+    jobs_per_week = contractors * 8 if jobs_per_week is None else jobs_per_week
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    rng = np.random.default_rng(seed)
+    pulse = survey_in_force("pulse")
+
+    # contractors and their latent bond ---------------------------------------------
+    n = contractors
+    region = rng.integers(0, len(REGIONS), n)
+    service = rng.integers(0, len(SERVICE_TYPES), n)
+    bond = np.asarray(_REGION_BOND)[region] + rng.normal(0, 0.8, n)
+    dimensions = [d.id for d in pulse.dimensions]
+    latent = {d: bond + rng.normal(0, 0.45, n) for d in dimensions}
+    drivers = [d for d in ("connection", "empowerment") if d in latent] or dimensions[:1]
+    others = [d for d in dimensions if d not in drivers] or drivers
+    customer_latent = (
+        0.45 * np.mean([latent[d] for d in drivers], axis=0)
+        + 0.1 * np.mean([latent[d] for d in others], axis=0)
+        + np.asarray(_REGION_CUSTOMER)[region]
+        + np.asarray(_SERVICE_CUSTOMER)[service]
+        + rng.normal(0, 1.1, n)  # what customers feel that the pulse does not capture
+    )
+    started = tuple(now.date() - timedelta(days=int(d)) for d in rng.integers(30, 3 * 365, n))
+    names = tuple(f"{_FIRST[rng.integers(len(_FIRST))]} {_LAST[rng.integers(len(_LAST))]}" for _ in range(n))
+
+    # pulse waves and responses ----------------------------------------------------------
+    this_monday = datetime.combine(now.date() - timedelta(days=now.weekday()), time(), tzinfo=UTC)
+    opens = tuple(this_monday - timedelta(weeks=weeks - 1 - w) for w in range(weeks))
+    propensity = np.clip(0.7 + 0.08 * bond + rng.normal(0, 0.12, n), 0.15, 0.98)
+    items = [q for q in pulse.questions if q.dimension is not None]
+    item_latent = np.stack([latent[q.dimension] for q in items], axis=1)  # type: ignore[index]
+    texts = [q for q in pulse.questions if q.dimension is None and q.kind.value == "text"]
+    parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    text_rows: list[list[str | None]] = []
+    open_unanswered: list[int] = []
+    for w in range(weeks):
+        available = min(7 * 86400, (now - opens[w]).total_seconds())
+        respond = rng.random(n) < propensity
+        delay = rng.uniform(0, max(available, 1), n)
+        drift = 0.05 * (w - weeks / 2) / weeks
+        noise = rng.normal(0, 0.75, (n, len(items)))
+        flips = rng.random((n, len(items))) < 0.02
+        skip = rng.random((n, 2)) < 0.1
+        comment_draw = rng.random(n)
+        kept = respond & ~_after(opens[w], delay, now)
+        if w == weeks - 1:
+            open_unanswered = np.flatnonzero(~kept).tolist()
+        who = np.flatnonzero(kept)
+        values = _likert(3.3 + 0.9 * item_latent[who] + drift + noise[who])
+        values = np.where(flips[who], 6 - values, values)
+        overall = np.where(skip[who, 0], -1, _likert(3.3 + 0.9 * bond[who] + noise[who, 0]))
+        enps = np.where(skip[who, 1], -1, np.clip(np.rint(6.5 + 2 * bond[who] + 1.5 * noise[who, 1]), 0, 10))
+        for i in who:
+            row: list[str | None] = []
+            for _ in texts:
+                if comment_draw[i] < 0.12:
+                    bank = _PULSE_GOOD if bond[i] + noise[i, 2] > 0.2 else _PULSE_BAD
+                    row.append(bank[int(rng.integers(len(bank)))])
+                else:
+                    row.append(None)
+            text_rows.append(row)
+        parts.append((w, who, delay[who], values, overall, enps.astype(int)))
+    pulse_wave = np.concatenate([np.full(len(p[1]), p[0]) for p in parts])
+    pulse_contractor = np.concatenate([p[1] for p in parts])
+    pulse_delay = np.concatenate([p[2] for p in parts])
+    pulse_items = np.concatenate([p[3] for p in parts]).reshape(-1, len(items))
+    pulse_overall = np.concatenate([p[4] for p in parts])
+    pulse_enps = np.concatenate([p[5] for p in parts])
+    pulse_texts = np.empty((len(text_rows), len(texts)), dtype=object)
+    for k, row in enumerate(text_rows):
+        pulse_texts[k, :] = row
+    if not open_unanswered:  # keep one live pulse link to try
+        open_unanswered.append(int(pulse_contractor[-1]))
+        pulse_wave, pulse_contractor, pulse_delay = pulse_wave[:-1], pulse_contractor[:-1], pulse_delay[:-1]
+        pulse_items, pulse_overall, pulse_enps = pulse_items[:-1], pulse_overall[:-1], pulse_enps[:-1]
+        pulse_texts = pulse_texts[:-1]
+    item_ids = tuple(q.id for q in items)
+
+    # jobs and customer responses ---------------------------------------------------
+    busy = rng.gamma(3.0, 1.0, n)
+    busy /= busy.sum()
+    span = (now - opens[0]).total_seconds()
+    total_jobs = int(round(jobs_per_week * span / (7 * 86400)))
+    job_who = rng.choice(n, size=total_jobs, p=busy)
+    when = np.sort(rng.uniform(0, span, total_jobs))
+    job_noise = rng.normal(0, 0.9, total_jobs)
+    answer = rng.random(total_jobs) < 0.3
+    answer_delay = rng.exponential(8 * 3600, total_jobs)
+    extra = rng.normal(0, 1, (total_jobs, 4))
+    comment_draw = rng.random(total_jobs)
+    done = answer.copy()
+    for j in np.flatnonzero(answer & (np.abs(when + answer_delay - span) < 3)):
+        completed = (opens[0] + timedelta(seconds=float(when[j]))).replace(microsecond=0)
+        done[j] = (completed + timedelta(seconds=float(answer_delay[j]))).replace(microsecond=0) <= now
+    done &= (when + answer_delay < span + 3)
+    jobs = np.flatnonzero(done)
+    s = 0.9 + customer_latent[job_who[jobs]] + job_noise[jobs]
+    csat = np.clip(np.rint(4.2 + 0.9 * (s - 0.9)), 1, 5).astype(int)
+    nps = np.clip(np.rint(7.6 + 1.6 * (s - 0.9) + 1.2 * extra[jobs, 0]), 0, 10).astype(int)
+    ces = np.clip(np.rint(5.4 + 1.0 * (s - 0.9) + 0.9 * extra[jobs, 1]), 1, 7).astype(int)
+    kept_promise = s - 0.9 + 0.8 * extra[jobs, 2] > -1.1
+    comments: list[str | None] = []
+    for j, c in zip(jobs, csat):
+        if comment_draw[j] < 0.15:
+            bank = _GOOD if c >= 4 else _BAD
+            comments.append(bank[int(rng.integers(len(bank)))])
+        else:
+            comments.append(None)
+
+    return DemoData(
+        now=now, opens=opens, region=region, service=service, started=started, names=names,
+        item_ids=item_ids, text_ids=tuple(q.id for q in texts),
+        pulse_wave=pulse_wave, pulse_contractor=pulse_contractor, pulse_delay=pulse_delay,
+        pulse_items=pulse_items, pulse_overall=pulse_overall, pulse_enps=pulse_enps, pulse_texts=pulse_texts,
+        pulse_cei=_pulse_cei(pulse, item_ids, pulse_items), open_invite=open_unanswered[0],
+        job_contractor=job_who, job_offset=when, response_job=jobs, response_delay=answer_delay[jobs],
+        csat=csat, nps=nps, ces=ces, kept=kept_promise, response_comment=tuple(comments),
+    )
+
+
 async def generate(
     *,
     contractors: int = 300,
@@ -156,31 +387,11 @@ async def generate(
         )
     if wipe:
         await _wipe()
-    jobs_per_week = contractors * 8 if jobs_per_week is None else jobs_per_week
-    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    rng = np.random.default_rng(seed)
+    data = simulate(contractors=contractors, weeks=weeks, jobs_per_week=jobs_per_week, seed=seed, now=now)
+    now = stamp = data.now
     pulse = survey_in_force("pulse")
     customer = survey_in_force("customer")
-
-    # contractors and their latent bond ---------------------------------------------
-    n = contractors
-    region = rng.integers(0, len(REGIONS), n)
-    service = rng.integers(0, len(SERVICE_TYPES), n)
-    bond = np.asarray(_REGION_BOND)[region] + rng.normal(0, 0.8, n)
-    dimensions = [d.id for d in pulse.dimensions]
-    latent = {d: bond + rng.normal(0, 0.45, n) for d in dimensions}
-    drivers = [d for d in ("connection", "empowerment") if d in latent] or dimensions[:1]
-    others = [d for d in dimensions if d not in drivers] or drivers
-    customer_latent = (
-        0.45 * np.mean([latent[d] for d in drivers], axis=0)
-        + 0.1 * np.mean([latent[d] for d in others], axis=0)
-        + np.asarray(_REGION_CUSTOMER)[region]
-        + np.asarray(_SERVICE_CUSTOMER)[service]
-        + rng.normal(0, 1.1, n)  # what customers feel that the pulse does not capture
-    )
-    started = [now.date() - timedelta(days=int(d)) for d in rng.integers(30, 3 * 365, n)]
-    names = [f"{_FIRST[rng.integers(len(_FIRST))]} {_LAST[rng.integers(len(_LAST))]}" for _ in range(n)]
-    stamp = now
+    n, opens = data.contractors, data.opens
 
     async with in_transaction() as conn:
         created = await insert_rows(
@@ -188,16 +399,14 @@ async def generate(
             [("external_id", "text"), ("name", "text"), ("region", "text"), ("service_type", "text"),
              ("started_on", "date"), ("active", "bool"), ("attributes", "jsonb"),
              ("created_at", "timestamptz"), ("updated_at", "timestamptz")],
-            [(f"C{i + 1:04d}", names[i], REGIONS[region[i]], SERVICE_TYPES[service[i]], started[i], True,
-              "{}", stamp, stamp) for i in range(n)],
+            [(f"C{i + 1:04d}", data.names[i], REGIONS[data.region[i]], SERVICE_TYPES[data.service[i]],
+              data.started[i], True, "{}", stamp, stamp) for i in range(n)],
             returning=("id", "external_id"),
         )
         ids_by_ext = {r["external_id"]: r["id"] for r in created}
         contractor_ids = [ids_by_ext[f"C{i + 1:04d}"] for i in range(n)]
 
         # pulse waves, invites and responses -----------------------------------------
-        this_monday = datetime.combine(now.date() - timedelta(days=now.weekday()), time(), tzinfo=UTC)
-        opens = [this_monday - timedelta(weeks=weeks - 1 - w) for w in range(weeks)]
         created = await insert_rows(
             conn, "pulse_waves",
             [("name", "text"), ("opens_at", "timestamptz"), ("closes_at", "timestamptz"),
@@ -209,56 +418,29 @@ async def generate(
         wave_ids = [r["id"] for r in sorted(created, key=lambda r: r["name"])]
         invites = [(wave_ids[w], contractor_ids[i], new_token(), opens[w])
                    for w in range(weeks) for i in range(n)]
-        tokens = {(w, i): invites[w * n + i][2] for w in range(weeks) for i in range(n)}
         await insert_rows(
             conn, "pulse_invites",
             [("wave_id", "int"), ("contractor_id", "int"), ("token", "text"), ("created_at", "timestamptz")],
             invites,
         )
-        propensity = np.clip(0.7 + 0.08 * bond + rng.normal(0, 0.12, n), 0.15, 0.98)
-        items = [q for q in pulse.questions if q.dimension is not None]
+        reversed_ = {q.id for q in pulse.questions if q.reversed}
         answered_pulses: list[tuple[int, int, datetime, dict[str, Any]]] = []
-        open_unanswered: list[int] = []
-        for w in range(weeks):
-            available = min(7 * 86400, (now - opens[w]).total_seconds())
-            respond = rng.random(n) < propensity
-            delay = rng.uniform(0, max(available, 1), n)
-            drift = 0.05 * (w - weeks / 2) / weeks
-            noise = rng.normal(0, 0.75, (n, len(items)))
-            flips = rng.random((n, len(items))) < 0.02
-            skip = rng.random((n, 2)) < 0.1
-            comment_draw = rng.random(n)
-            for i in range(n):
-                submitted = opens[w] + timedelta(seconds=float(delay[i]))
-                if not respond[i] or submitted > now:
-                    if w == weeks - 1:
-                        open_unanswered.append(i)
+        for k in range(len(data.pulse_wave)):
+            w, i = int(data.pulse_wave[k]), int(data.pulse_contractor[k])
+            submitted = opens[w] + timedelta(seconds=float(data.pulse_delay[k]))
+            answers: dict[str, Any] = {
+                q: int(6 - v) if q in reversed_ else int(v) for q, v in zip(data.item_ids, data.pulse_items[k])}
+            texts = dict(zip(data.text_ids, data.pulse_texts[k]))
+            for q in pulse.questions:
+                if q.id in answers:
                     continue
-                answers: dict[str, Any] = {}
-                values = _likert(np.array([3.3 + 0.9 * latent[q.dimension][i] + drift for q in items])
-                                 + noise[i])
-                values = np.where(flips[i], 6 - values, values)
-                for q, v in zip(items, values):
-                    answers[q.id] = int(6 - v) if q.reversed else int(v)
-                for q in pulse.questions:
-                    if q.id in answers:
-                        continue
-                    if q.id == "overall_connected":
-                        answers[q.id] = None if skip[i, 0] else int(_likert(3.3 + 0.9 * bond[i] + noise[i, :1])[0])
-                    elif q.id == "enps":
-                        answers[q.id] = None if skip[i, 1] else int(np.clip(np.rint(6.5 + 2 * bond[i] + 1.5 * noise[i, 1]), 0, 10))
-                    elif q.kind.value == "text":
-                        if comment_draw[i] < 0.12:
-                            bank = _PULSE_GOOD if bond[i] + noise[i, 2] > 0.2 else _PULSE_BAD
-                            answers[q.id] = bank[int(rng.integers(len(bank)))]
-                        else:
-                            answers[q.id] = None
-                    else:
-                        answers[q.id] = None
-                answered_pulses.append((wave_ids[w], contractor_ids[i], submitted.replace(microsecond=0), answers))
-        if not open_unanswered:  # keep one live pulse link to try
-            last = answered_pulses.pop()
-            open_unanswered.append(contractor_ids.index(last[1]))
+                if q.id == "overall_connected":
+                    answers[q.id] = int(data.pulse_overall[k]) if data.pulse_overall[k] >= 0 else None
+                elif q.id == "enps":
+                    answers[q.id] = int(data.pulse_enps[k]) if data.pulse_enps[k] >= 0 else None
+                else:
+                    answers[q.id] = texts.get(q.id)
+            answered_pulses.append((wave_ids[w], contractor_ids[i], submitted.replace(microsecond=0), answers))
         scorings = [score_pulse(pulse, a) for _, _, _, a in answered_pulses]
         created = await insert_rows(
             conn, "pulse_responses",
@@ -272,23 +454,13 @@ async def generate(
         await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in answered_pulses], scorings)
 
         # jobs and customer responses ---------------------------------------------------
-        busy = rng.gamma(3.0, 1.0, n)
-        busy /= busy.sum()
         first = opens[0]
-        span = (now - first).total_seconds()
-        total_jobs = int(round(jobs_per_week * span / (7 * 86400)))
-        who = rng.choice(n, size=total_jobs, p=busy)
-        when = np.sort(rng.uniform(0, span, total_jobs))
-        job_noise = rng.normal(0, 0.9, total_jobs)
-        answer = rng.random(total_jobs) < 0.3
-        answer_delay = rng.exponential(8 * 3600, total_jobs)
-        extra = rng.normal(0, 1, (total_jobs, 4))
-        comment_draw = rng.random(total_jobs)
+        total_jobs = len(data.job_offset)
         expiry = timedelta(days=settings.link_days)
-        job_rows, pending = [], []
+        job_rows = []
         for j in range(total_jobs):
-            completed = (first + timedelta(seconds=float(when[j]))).replace(microsecond=0)
-            job_rows.append((f"J{j + 1:07d}", contractor_ids[who[j]], completed, new_token(),
+            completed = (first + timedelta(seconds=float(data.job_offset[j]))).replace(microsecond=0)
+            job_rows.append((f"J{j + 1:07d}", contractor_ids[data.job_contractor[j]], completed, new_token(),
                              completed + expiry, completed))
         created = await insert_rows(
             conn, "jobs",
@@ -299,20 +471,11 @@ async def generate(
         )
         job_ids = {r["external_id"]: r["id"] for r in created}
         responses = []
-        for j, (external_id, contractor_id, completed, token, _, _) in enumerate(job_rows):
-            submitted = (completed + timedelta(seconds=float(answer_delay[j]))).replace(microsecond=0)
-            if not answer[j] or submitted > now:
-                pending.append((completed, token))
-                continue
-            s = 0.9 + customer_latent[who[j]] + job_noise[j]
-            csat = int(np.clip(np.rint(4.2 + 0.9 * (s - 0.9)), 1, 5))
-            nps = int(np.clip(np.rint(7.6 + 1.6 * (s - 0.9) + 1.2 * extra[j, 0]), 0, 10))
-            ces = int(np.clip(np.rint(5.4 + 1.0 * (s - 0.9) + 0.9 * extra[j, 1]), 1, 7))
-            kept = bool(s - 0.9 + 0.8 * extra[j, 2] > -1.1)
-            comment = None
-            if comment_draw[j] < 0.15:
-                bank = _GOOD if csat >= 4 else _BAD
-                comment = bank[int(rng.integers(len(bank)))]
+        for k, j in enumerate(data.response_job):
+            external_id, contractor_id, completed, _, _, _ = job_rows[j]
+            submitted = (completed + timedelta(seconds=float(data.response_delay[k]))).replace(microsecond=0)
+            csat, nps, ces = int(data.csat[k]), int(data.nps[k]), int(data.ces[k])
+            kept, comment = bool(data.kept[k]), data.response_comment[k]
             answers = {"csat": csat, "nps": nps, "ces": ces, "promise_kept": kept, "comment": comment}
             answers = {q.id: answers.get(q.id) for q in customer.questions}
             responses.append((job_ids[external_id], contractor_id, completed, submitted, csat, nps, ces, kept,
@@ -323,6 +486,8 @@ async def generate(
             CUSTOMER_RESPONSE_COLUMNS,
             responses,
         )
+        answered = set(data.response_job.tolist())
+        pending = [(job_rows[j][2], job_rows[j][3]) for j in range(total_jobs) if j not in answered]
         if not pending:  # keep one live survey link to try
             token = new_token()
             await insert_rows(
@@ -336,7 +501,7 @@ async def generate(
 
     key = await create_api_key(name="demo")
     live_job = max(pending, key=lambda p: p[0])[1]
-    live_invite = tokens[(weeks - 1, open_unanswered[0])]
+    live_invite = invites[(weeks - 1) * n + data.open_invite][2]
     return DemoResult(
         api_key=key,
         survey_url=f"{settings.base_url}/s/{live_job}",
@@ -348,3 +513,32 @@ async def generate(
         jobs=total_jobs,
         customer_responses=len(responses),
     )
+
+
+def planted_correlation(
+    *,
+    seed: int = 1,
+    contractors: int = 20_000,
+    weeks: int = 12,
+    jobs_per_contractor_week: float = 8,
+    min_responses: int = 3,
+    now: datetime | None = None,
+) -> float:
+    """The planted value: the contractor-level Pearson r between CEI and CSAT mean
+    that the demo's model implies, which the linkage should find on the demo.
+
+    It is the population correlation of the demo's design, estimated from one
+    large simulation of the same model (``simulate``, no database): per
+    contractor, the mean CEI of all their pulse responses and the mean CSAT of
+    all their customers' responses, for contractors with at least one pulse
+    response and ``min_responses`` customer responses, i.e. what
+    ``linkage_report`` computes over the demo's whole period with lag 0. It
+    depends on the design (weeks, jobs per contractor and week, the day of
+    the week ``now`` falls on), not on the number of contractors, which only
+    sets its precision (about ±0.006 at 20,000).
+    """
+    data = simulate(contractors=contractors, weeks=weeks, seed=seed, now=now,
+                    jobs_per_week=round(jobs_per_contractor_week * contractors))
+    cei, csat = data.contractor_cei(), data.contractor_csat(min_responses)
+    both = ~np.isnan(cei) & ~np.isnan(csat)
+    return float(np.corrcoef(cei[both], csat[both])[0, 1])
