@@ -27,6 +27,8 @@ index_report(*, window, population=Population(), group_by=None,
     "dimensions": [{"id", "label"}],
     "overall": ROW, "groups": [ROW], "trend": [ROW + {"wave", "opens_at", "closes_at"}]}
   ROW = {"group": str | None, "n_contractors": int, "n_responses": int,
+         "n_invited": int,                # pulse invites of waves that opened in the window
+         "response_rate": float|None,     # answered invites / n_invited, 0–1
          "cei": float|None, "cei_favourable_pct": float|None,
          "dimensions": {dim_id: {"score", "favourable_pct", "alpha",
                                  "spearman_brown", "reliability",
@@ -34,6 +36,10 @@ index_report(*, window, population=Population(), group_by=None,
          "suppressed": bool, "reason": str | None,
          "comments": [str] | None, "comments_suppressed": bool}
   A suppressed row keeps its counts and has every score null (never 0).
+  n_invited counts the invites of waves that *opened* in the window, for the
+  row's contractors (a wave row: that wave's, so 0 for a wave that opened
+  before the window); response_rate is the share of them answered (whenever
+  submitted), null when n_invited is 0 or the row is suppressed.
 
 customer_report(*, window, population=Population(), group_by=None) -> {
     "window", "population", "group_by",
@@ -384,7 +390,7 @@ def _index_row(
     survey: Survey,
     comments: list[str] | None,
 ) -> dict[str, Any]:
-    sums = sums or {"nc": 0, "nr": 0, "cei_sum": 0.0, "cei_n": 0, "dims": {}, "rel": {}}
+    sums = sums or _empty_sums()
     hidden = reason is not None
     dims: dict[str, Any] = {}
     fav_total = ans_total = 0
@@ -402,6 +408,8 @@ def _index_row(
         "group": group,
         "n_contractors": sums["nc"],
         "n_responses": sums["nr"],
+        "n_invited": sums["ni"],
+        "response_rate": None if hidden or not sums["ni"] else sums["na"] / sums["ni"],
         "cei": None if hidden or not sums["cei_n"] else sums["cei_sum"] / sums["cei_n"],
         "cei_favourable_pct": None if hidden else share_percent(fav_total, ans_total),
         "dimensions": dims,
@@ -495,7 +503,7 @@ def _group_sizes(
 
 
 def _empty_sums() -> dict[str, Any]:
-    return {"nc": 0, "nr": 0, "cei_sum": 0.0, "cei_n": 0, "dims": {}, "rel": {}, "totals": {}}
+    return {"nc": 0, "nr": 0, "ni": 0, "na": 0, "cei_sum": 0.0, "cei_n": 0, "dims": {}, "rel": {}, "totals": {}}
 
 
 def _add_dim(entry: dict[str, Any], dim: str, score_sum: float, score_n: int, fav: int, ans: int) -> None:
@@ -566,6 +574,39 @@ async def _wave_cells(
     responses = q.rows(_wave_cells_sql(q, window, names, None))
     scores = s.rows(_wave_cells_sql(s, window, names, survey))
     return await _gather(responses, scores)  # type: ignore[return-value]
+
+
+async def _invite_cells(window: Window) -> list[dict[str, Any]]:
+    """Per wave that opened in the window and combination of region, service
+    type and tenure band: the pulse invites and how many were answered (at
+    any time). The one read of the invites, rolled up here into the overall
+    row, the groups and the trend; a few hundred rows at most. (wave,
+    contractor) is unique in both tables, so the join counts each invite once.
+    The responses table has no window column to carry this: an invite
+    belongs to the window its wave opened in, answered whenever."""
+    q = _Sql()
+    rows = await q.rows(
+        f"SELECT i.wave_id AS w, c.region AS region, c.service_type AS service_type, "
+        f"{_tenure_sql(q, window.end)} AS tenure_band, COUNT(*) AS invited, COUNT(r.id) AS answered "
+        "FROM pulse_invites i JOIN pulse_waves pw ON pw.id = i.wave_id "
+        "JOIN contractors c ON c.id = i.contractor_id "
+        "LEFT JOIN pulse_responses r ON r.wave_id = i.wave_id AND r.contractor_id = i.contractor_id "
+        f"WHERE {q.between('pw.opens_at', window)} GROUP BY 1, 2, 3, 4")
+    for row in rows:
+        row["tenure_band"] = int(row["tenure_band"])
+    return rows
+
+
+def _add_invites(
+    sums: dict[Any, dict[str, Any]], cells: list[dict[str, Any]], filters: list[tuple[str, Any]], key: str | None
+) -> None:
+    """Add the invite cells that pass the filters to each group's sums (the
+    group: everyone for None, else the cell's wave or contractor attribute)."""
+    for cell in cells:
+        if _fits(cell, filters):
+            entry = sums.setdefault(0 if key is None else cell["w" if key == "wave" else key], _empty_sums())
+            entry["ni"] += _i(cell["invited"])
+            entry["na"] += _i(cell["answered"])
 
 
 async def _item_sums(
@@ -713,8 +754,9 @@ async def index_report(
     """The CEI and its dimensions for the population, overall, per group and per wave.
 
     One pass per table: per-contractor sums (for the overall row and groups of
-    contractors), per-wave sums (for the trend and a wave breakdown) and the
-    reliability sums per group; the levels are rolled up here from them.
+    contractors), per-wave sums (for the trend and a wave breakdown), the
+    reliability sums per group and the invite counts per wave and contractor
+    attributes; the levels are rolled up here from them.
     """
     if group_by is not None and group_by not in GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(GROUP_BY)}")
@@ -722,9 +764,10 @@ async def index_report(
     filters = _filters(population)
     subsets = _subsets(filters)
     names = [name for name, _ in filters]
-    waves, people, (per_contractor, per_contractor_dims), (per_wave, per_wave_dims), reliability = await _gather(
+    (waves, people, (per_contractor, per_contractor_dims), (per_wave, per_wave_dims), reliability,
+     invites) = await _gather(
         _waves(), _people(window.end), _contractor_sums(window, survey), _wave_cells(window, names, survey),
-        _item_sums(window=window, population=population, key=group_by, survey=survey),
+        _item_sums(window=window, population=population, key=group_by, survey=survey), _invite_cells(window),
     )
     chosen = {row["cid"] for row in per_contractor if _fits(people[row["cid"]], filters)}
 
@@ -769,11 +812,14 @@ async def index_report(
     overall_sizes, overall_sums = contractor_level(None)
     if not overall_sizes:
         overall_sizes = {0: [0] * len(subsets)}
+    _add_invites(overall_sums, invites, filters, None)
     trend_sizes, trend_sums = wave_level()
+    _add_invites(trend_sums, invites, filters, "wave")
     if group_by == "wave":
         group_sizes, group_sums = trend_sizes, trend_sums
     elif group_by:
         group_sizes, group_sums = contractor_level(group_by)
+        _add_invites(group_sums, invites, filters, group_by)
     else:
         group_sizes, group_sums = {}, {}
     levels = [(None, overall_sizes), ("wave", trend_sizes)] + ([(group_by, group_sizes)] if group_by else [])

@@ -14,6 +14,7 @@ from models.entities import (
     Contractor,
     CustomerResponse,
     Job,
+    PulseInvite,
     PulseItemAnswer,
     PulseResponse,
     PulseScore,
@@ -61,6 +62,11 @@ async def contractors(
 
 async def wave(name: str, opens: date, days: int = 14) -> PulseWave:
     return await PulseWave.create(name=name, opens_at=at(opens, 0), closes_at=at(opens + timedelta(days=days), 0))
+
+
+async def invites(world: World, wave_: PulseWave, people: list[Contractor]) -> None:
+    """One pulse invite (a one-time link) per contractor for the wave."""
+    await PulseInvite.bulk_create([PulseInvite(wave=wave_, contractor=c, token=f"i{world.next()}") for c in people])
 
 
 def answers_for(level: float, rng: random.Random, noise: float = 0.7) -> dict[str, int]:

@@ -58,9 +58,7 @@ def render(report: dict[str, Any]) -> Any:
             change=delta(_pct(customer.get("response_rate")), _pct(customer_before.get("response_rate")),
                          unit=" pts"),
             note=f"{customer.get('n', 0):,} answers for {customer.get('jobs', 0):,} jobs"),
-        kpi("Pulse responses", index.get("n_responses"), pattern="{:,.0f}", id="overview-pulse",
-            change=delta(index.get("n_responses"), before.get("n_responses"), pattern="{:+,.0f}"),
-            note=f"from {index.get('n_contractors', 0):,} contractors"),
+        _pulse_rate_tile(index, before),
     ])
     index_trend = report["index"].get("trend", [])
     customer_trend = report["customer"].get("trend", [])
@@ -100,6 +98,22 @@ def _cei_tile(index: dict[str, Any], before: dict[str, Any]) -> html.Div:
                change=delta(index["cei"], previous, unit=" pts"),
                note=f"{fmt(index.get('cei_favourable_pct'), '{:.0f}')} % favourable · "
                     f"{index.get('n_contractors', 0):,} contractors")
+
+
+def _pulse_rate_tile(index: dict[str, Any], before: dict[str, Any]) -> html.Div:
+    """Share of the pulse invites of waves that opened in the period that were answered;
+    the responses submitted in the period stay visible underneath."""
+    label, tile = "Pulse response rate", "overview-pulse"
+    answered = (f"{index.get('n_responses', 0):,} responses from {index.get('n_contractors', 0):,} contractors"
+                " in this period")
+    if index.get("suppressed"):
+        return kpi(label, None, id=tile, hidden=f"hidden (<{settings.min_group})",
+                   note=f"{answered} · too few contractors to show a rate")
+    if index.get("response_rate") is None:
+        return kpi(label, None, id=tile, hidden="no invites", note=f"{answered} · no pulse wave opened in it")
+    return kpi(label, _pct(index["response_rate"]), unit="%", pattern="{:.0f}", id=tile,
+               change=delta(_pct(index["response_rate"]), _pct(before.get("response_rate")), unit=" pts"),
+               note=f"{answered} · {index.get('n_invited', 0):,} invited")
 
 
 def _pct(share: float | None) -> float | None:

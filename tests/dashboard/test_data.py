@@ -108,9 +108,13 @@ def world_run(db_url: str, loop_thread: asyncio.AbstractEventLoop) -> Iterator[d
         EXECUTOR_CACHE.clear()
         await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
         world = factories.World()
-        await factories.correlated_world(world, n=60, day=DAY)
+        march = await factories.correlated_world(world, n=60, day=DAY)
+        # March's wave went to the 60 who answered and 16 who did not: 76 invited, 60 answered
+        silent = await factories.contractors(world, 16, region="north")
+        await factories.invites(world, march, world.contractors[:60] + silent)
         small = await factories.contractors(world, 4, region="islands")
         w = await factories.wave("Islands", DAY - timedelta(days=3))
+        await factories.invites(world, w, small)
         rng = random.Random(3)
         await factories.pulses(world, w, [(c, factories.answers_for(4, rng)) for c in small],
                                submitted=factories.at(DAY))
@@ -140,6 +144,53 @@ def test_the_facade_returns_the_query_layers_own_numbers(world_run: data.Runner)
     assert linkage["n"] == 60 and linkage["correlations"][0]["r"] > 0.3
     segments = data.segments_view(world_run, FILTERS, group_by="region")
     assert segments["index"] == world_run(analytics.index_report(window=window, group_by="region", **thresholds))
+
+
+def test_the_pulse_response_rate_comes_through_the_facade_and_onto_the_overview(world_run: data.Runner) -> None:
+    overview = data.overview_view(world_run, FILTERS)
+    index = overview["index"]["overall"]
+    assert (index["n_invited"], index["n_responses"], index["response_rate"]) == (80, 64, 0.8)
+    assert overview["index_previous"]["overall"]["response_rate"] is None  # nobody invited before
+    # by wave: Islands (four) is hidden, and March with it (next-smallest rule); the counts stay
+    assert [(r["wave"], r["suppressed"], r["n_invited"], r["response_rate"])
+            for r in overview["index"]["trend"]] == [("March", True, 76, None), ("Islands", True, 4, None)]
+    islands = data.overview_view(world_run, FILTERS.with_(region="islands"))["index"]["overall"]
+    assert islands["suppressed"] and islands["n_invited"] == 4 and islands["response_rate"] is None
+    hidden = {g["group"]: g for g in data.segments_view(world_run, FILTERS, group_by="region")["index"]["groups"]}
+    assert hidden["islands"]["suppressed"] and hidden["islands"]["response_rate"] is None
+
+    from dashboard.app import create_dash_app
+
+    create_dash_app()  # registers the pages
+    from dashboard.pages import overview as page
+
+    tile = _text(_find(page.render(overview), "overview-pulse"))
+    assert tile.startswith("Pulse response rate 80 %")
+    assert "64 responses from 64 contractors" in tile and "80 invited" in tile
+    assert "no comparison" in tile
+    hidden_tile = _text(_find(page.render(data.overview_view(world_run, FILTERS.with_(region="islands"))),
+                              "overview-pulse"))
+    assert "hidden" in hidden_tile and "4 responses from 4 contractors" in hidden_tile and " %" not in hidden_tile
+
+
+def _find(node: Any, id: str) -> Any:
+    """The component with this id in a Dash tree."""
+    if isinstance(node, list | tuple):
+        return next((f for f in (_find(n, id) for n in node) if f is not None), None)
+    if getattr(node, "id", None) == id:
+        return node
+    children = getattr(node, "children", None)
+    return None if children is None or isinstance(children, str) else _find(children, id)
+
+
+def _text(node: Any) -> str:
+    if node is None:
+        return ""
+    if isinstance(node, str | int | float):
+        return str(node)
+    if isinstance(node, list | tuple):
+        return " ".join(_text(n) for n in node)
+    return _text(getattr(node, "children", None))
 
 
 def test_the_lag_moves_the_customer_window(world_run: data.Runner) -> None:

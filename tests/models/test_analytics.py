@@ -125,6 +125,7 @@ async def test_a_group_of_four_never_reveals_its_cei(db: str) -> None:
                 assert row["cei"] != secret
                 if row["suppressed"]:
                     assert row["cei"] is None and row["cei_favourable_pct"] is None
+                    assert row["response_rate"] is None
                     assert all(v is None for d in row["dimensions"].values()
                                for k, v in d.items())
                     assert row["comments"] is None and row["comments_suppressed"] is True
@@ -214,3 +215,65 @@ async def test_filter_options(db: str) -> None:
     assert options["service_types"] == ["cleaning", "plumbing"]
     assert [w["name"] for w in options["waves"]] == ["Feb", "Mar"]
     assert options["first_date"] == "2026-02-03" and options["last_date"] == "2026-03-04"
+
+
+async def test_pulse_response_rate_counts_invites_of_waves_opened_in_the_window(db: str) -> None:
+    """north: 10 invited to March's wave, 7 answer; east: 8 invited, 6 answer (one in
+    April); south: 4 invited, 2 answer. Five of north answered February's wave (opened
+    before the window) in March; nobody answered April's wave, which opens after it."""
+    world = f.World()
+    rng = random.Random(5)
+    north = await f.contractors(world, 10, region="north")
+    east = await f.contractors(world, 8, region="east")
+    south = await f.contractors(world, 4, region="south")
+    feb, mar, apr = (await f.wave("Feb", date(2026, 2, 20)), await f.wave("Mar", DAY),
+                     await f.wave("Apr", date(2026, 4, 1)))
+    await f.invites(world, feb, north)
+    await f.invites(world, mar, north + east + south)
+    await f.invites(world, apr, north)
+    await f.pulses(world, feb, [(c, f.answers_for(3, rng)) for c in north[:5]], submitted=f.at(date(2026, 3, 2)))
+    await f.pulses(world, mar, [(c, f.answers_for(3, rng)) for c in north[:7] + east[:5] + south[:2]],
+                   submitted=f.at(DAY + timedelta(days=1)))
+    await f.pulses(world, mar, [(east[5], f.answers_for(3, rng))], submitted=f.at(date(2026, 4, 2)))
+
+    report = await index_report(window=MARCH, group_by="region", min_group=5, min_comment_group=10)
+    o = report["overall"]
+    assert (o["n_contractors"], o["n_responses"], o["n_invited"]) == (14, 19, 22)
+    assert not o["suppressed"] and o["response_rate"] == pytest.approx(15 / 22, abs=1e-12)
+    rows = {r["group"]: r for r in report["groups"]}
+    assert (rows["north"]["n_invited"], rows["north"]["response_rate"]) == (10, 0.7)
+    # south (2 answered in the window) is too small, east (5) the next-smallest: counts stay, rates go
+    for region, invited in (("east", 8), ("south", 4)):
+        assert rows[region]["suppressed"] and rows[region]["n_invited"] == invited
+        assert rows[region]["response_rate"] is None
+    trend = {r["wave"]: r for r in report["trend"]}
+    assert set(trend) == {"Feb", "Mar"}
+    assert (trend["Feb"]["n_invited"], trend["Feb"]["response_rate"]) == (0, None)  # opened before
+    assert (trend["Mar"]["n_invited"], trend["Mar"]["response_rate"]) == (22, pytest.approx(15 / 22))
+
+    by_wave = await index_report(window=MARCH, group_by="wave", min_group=5, min_comment_group=10)
+    assert [(r["group"], r["n_invited"], r["response_rate"]) for r in by_wave["groups"]] == [
+        ("Feb", 0, None), ("Mar", 22, pytest.approx(15 / 22))]
+    by_band = await index_report(window=MARCH, group_by="tenure_band", min_group=5, min_comment_group=10)
+    assert [(r["group"], r["n_invited"]) for r in by_band["groups"]] == [("2 years +", 22)]
+
+    only_north = await index_report(window=MARCH, population=Population(region="north"), group_by="wave",
+                                    min_group=5, min_comment_group=10)
+    assert (only_north["overall"]["n_invited"], only_north["overall"]["response_rate"]) == (10, 0.7)
+    assert [(r["n_invited"], r["response_rate"]) for r in only_north["trend"]] == [(0, None), (10, 0.7)]
+    banded = await index_report(window=MARCH, population=Population(tenure_band="2 years +"),
+                                min_group=5, min_comment_group=10)
+    assert banded["overall"]["n_invited"] == 22
+    only_south = await index_report(window=MARCH, population=Population(region="south"),
+                                    min_group=5, min_comment_group=10)
+    assert only_south["overall"]["suppressed"] and only_south["overall"]["n_invited"] == 4
+    assert only_south["overall"]["response_rate"] is None
+    # February's wave: 10 invited, 5 answered — but in March, so February has nobody to show
+    february = await index_report(window=Window(date(2026, 2, 1), date(2026, 2, 28)),
+                                  min_group=5, min_comment_group=10)
+    assert february["overall"]["n_invited"] == 10 and february["overall"]["suppressed"]
+    assert february["overall"]["response_rate"] is None
+    april = await index_report(window=Window(date(2026, 4, 1), date(2026, 4, 30)),
+                               min_group=5, min_comment_group=10)
+    assert april["overall"]["n_invited"] == 10 and april["overall"]["response_rate"] is None
+    json.dumps(report)
