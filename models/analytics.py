@@ -1101,63 +1101,18 @@ def _correlation_dict(c: stats.Correlation) -> dict[str, Any]:
             "rho": c.rho}
 
 
-class _Partials:
-    """`stats.partial_correlate` over many (x, y) pairs of the same contractors:
-    the same steps, with the covariate basis computed once per set of
-    contractors and each variable residualised once, not once per pair."""
-
-    def __init__(self, members: Sequence[_Linked], columns: dict[str, np.ndarray]) -> None:
-        self.columns = columns
-        self.regions = [c.region for c in members]
-        self.services = [c.service_type for c in members]
-        self.designs: dict[bytes, tuple[np.ndarray, int]] = {}
-        self.residuals: dict[tuple[bytes, str], np.ndarray | None] = {}
-
-    def _design(self, keep: np.ndarray) -> tuple[np.ndarray, int]:
-        token = keep.tobytes()
-        if token not in self.designs:
-            chosen = np.flatnonzero(keep)
-            covariates = [
-                *stats.dummy_columns([self.regions[i] for i in chosen]),
-                *stats.dummy_columns([self.services[i] for i in chosen]),
-                self.columns["tenure"][keep].tolist(),
-            ]
-            n = len(chosen)
-            basis = stats._covariate_basis(covariates, n)
-            self.designs[token] = (np.column_stack([np.ones(n), basis]), basis.shape[1])
-        return self.designs[token]
-
-    def _residual(self, keep: np.ndarray, name: str, design: np.ndarray) -> np.ndarray | None:
-        token = (keep.tobytes(), name)
-        if token not in self.residuals:
-            self.residuals[token] = stats._residuals(self.columns[name][keep], design)
-        return self.residuals[token]
-
-    def correlate(self, x: str, y: str) -> stats.Correlation:
-        keep = ~np.isnan(self.columns[x]) & ~np.isnan(self.columns[y]) & ~np.isnan(self.columns["tenure"])
-        n = int(keep.sum())
-        none = stats.Correlation(n=n, r=None, ci_low=None, ci_high=None, p_value=None, rho=None)
-        design, k = self._design(keep)
-        if n - 1 - k < 1:
-            return none
-        xr, yr = self._residual(keep, x, design), self._residual(keep, y, design)
-        if xr is None or yr is None:
-            return none
-        r = stats._pearson_arrays(xr, yr)
-        if r is None:
-            return none
-        interval = stats.fisher_interval(r, n, covariates=k)
-        return stats.Correlation(
-            n=n, r=r, ci_low=interval[0] if interval else None, ci_high=interval[1] if interval else None,
-            p_value=stats.correlation_p_value(r, n, covariates=k), rho=None,
-        )
-
-
 def _grid(members: list[_Linked], dims: list[str]) -> list[dict[str, Any]]:
     """CEI and each dimension against each outcome: r, Fisher CI, p, rho, the
     partial r (region, service type, tenure), and BH-adjusted p-values."""
     columns = _columns(members, dims)
-    partials = _Partials(members, columns)
+    partials = stats.PartialCorrelator(
+        {name: column.tolist() for name, column in columns.items()},
+        [
+            *stats.dummy_columns([c.region for c in members]),
+            *stats.dummy_columns([c.service_type for c in members]),
+            columns["tenure"].tolist(),
+        ],
+    )
     cells = []
     for x in ("cei", *dims):
         for y in OUTCOMES:
