@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import contextlib
 import resource
 import sqlite3
 import statistics
@@ -32,7 +32,8 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
-PG_SERVER = os.environ.get("RAPPORT_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+from bench.scratch import scratch_postgres_sync
+
 YEAR = date(2025, 1, 1)
 WAVES = 20
 WINDOW = (date(2025, 1, 1), date(2025, 12, 31))
@@ -335,34 +336,15 @@ def main() -> None:
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     for backend in backends:
         print(f"== {backend}", flush=True)
-        with tempfile.TemporaryDirectory(prefix="rapport-bench-") as folder:
+        me = [sys.executable, "-m", "bench.analytics", "--scale", str(args.scale)]
+        with contextlib.ExitStack() as stack:
             if backend == "sqlite":
+                folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="rapport-bench-"))
                 url = f"sqlite://{folder}/bench.sqlite3?journal_mode=WAL&synchronous=NORMAL&busy_timeout=5000"
-                name = None
             else:
-                name = f"rapport_bench_{uuid.uuid4().hex[:8]}"
-                _admin(f'CREATE DATABASE "{name}"')
-                url = f"{PG_SERVER}/{name}"
-            try:
-                me = [sys.executable, "-m", "bench.analytics", "--scale", str(args.scale)]
-                subprocess.run([*me, "--load", url], check=True)
-                subprocess.run([*me, "--measure", url], check=True)
-            finally:
-                if name:
-                    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _admin(sql: str) -> None:
-    import asyncpg
-
-    async def run() -> None:
-        conn = await asyncpg.connect(PG_SERVER + "/postgres")
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
+                url = stack.enter_context(scratch_postgres_sync())
+            subprocess.run([*me, "--load", url], check=True)
+            subprocess.run([*me, "--measure", url], check=True)
 
 
 if __name__ == "__main__":

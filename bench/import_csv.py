@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import csv
 import io
-import json
 import os
 import random
 import tempfile
@@ -28,17 +27,15 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.transactions import in_transaction
 
+from bench.scratch import PG_SERVER, scratch_postgres_sync
 from models.db import connection, database
 from models.entities import PulseWave
 from models.transfer import import_csv
 from surveys.schema import builtin_survey
-from surveys.scoring import score_pulse
 
-PG_SERVER = os.environ.get("RAPPORT_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 START = datetime(2025, 1, 6, tzinfo=UTC)
 PULSE = builtin_survey("pulse")
 QUESTIONS = [q.id for q in PULSE.questions if q.id != "comment"]
@@ -201,14 +198,6 @@ async def run(url: str, label: str, rows: int, pulse_rows: int, contractors: int
         await reset_responses()
 
 
-async def admin(statement: str) -> None:
-    conn = await asyncpg.connect(PG_SERVER + "/postgres", timeout=5)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -220,12 +209,8 @@ def main() -> None:
         asyncio.run(run(f"sqlite://{folder}/bench.sqlite3", "sqlite", args.rows, args.pulse_rows, args.contractors))
     if args.no_postgres:
         return
-    name = f"rapport_bench_{uuid.uuid4().hex[:8]}"
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        asyncio.run(run(f"{PG_SERVER}/{name}", "postgres", args.rows, args.pulse_rows, args.contractors))
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_postgres_sync() as url:
+        asyncio.run(run(url, "postgres", args.rows, args.pulse_rows, args.contractors))
 
 
 if __name__ == "__main__":

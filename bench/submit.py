@@ -49,7 +49,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,8 +62,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
+from bench.scratch import scratch_postgres
+
 ROOT = Path(__file__).resolve().parent.parent
-PG_SERVER = os.environ.get("RAPPORT_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 ANSWERS = {"csat": 4, "nps": 9, "ces": 6, "promise_kept": True, "comment": "On time and friendly."}
 WARMUP_SECONDS = 2.0
 MAX_RATE = 5000  # requests/s no server here reaches; seeds this many links per second of load
@@ -123,16 +124,6 @@ async def _prepare(url: str, jobs: int) -> list[str]:
         tokens = [row.token for row in rows]
     await Tortoise.close_connections()
     return tokens
-
-
-async def _admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_SERVER + "/postgres", timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def _count(url: str, table: str) -> tuple[int, int]:
@@ -503,19 +494,12 @@ async def main() -> None:
     client = f"wrk -t{args.threads} -c{args.concurrency} -d{args.duration:g}s" if use_wrk else "Python client"
     for backend in args.backends.split(","):
         if backend == "sqlite":
-            folder = tempfile.TemporaryDirectory(prefix="rapport-bench-")
-            url = normalise_database_url(f"sqlite://{folder.name}/bench.sqlite3")
+            with tempfile.TemporaryDirectory(prefix="rapport-bench-") as folder:
+                url = normalise_database_url(f"sqlite://{folder}/bench.sqlite3")
+                baseline, submit, quiet = await bench(url, options)
         else:
-            name = f"rapport_bench_{uuid.uuid4().hex[:10]}"
-            await _admin(f'CREATE DATABASE "{name}"')
-            url = f"{PG_SERVER}/{name}"
-        try:
-            baseline, submit, quiet = await bench(url, options)
-        finally:
-            if backend == "sqlite":
-                folder.cleanup()
-            else:
-                await _admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+            async with scratch_postgres() as url:
+                baseline, submit, quiet = await bench(url, options)
         ratio = submit.rate / baseline.rate
         print(f"{backend} ({client}; uvicorn 1 worker, --loop {loop} --http {http}, access log off; "
               f"load average {quiet:.2f} when the runs began)")
