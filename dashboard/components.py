@@ -65,7 +65,7 @@ def delta(current: float | None, previous: float | None, *, unit: str = "", high
         return html.Div("no comparison: previous period has no data", className="kpi-delta delta-flat")
     change = current - previous
     if abs(change) < 1e-9:
-        return html.Div(f"no change vs previous period", className="kpi-delta delta-flat")
+        return html.Div("no change vs previous period", className="kpi-delta delta-flat")
     good = (change > 0) == higher_is_better
     arrow = "▲" if change > 0 else "▼"
     return html.Div(f"{arrow} {pattern.format(change)}{unit} vs previous period",

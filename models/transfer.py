@@ -75,7 +75,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.db import connection

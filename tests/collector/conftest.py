@@ -9,7 +9,6 @@ from starlette.testclient import TestClient
 
 from collector.app import create_app
 from models.keys import create_api_key
-from tests.conftest import open_database
 
 
 @pytest.fixture
