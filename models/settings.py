@@ -7,6 +7,7 @@ environment before importing this module.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from collections.abc import Mapping
@@ -26,7 +27,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     database_url: str
-    secret: str
+    configured_secret: str | None
     base_url: str
     dashboard_url: str
     brand: str
@@ -40,7 +41,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         return cls(
             database_url=normalise_database_url(env.get("DATABASE_URL", DEFAULT_SQLITE)),
-            secret=env.get("RAPPORT_SECRET") or _local_secret(),
+            configured_secret=env.get("RAPPORT_SECRET") or None,
             base_url=env.get("RAPPORT_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             dashboard_url=env.get("RAPPORT_DASHBOARD_URL", "http://127.0.0.1:8050/dashboard/"),
             brand=env.get("RAPPORT_BRAND", "Rapport Demo"),
@@ -50,6 +51,12 @@ class Settings:
             customer_survey=env.get("RAPPORT_CUSTOMER_SURVEY") or None,
             pulse_survey=env.get("RAPPORT_PULSE_SURVEY") or None,
         )
+
+    @functools.cached_property
+    def secret(self) -> str:
+        """RAPPORT_SECRET, else the development secret file (read or made on first use,
+        so only the process that signs sessions ever touches it)."""
+        return self.configured_secret or _local_secret()
 
     @property
     def is_sqlite(self) -> bool:
