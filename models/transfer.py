@@ -68,7 +68,7 @@ import csv
 import io
 import json
 import random
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -251,6 +251,17 @@ class _Line:
             self.errors.add(self.line, column,
                             f"not an ISO 8601 date or time (like 2026-03-01T14:30:00Z): {value[:40]!r}")
             return None
+
+
+def _lines(
+    records: Iterable[tuple[int, list[str] | str]], index: Mapping[str, int], errors: _Errors
+) -> Iterator[tuple[int, _Line]]:
+    """The readable records as (line number, _Line); unreadable ones go to `errors`."""
+    for number, cells in records:
+        if isinstance(cells, str):
+            errors.add(number, None, cells)
+        else:
+            yield number, _Line(number, cells, index, errors)
 
 
 def _read(data: str | bytes, *, required: Sequence[str], optional: Sequence[str],
@@ -468,11 +479,7 @@ async def _import_contractors(data: str | bytes) -> ImportResult:
     errors = _Errors()
     rows: dict[str, tuple[Any, ...]] = {}
     first_line: dict[str, int] = {}
-    for number, cells in records:
-        if isinstance(cells, str):
-            errors.add(number, None, cells)
-            continue
-        line = _Line(number, cells, index, errors)
+    for number, line in _lines(records, index, errors):
         external_id = line.text("external_id")
         name = line.text("name", limit=200)
         region = line.text("region", required=False, limit=100) or ""
@@ -530,11 +537,7 @@ async def _import_customer(data: str | bytes) -> ImportResult:
     errors = _Errors()
     parsed: list[tuple[int, str, str, datetime, datetime, dict[str, Any]]] = []
     first_line: dict[str, int] = {}
-    for number, cells in records:
-        if isinstance(cells, str):
-            errors.add(number, None, cells)
-            continue
-        line = _Line(number, cells, index, errors)
+    for number, line in _lines(records, index, errors):
         job = line.text("job_external_id")
         contractor = line.text("contractor_external_id")
         completed = line.instant("completed_at")
@@ -617,11 +620,7 @@ async def _import_pulse(data: str | bytes) -> ImportResult:
     errors = _Errors()
     parsed: list[tuple[int, str, str, datetime, dict[str, Any]]] = []
     first_line: dict[tuple[str, str], int] = {}
-    for number, cells in records:
-        if isinstance(cells, str):
-            errors.add(number, None, cells)
-            continue
-        line = _Line(number, cells, index, errors)
+    for number, line in _lines(records, index, errors):
         contractor = line.text("contractor_external_id")
         wave = line.text("wave", limit=100)
         submitted = line.instant("submitted_at")
