@@ -63,7 +63,7 @@ def _score(survey, values: np.ndarray) -> tuple[np.ndarray, dict[str, tuple[np.n
         block = scored[:, [position[q.id] for q in survey.items(d.id)]]
         k = block.shape[1]
         score = (block.sum(axis=1) / k - 1) / 4 * 100
-        dims[d.id] = (score, np.full(len(values), k), (block >= 4).sum(axis=1))
+        dims[d.id] = (score, np.full(len(values), k), (block >= 4).sum(axis=1), block.sum(axis=1))
         total = total + d.weight * score
         weights += d.weight
     return total / weights, dims
@@ -109,6 +109,7 @@ def generate(n_contractors: int, n_customers: int) -> dict[str, dict[str, np.nda
         expected = score_pulse(survey, {q.id: int(v) for q, v in zip(items, values[r])})
         assert expected.cei == cei[r], (expected.cei, cei[r])
         assert all(expected.dimensions[d].score == dims[d][0][r] for d in dims)
+        assert all(expected.dimensions[d].item_sum == dims[d][3][r] for d in dims)
     rid = np.arange(1, n_pulse + 1)
     submitted = start + (wave * 18 + rng.random(n_pulse) * 14) * day
     tables["pulse_responses"] = {
@@ -118,12 +119,20 @@ def generate(n_contractors: int, n_customers: int) -> dict[str, dict[str, np.nda
         "source": np.full(n_pulse, "web"), "submission_id": np.char.add("P", rid.astype(str)),
     }
     names = list(dims)
+
+    def copied(times: int) -> dict[str, np.ndarray]:
+        """The response's contractor, wave and time, repeated on each of its rows."""
+        return {name: np.tile(tables["pulse_responses"][name], times)
+                for name in ("contractor_id", "wave_id", "submitted_at")}
+
     tables["pulse_scores"] = {
         "response_id": np.tile(rid, len(names)),
         "dimension": np.repeat(np.array(names), n_pulse),
         "score": np.concatenate([dims[d][0] for d in names]),
         "answered": np.concatenate([dims[d][1] for d in names]),
         "favourable": np.concatenate([dims[d][2] for d in names]),
+        "item_sum": np.concatenate([dims[d][3] for d in names]),
+        **copied(len(names)),
     }
     scored = np.where([q.reversed for q in items], 6 - values, values)
     tables["pulse_item_answers"] = {
@@ -131,6 +140,7 @@ def generate(n_contractors: int, n_customers: int) -> dict[str, dict[str, np.nda
         "dimension": np.repeat(np.array([q.dimension for q in items]), n_pulse),
         "item": np.repeat(np.array([q.id for q in items]), n_pulse),
         "value": scored.T.reshape(-1),
+        **copied(len(items)),
     }
     for table in ("pulse_scores", "pulse_item_answers"):
         size = len(tables[table]["response_id"])

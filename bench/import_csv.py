@@ -147,16 +147,19 @@ async def baseline_pulse(rows: list[dict[str, str]], ids: dict[str, int], waves:
             "SELECT id, wave_id, contractor_id FROM pulse_responses")}
         scores, items = [], []
         for r in rows:
-            rid = response_ids[(waves[r["wave"]], ids[r["contractor_external_id"]])]
+            wave, contractor = waves[r["wave"]], ids[r["contractor_external_id"]]
+            copied = [contractor, wave, datetime.fromisoformat(r["submitted_at"])]
+            rid = response_ids[(wave, contractor)]
             for q in PULSE.questions:
                 if q.dimension:
-                    items.append([rid, q.dimension, q.id, int(r[q.id])])
+                    items.append([rid, q.dimension, q.id, int(r[q.id]), *copied])
             for dim in PULSE.dimensions:
-                scores.append([rid, dim.id, 50.0, 2, 1])
-        await conn.execute_many(sql(d, "INSERT INTO pulse_scores (response_id, dimension, score, answered, favourable) "
-                                       "VALUES (?, ?, ?, ?, ?)"), scores)
-        await conn.execute_many(sql(d, "INSERT INTO pulse_item_answers (response_id, dimension, item, value) "
-                                       "VALUES (?, ?, ?, ?)"), items)
+                scores.append([rid, dim.id, 50.0, 2, 1, 6, *copied])
+        copied_columns = "contractor_id, wave_id, submitted_at"
+        await conn.execute_many(sql(d, "INSERT INTO pulse_scores (response_id, dimension, score, answered, favourable, "
+                                       f"item_sum, {copied_columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"), scores)
+        await conn.execute_many(sql(d, f"INSERT INTO pulse_item_answers (response_id, dimension, item, value, "
+                                       f"{copied_columns}) VALUES (?, ?, ?, ?, ?, ?, ?)"), items)
 
 
 async def run(url: str, label: str, rows: int, pulse_rows: int, contractors: int) -> None:

@@ -449,7 +449,7 @@ async def generate(
              ("lang", "text"), ("source", "text")],
             [(w, c, s, json.dumps(a, separators=(",", ":")), a.get("comment"), sc.cei, pulse.version,
               "en", "demo") for (w, c, s, a), sc in zip(answered_pulses, scorings)],
-            returning=("id", "wave_id", "contractor_id"),
+            returning=("id", "wave_id", "contractor_id", "submitted_at"),
         )
         await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in answered_pulses], scorings)
 

@@ -163,6 +163,12 @@ class PulseScore(Model):
     score = fields.FloatField()
     answered = fields.SmallIntField()
     favourable = fields.SmallIntField()
+    item_sum = fields.SmallIntField()  # the answered items summed: reliability's item total
+    # The response's contractor, wave and time again, so the index aggregates
+    # this table alone (models/analytics.py).
+    contractor_id = fields.IntField()
+    wave_id = fields.IntField()
+    submitted_at = fields.DatetimeField()
 
     class Meta:
         table = "pulse_scores"
@@ -179,6 +185,10 @@ class PulseItemAnswer(Model):
     dimension = fields.CharField(max_length=64)
     item = fields.CharField(max_length=64)
     value = fields.SmallIntField()
+    # As on PulseScore: the response's contractor, wave and time again.
+    contractor_id = fields.IntField()
+    wave_id = fields.IntField()
+    submitted_at = fields.DatetimeField()
 
     class Meta:
         table = "pulse_item_answers"

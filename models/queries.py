@@ -424,6 +424,7 @@ async def store_pulse_response(
                 submission_id=submission_id,
                 using_db=conn,
             )
+            copied = {"contractor_id": row.contractor_id, "wave_id": row.wave_id, "submitted_at": row.submitted_at}
             scores = [
                 PulseScore(
                     response=row,
@@ -431,11 +432,13 @@ async def store_pulse_response(
                     score=s.score,
                     answered=s.answered,
                     favourable=s.favourable,
+                    item_sum=s.item_sum,
+                    **copied,
                 )
                 for dim, s in scoring.dimensions.items()
             ]
             items = [
-                PulseItemAnswer(response=row, dimension=dim, item=item, value=value)
+                PulseItemAnswer(response=row, dimension=dim, item=item, value=value, **copied)
                 for item, (dim, value) in scoring.items.items()
             ]
             if scores:

@@ -689,7 +689,7 @@ async def _import_pulse(data: str | bytes) -> ImportResult:
              ("lang", "text"), ("source", "text")],
             [(w, c, s, _JSON.encode(a), a.get("comment"), sc.cei, survey.version,
               "en", "import") for (w, c, s, a), sc in zip(ready, scorings)],
-            returning=("id", "wave_id", "contractor_id"),
+            returning=("id", "wave_id", "contractor_id", "submitted_at"),
         )
         await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in ready], scorings)
     return ImportResult("pulse-responses", rows=len(ready), created=len(ready),
@@ -735,26 +735,29 @@ async def store_pulse_scores(conn: BaseDBAsyncClient, created: Sequence[Mapping[
                              keys: Sequence[tuple[int, int]], scorings: Sequence[Any]) -> None:
     """Write the PulseScore and PulseItemAnswer rows of freshly inserted responses.
 
-    `created` are the RETURNING rows (id, wave_id, contractor_id); `keys` and
-    `scorings` are in the order the responses were given.
+    `created` are the RETURNING rows (id, wave_id, contractor_id,
+    submitted_at); `keys` and `scorings` are in the order the responses were
+    given. Each row repeats its response's contractor, wave and time.
     """
-    ids = {(r["wave_id"], r["contractor_id"]): r["id"] for r in created}
+    rows = {(r["wave_id"], r["contractor_id"]): r for r in created}
     scores, items = [], []
     for key, scoring in zip(keys, scorings):
-        response_id = ids[key]
+        r = rows[key]
+        copied = (r["contractor_id"], r["wave_id"], _db_instant(r["submitted_at"]))
         for dimension, s in scoring.dimensions.items():
-            scores.append((response_id, dimension, s.score, s.answered, s.favourable))
+            scores.append((r["id"], dimension, s.score, s.answered, s.favourable, s.item_sum, *copied))
         for item, (dimension, value) in scoring.items.items():
-            items.append((response_id, dimension, item, value))
+            items.append((r["id"], dimension, item, value, *copied))
+    response = [("contractor_id", "int"), ("wave_id", "int"), ("submitted_at", "timestamptz")]
     await insert_rows(
         conn, "pulse_scores",
         [("response_id", "int"), ("dimension", "text"), ("score", "float8"), ("answered", "smallint"),
-         ("favourable", "smallint")],
+         ("favourable", "smallint"), ("item_sum", "smallint"), *response],
         scores,
     )
     await insert_rows(
         conn, "pulse_item_answers",
-        [("response_id", "int"), ("dimension", "text"), ("item", "text"), ("value", "smallint")],
+        [("response_id", "int"), ("dimension", "text"), ("item", "text"), ("value", "smallint"), *response],
         items,
     )
 

@@ -160,6 +160,7 @@ class DimensionScore:
     score: float  # 0–100
     answered: int  # items answered
     favourable: int  # of those, answered 4–5 (after reversal)
+    item_sum: int  # their scored values added up: the item total reliability needs
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def score_pulse(survey: Survey, answers: Mapping[str, object]) -> PulseScoring:
     >>> from surveys.schema import builtin_survey
     >>> s = score_pulse(builtin_survey("pulse"), {"trust_judgement": 4, "trust_respect": 5})
     >>> s.cei, s.dimensions["trust"]
-    (87.5, DimensionScore(score=87.5, answered=2, favourable=2))
+    (87.5, DimensionScore(score=87.5, answered=2, favourable=2, item_sum=9))
     """
     scores = dimension_scores(survey, answers)
     items: dict[str, tuple[str, int]] = {}
@@ -189,6 +190,7 @@ def score_pulse(survey: Survey, answers: Mapping[str, object]) -> PulseScoring:
     for dimension_id, score in scores.items():
         values = [v for d, v in items.values() if d == dimension_id]
         dimensions[dimension_id] = DimensionScore(
-            score=score, answered=len(values), favourable=sum(favourable(v) for v in values)
+            score=score, answered=len(values), favourable=sum(favourable(v) for v in values),
+            item_sum=sum(values),
         )
     return PulseScoring(cei=cei(survey, scores), dimensions=dimensions, items=items)

@@ -27,6 +27,24 @@ SURVEY = builtin_survey("pulse")
 ITEMS = [q for q in SURVEY.questions if q.dimension is not None]
 
 
+async def copies_that_disagree() -> int:
+    """Score and item rows whose copy of their response's contractor, wave or
+    time differs from the response, or whose item_sum is not the sum of
+    their items: every writer must leave none."""
+    from models.db import connection
+
+    checks = (
+        "SELECT COUNT(*) AS n FROM {t} x JOIN pulse_responses r ON r.id = x.response_id "
+        "WHERE x.contractor_id <> r.contractor_id OR x.wave_id <> r.wave_id OR x.submitted_at <> r.submitted_at",
+        "SELECT COUNT(*) AS n FROM pulse_scores s WHERE s.item_sum <> (SELECT SUM(a.value) FROM "
+        "pulse_item_answers a WHERE a.response_id = s.response_id AND a.dimension = s.dimension)",
+    )
+    total = 0
+    for sql in (checks[0].format(t="pulse_scores"), checks[0].format(t="pulse_item_answers"), checks[1]):
+        total += (await connection().execute_query_dict(sql))[0]["n"]
+    return total
+
+
 def at(day: date, hour: int = 12) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
@@ -96,11 +114,13 @@ async def pulses(
     scores, items = [], []
     for response, scoring in zip(responses, scorings):
         rid = stored[response.submission_id]
+        copied = {"contractor_id": response.contractor_id, "wave_id": response.wave_id,
+                  "submitted_at": response.submitted_at}
         for dim, s in scoring.dimensions.items():
-            scores.append(PulseScore(response_id=rid, dimension=dim, score=s.score,
-                                     answered=s.answered, favourable=s.favourable))
+            scores.append(PulseScore(response_id=rid, dimension=dim, score=s.score, answered=s.answered,
+                                     favourable=s.favourable, item_sum=s.item_sum, **copied))
         for item, (dim, value) in scoring.items.items():
-            items.append(PulseItemAnswer(response_id=rid, dimension=dim, item=item, value=value))
+            items.append(PulseItemAnswer(response_id=rid, dimension=dim, item=item, value=value, **copied))
     await PulseScore.bulk_create(scores)
     await PulseItemAnswer.bulk_create(items)
 

@@ -24,6 +24,7 @@ from models.entities import (
 from models.keys import find_api_key
 from surveys.schema import builtin_survey
 from surveys.scoring import score_pulse
+from tests.factories import copies_that_disagree
 
 pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 3, 18, 15, 30, tzinfo=UTC)
@@ -62,6 +63,7 @@ async def test_demo_fills_a_believable_brand(db: str) -> None:
     assert await PulseScore.filter(response=response).count() == len(expected.dimensions)
     assert await PulseItemAnswer.filter(response=response).count() == len(expected.items)
     assert await PulseScore.all().count() > 5 * result.pulse_responses
+    assert await copies_that_disagree() == 0
 
     # the live links and the key work
     assert await find_api_key(key=result.api_key) is not None

@@ -17,6 +17,7 @@ from models.entities import (
     PulseScore,
 )
 from surveys.schema import builtin_survey
+from tests.factories import copies_that_disagree
 
 pytestmark = pytest.mark.anyio
 
@@ -176,6 +177,8 @@ async def test_pulse_response_stores_scores_and_items(db: str) -> None:
     assert {s.dimension for s in scores} == {d.id for d in survey.dimensions}
     assert all(s.score == 75.0 and s.favourable == s.answered for s in scores)
     assert await PulseItemAnswer.filter(response=response).count() == len(PULSE)
+    assert {s.item_sum for s in scores} == {4 * s.answered for s in scores}  # every item answered 4
+    assert await copies_that_disagree() == 0
 
 
 async def test_two_simultaneous_pulse_submissions_store_one(db: str) -> None:

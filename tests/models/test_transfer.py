@@ -27,6 +27,7 @@ from models.transfer import (
 )
 from surveys.schema import builtin_survey
 from surveys.scoring import score_pulse
+from tests.factories import copies_that_disagree
 
 pytestmark = pytest.mark.anyio
 
@@ -151,6 +152,7 @@ async def test_pulse_import_scores_every_response(db: str) -> None:
     assert scores == {d: v.score for d, v in expected.dimensions.items()}
     assert await PulseItemAnswer.filter(response=response).count() == len(ITEMS)
     assert await PulseInvite.all().count() == 2
+    assert await PulseScore.all().count() > 0 and await copies_that_disagree() == 0
 
 
 async def test_pulse_import_errors(db: str) -> None:

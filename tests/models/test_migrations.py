@@ -1,0 +1,89 @@
+"""The migrations upgrade a database that already holds answers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as run_migrations
+
+from models.db import tortoise_config
+from tests.conftest import PG_SERVER, _admin, _run, open_database
+
+ROWS_AT_0001 = (
+    "INSERT INTO contractors (id, external_id, name, region, service_type, active, attributes, created_at, "
+    "updated_at) VALUES (7, 'C7', 'Seven', 'north', 'cleaning', {true}, '{{}}', {t}, {t})",
+    "INSERT INTO pulse_waves (id, name, opens_at, closes_at, created_at) VALUES (3, 'W3', {t}, {t}, {t})",
+    "INSERT INTO pulse_responses (id, wave_id, contractor_id, submitted_at, answers, cei, survey_version, lang, "
+    "source) VALUES (11, 3, 7, {t}, '{{}}', 50.0, 1, 'en', 'web')",
+    # a 3-item dimension answered 4, 5, 3 (mean 4: score 75) and a 2-item one with one answer (2: score 25)
+    "INSERT INTO pulse_scores (response_id, dimension, score, answered, favourable) VALUES "
+    "(11, 'connection', 75.0, 3, 2), (11, 'trust', 25.0, 1, 0)",
+    "INSERT INTO pulse_item_answers (response_id, dimension, item, value) VALUES "
+    "(11, 'connection', 'c1', 4), (11, 'connection', 'c2', 5), (11, 'connection', 'c3', 3), (11, 'trust', 't1', 2)",
+)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, of each backend in turn."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path}/upgrade.sqlite3"
+        return
+    name = f"rapport_test_{uuid.uuid4().hex[:12]}"
+    try:
+        _run(_admin(f'CREATE DATABASE "{name}"'))
+    except OSError as exc:
+        pytest.skip(f"NO POSTGRESQL SERVER at {PG_SERVER}: {exc}")
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _migrate(url: str, target: str | None = None) -> None:
+    try:
+        await run_migrations(config=tortoise_config(url), target=target)
+    finally:
+        await Tortoise.close_connections()
+
+
+@pytest.mark.anyio
+async def test_upgrading_copies_each_response_to_its_scores_and_items(empty_url: str) -> None:
+    await _migrate(empty_url, "rapport.0001_initial")
+    postgres = empty_url.startswith("postgres")
+    t = "'2026-03-02 10:00:00+00:00'"
+    await open_database(empty_url)
+    try:
+        conn = Tortoise.get_connection("default")
+        for sql in ROWS_AT_0001:
+            await conn.execute_script(sql.format(t=t, true="TRUE" if postgres else "1"))
+    finally:
+        await Tortoise.close_connections()
+
+    await _migrate(empty_url)
+
+    await open_database(empty_url)
+    try:
+        conn = Tortoise.get_connection("default")
+        _, scores = await conn.execute_query(
+            "SELECT dimension, contractor_id, wave_id, item_sum, submitted_at FROM pulse_scores ORDER BY dimension")
+        _, items = await conn.execute_query(
+            "SELECT item, contractor_id, wave_id, submitted_at FROM pulse_item_answers ORDER BY item")
+        _, before = await conn.execute_query("SELECT COUNT(*) AS n FROM pulse_responses")
+        _, indexes = await conn.execute_query(
+            "SELECT indexname AS name FROM pg_indexes WHERE indexname LIKE 'idx_pulse%'" if postgres else
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_pulse%'")
+    finally:
+        await Tortoise.close_connections()
+    assert [(r["dimension"], r["contractor_id"], r["wave_id"], r["item_sum"]) for r in scores] == [
+        ("connection", 7, 3, 12), ("trust", 7, 3, 2)]
+    assert [(r["item"], r["contractor_id"], r["wave_id"]) for r in items] == [
+        ("c1", 7, 3), ("c2", 7, 3), ("c3", 7, 3), ("t1", 7, 3)]
+    assert all(str(r["submitted_at"]).startswith("2026-03-02 10:00:00") for r in [*scores, *items])
+    assert before[0]["n"] == 1
+    # SQLite rebuilds a table to alter a column; the lookup indexes of 0001 survive it
+    assert {"idx_pulse_score_respons_3e32ae", "idx_pulse_item__respons_7b69e5"} <= {r["name"] for r in indexes}
