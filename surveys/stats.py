@@ -289,15 +289,22 @@ def _covariate_basis(covariates: Sequence[Sequence[float]], n: int) -> np.ndarra
     return np.column_stack(kept)
 
 
-def _residuals(values: np.ndarray, design: np.ndarray) -> np.ndarray | None:
-    """Least-squares residuals of ``values`` on ``design`` (which has an
-    intercept column); ``None`` when the design explains them exactly."""
+def _span(design: np.ndarray) -> np.ndarray:
+    """An orthonormal basis (Householder QR) of the columns of a full-rank
+    design: least-squares fits then cost two matrix-vector products."""
+    q, _ = np.linalg.qr(design)
+    return q
+
+
+def _residuals(values: np.ndarray, span: np.ndarray) -> np.ndarray | None:
+    """Least-squares residuals of ``values`` on a design given by its
+    orthonormal basis ``span`` (from `_span`, the design having an intercept
+    column); ``None`` when the design explains them exactly."""
     centred = values - values.mean()
     scale = float(np.linalg.norm(centred))
     if _is_constant(values) or scale == 0.0:
         return None
-    coefficients, *_ = np.linalg.lstsq(design, values, rcond=None)
-    residuals = values - design @ coefficients
+    residuals = values - span @ (span.T @ values)
     if float(np.linalg.norm(residuals)) <= _RESIDUAL_TOLERANCE * scale:
         return None
     return residuals
@@ -331,7 +338,7 @@ def partial_correlate(
     none = Correlation(n=n, r=None, ci_low=None, ci_high=None, p_value=None, rho=None)
     if n - 1 - k < 1:
         return none
-    design = np.column_stack([np.ones(n), basis])
+    design = _span(np.column_stack([np.ones(n), basis]))
     return _partial_from_residuals(
         _residuals(xs, design), _residuals(ys, design), n, k, confidence
     )
@@ -407,7 +414,7 @@ class PartialCorrelator:
         if token not in self._designs:
             n = int(keep.sum())
             basis = _covariate_basis([c[keep] for c in self._covariates], n)
-            self._designs[token] = (np.column_stack([np.ones(n), basis]), basis.shape[1])
+            self._designs[token] = (_span(np.column_stack([np.ones(n), basis])), basis.shape[1])
         return self._designs[token]
 
     def _residual(self, keep: np.ndarray, name: str, design: np.ndarray) -> np.ndarray | None:
