@@ -511,68 +511,92 @@ def _add_dim(entry: dict[str, Any], dim: str, score_sum: float, score_n: int, fa
     entry["dims"][dim] = (s + score_sum, n + score_n, f + fav, a + ans)
 
 
-def _complete_sql(q: _Sql, survey: Survey, alias: str = "s") -> str:
+def _complete_sql(q: _Sql, survey: Survey, answered: str = "s.answered", dimension: str = "s.dimension") -> str:
     """True for a stored dimension score that counted all k items of its dimension."""
     k_case = " ".join(f"WHEN {q.p(d.id)} THEN {int(len(survey.items(d.id)))}" for d in survey.dimensions)
-    return f"{alias}.answered = (CASE {alias}.dimension {k_case} ELSE -1 END)"
+    return f"{answered} = (CASE {dimension} {k_case} ELSE -1 END)"
 
 
-def _totals_sql(q: _Sql, survey: Survey | None, alias: str = "s") -> str:
-    """Count, sum and sum of squares of the item totals of complete responses,
-    for reliability. A complete response's total is answered × mean =
-    k × (1 + score / 25). The test sits inside the sums, not in WHERE: as a
-    filter it makes PostgreSQL misjudge the row count and pick a nested loop."""
+def _dimension_sums_sql(q: _Sql, keys: dict[str, str], source: str, where: str, survey: Survey | None) -> str:
+    """Per `keys` (alias: expression) and dimension, over pulse_scores `p`
+    (`source` may join contractors `c`): score_n, score_sum, fav, ans and,
+    given the survey, the reliability totals tn, ts, tss (count, sum and sum
+    of squares of the item totals) over complete dimensions only.
+
+    The big pass groups by the number of items answered too, so the
+    completeness test (a CASE on the dimension) runs once per group in the
+    outer query rather than once per row."""
+    columns = ", ".join(f"{expr} AS {alias}" for alias, expr in keys.items())
+    by = ", ".join(str(i) for i in range(1, len(keys) + 2))  # the keys and the dimension
+    sums = "COUNT(*) AS score_n, SUM(p.score) AS score_sum, SUM(p.favourable) AS fav, SUM(p.answered) AS ans"
     if survey is None:
-        return ""
-    complete = _complete_sql(q, survey, alias)
-    total = f"ROUND({alias}.answered * (1 + {alias}.score / 25.0))"
-    return (f", SUM(CASE WHEN {complete} THEN 1 ELSE 0 END) AS tn, "
-            f"SUM(CASE WHEN {complete} THEN {total} ELSE 0 END) AS ts, "
-            f"SUM(CASE WHEN {complete} THEN {total} * {total} ELSE 0 END) AS tss")
+        return f"SELECT {columns}, p.dimension AS dim, {sums} FROM pulse_scores p {source}WHERE {where} GROUP BY {by}"
+    inner = (f"SELECT {columns}, p.dimension AS dim, p.answered AS k, {sums}, SUM(p.item_sum) AS ts, "
+             f"SUM(p.item_sum * p.item_sum) AS tss FROM pulse_scores p {source}WHERE {where} "
+             f"GROUP BY {by}, {len(keys) + 2}")
+    complete = _complete_sql(q, survey, "t.k", "t.dim")
+    return (
+        f"SELECT {', '.join(f't.{alias}' for alias in keys)}, t.dim, SUM(t.score_n) AS score_n, "
+        "SUM(t.score_sum) AS score_sum, SUM(t.fav) AS fav, SUM(t.ans) AS ans, "
+        f"SUM(CASE WHEN {complete} THEN t.score_n ELSE 0 END) AS tn, "
+        f"SUM(CASE WHEN {complete} THEN t.ts ELSE 0 END) AS ts, "
+        f"SUM(CASE WHEN {complete} THEN t.tss ELSE 0 END) AS tss FROM ({inner}) AS t GROUP BY {by}"
+    )
 
 
-async def _contractor_sums(
-    window: Window, survey: Survey | None = None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Per contractor over the window: responses and mean CEI; per contractor
-    and dimension: mean score, favourable and answered item counts and, given
-    the survey, the reliability totals."""
+async def _contractor_responses(window: Window) -> list[dict[str, Any]]:
+    """Per contractor with a pulse response in the window: responses (nr) and mean CEI."""
     q = _Sql()
-    responses = q.rows(
+    return await q.rows(
         "SELECT r.contractor_id AS cid, COUNT(*) AS nr, AVG(r.cei) AS cei FROM pulse_responses r "
         f"WHERE {q.between('r.submitted_at', window)} GROUP BY r.contractor_id")
-    s = _Sql()
-    scores = s.rows(
-        "SELECT r.contractor_id AS cid, p.dimension AS dim, AVG(p.score) AS score, "
-        f"SUM(p.favourable) AS fav, SUM(p.answered) AS ans{_totals_sql(s, survey, 'p')} FROM pulse_responses r "
-        f"JOIN pulse_scores p ON p.response_id = r.id WHERE {s.between('r.submitted_at', window)} "
-        "GROUP BY r.contractor_id, p.dimension")
-    return await _gather(responses, scores)  # type: ignore[return-value]
 
 
-def _wave_cells_sql(q: _Sql, window: Window, names: list[str], survey: Survey | None) -> str:
-    """Per wave and combination of the filtered attributes: responses (one per
-    contractor and wave, so also contractors) and CEI sums; or, given the
-    survey, per dimension the score sums, item counts and reliability totals."""
-    columns = [f"{_key_sql(q, name, window.end)} AS {name}" for name in names]
-    keys = ", ".join(str(i) for i in range(1, len(names) + 2 + (survey is not None)))
-    join = "JOIN contractors c ON c.id = r.contractor_id " if names else ""
-    if survey is not None:
-        return (f"SELECT {', '.join(['r.wave_id AS w', *columns])}, s.dimension AS dim, SUM(s.score) AS score_sum, "
-                f"COUNT(*) AS score_n, SUM(s.favourable) AS fav, SUM(s.answered) AS ans{_totals_sql(q, survey)} "
-                f"FROM pulse_responses r {join}JOIN pulse_scores s ON s.response_id = r.id "
-                f"WHERE {q.between('r.submitted_at', window)} GROUP BY {keys}")
-    return (f"SELECT {', '.join(['r.wave_id AS w', *columns])}, COUNT(*) AS n, SUM(r.cei) AS cei_sum, "
-            f"COUNT(r.cei) AS cei_n FROM pulse_responses r {join}"
-            f"WHERE {q.between('r.submitted_at', window)} GROUP BY {keys}")
+async def _contractor_dimensions(window: Window) -> list[dict[str, Any]]:
+    """Per contractor and dimension over the window: score_n and score_sum
+    (for the contractor's mean), fav and ans. Stays in this module."""
+    q = _Sql()
+    return await q.rows(_dimension_sums_sql(q, {"cid": "p.contractor_id"}, "", q.between("p.submitted_at", window),
+                                            None))
+
+
+async def _group_dimensions(
+    *, window: Window, population: Population, key: str | None, survey: Survey
+) -> list[dict[str, Any]]:
+    """Per group `g` (0 without a key) and dimension, over the contractors of
+    the population: n contractors with a score, mean_sum (the sum of their
+    mean scores: a group's score is the mean of its contractors' means), fav,
+    ans and the reliability totals (tn, ts, tss). Per-contractor means stay
+    inside the database."""
+    q = _Sql()
+    per_contractor = _dimension_sums_sql(q, {"cid": "p.contractor_id"}, "", q.between("p.submitted_at", window),
+                                         survey)
+    conds = list(_conditions(q, population, window.end).values())
+    return await q.rows(
+        f"SELECT {_key_sql(q, key, window.end)} AS g, m.dim AS dim, COUNT(*) AS n, "
+        "SUM(m.score_sum / m.score_n) AS mean_sum, SUM(m.fav) AS fav, SUM(m.ans) AS ans, SUM(m.tn) AS tn, "
+        f"SUM(m.ts) AS ts, SUM(m.tss) AS tss FROM ({per_contractor}) AS m JOIN contractors c ON c.id = m.cid "
+        f"{'WHERE ' + ' AND '.join(conds) + ' ' if conds else ''}GROUP BY 1, 2")
 
 
 async def _wave_cells(
     window: Window, names: list[str], survey: Survey
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per wave and combination of the filtered attributes: responses (one per
+    contractor and wave, so also contractors) and CEI sums; and per dimension
+    the score sums, item counts and reliability totals."""
     q, s = _Sql(), _Sql()
-    responses = q.rows(_wave_cells_sql(q, window, names, None))
-    scores = s.rows(_wave_cells_sql(s, window, names, survey))
+    keys = ", ".join(str(i) for i in range(1, len(names) + 2))
+    columns = [f"{_key_sql(q, name, window.end)} AS {name}" for name in names]
+    responses = q.rows(
+        f"SELECT {', '.join(['r.wave_id AS w', *columns])}, COUNT(*) AS n, SUM(r.cei) AS cei_sum, "
+        f"COUNT(r.cei) AS cei_n FROM pulse_responses r "
+        f"{'JOIN contractors c ON c.id = r.contractor_id ' if names else ''}"
+        f"WHERE {q.between('r.submitted_at', window)} GROUP BY {keys}")
+    scores = s.rows(_dimension_sums_sql(
+        s, {"w": "p.wave_id", **{name: _key_sql(s, name, window.end) for name in names}},
+        "JOIN contractors c ON c.id = p.contractor_id " if names else "", s.between("p.submitted_at", window),
+        survey))
     return await _gather(responses, scores)  # type: ignore[return-value]
 
 
@@ -618,17 +642,16 @@ async def _item_sums(
     the dimension scores."""
     def sql(q: _Sql, incomplete: bool) -> str:
         conds = _conditions(q, population, window.end)
-        where = [q.between("r.submitted_at", window), *conds.values()]
-        people = "JOIN contractors c ON c.id = r.contractor_id " if conds or key not in (None, "wave") else ""
+        where = [q.between("a.submitted_at", window), *conds.values()]
+        people = "JOIN contractors c ON c.id = a.contractor_id " if conds or key not in (None, "wave") else ""
         scores = ""
         if incomplete:
             scores = "JOIN pulse_scores s ON s.response_id = a.response_id AND s.dimension = a.dimension "
             where.append(f"NOT ({_complete_sql(q, survey)})")
         return (
-            f"SELECT {_key_sql(q, key, window.end)} AS g, a.dimension AS dim, a.item AS item, COUNT(*) AS n, "
-            "SUM(a.value) AS s, SUM(a.value * a.value) AS ss FROM pulse_responses r "
-            f"{people}JOIN pulse_item_answers a ON a.response_id = r.id {scores}"
-            f"WHERE {' AND '.join(where)} GROUP BY 1, 2, 3"
+            f"SELECT {_key_sql(q, key, window.end, 'a.wave_id')} AS g, a.dimension AS dim, a.item AS item, "
+            "COUNT(*) AS n, SUM(a.value) AS s, SUM(a.value * a.value) AS ss FROM pulse_item_answers a "
+            f"{people}{scores}WHERE {' AND '.join(where)} GROUP BY 1, 2, 3"
         )
 
     q, s = _Sql(), _Sql()
@@ -764,9 +787,12 @@ async def index_report(
     filters = _filters(population)
     subsets = _subsets(filters)
     names = [name for name, _ in filters]
-    (waves, people, (per_contractor, per_contractor_dims), (per_wave, per_wave_dims), reliability,
+    by_contractor = group_by if group_by != "wave" else None
+    (waves, people, per_contractor, group_dims, (per_wave, per_wave_dims), reliability,
      invites) = await _gather(
-        _waves(), _people(window.end), _contractor_sums(window, survey), _wave_cells(window, names, survey),
+        _waves(), _people(window.end), _contractor_responses(window),
+        _group_dimensions(window=window, population=population, key=by_contractor, survey=survey),
+        _wave_cells(window, names, survey),
         _item_sums(window=window, population=population, key=group_by, survey=survey), _invite_cells(window),
     )
     chosen = {row["cid"] for row in per_contractor if _fits(people[row["cid"]], filters)}
@@ -784,11 +810,10 @@ async def index_report(
                 if row["cei"] is not None:
                     entry["cei_sum"] += float(row["cei"])
                     entry["cei_n"] += 1
-        for row in per_contractor_dims:
-            if row["cid"] in chosen:
-                entry = sums.setdefault(g(row["cid"]), _empty_sums())
-                _add_dim(entry, row["dim"], float(row["score"]), 1, _i(row["fav"]), _i(row["ans"]))
-                _add_totals(entry, row)
+        for row in group_dims:  # grouped by `by_contractor`: the overall row adds them all up
+            entry = sums.setdefault(0 if key is None else row["g"], _empty_sums())
+            _add_dim(entry, row["dim"], _f(row["mean_sum"]) or 0.0, _i(row["n"]), _i(row["fav"]), _i(row["ans"]))
+            _add_totals(entry, row)
         return sizes, sums
 
     def wave_level() -> tuple[dict[Any, list[int]], dict[Any, dict[str, Any]]]:
@@ -1018,10 +1043,11 @@ async def _linked_contractors(
         f"WHERE {q.between('cr.completed_at', customer_window)} GROUP BY cr.contractor_id "
         f"HAVING COUNT(*) >= {q.p(min_responses)}")
     people = _Sql().rows("SELECT id, region, service_type, started_on FROM contractors")
-    (pulse, scores), customer_rows, people_rows = await _gather(_contractor_sums(window), customers, people)
+    pulse, scores, customer_rows, people_rows = await _gather(
+        _contractor_responses(window), _contractor_dimensions(window), customers, people)
     means: dict[int, dict[str, float]] = {}
     for row in scores:
-        means.setdefault(row["cid"], {})[row["dim"]] = float(row["score"])
+        means.setdefault(row["cid"], {})[row["dim"]] = float(row["score_sum"]) / int(row["score_n"])
     cu = {row["cid"]: row for row in customer_rows}
     who = {row["id"]: row for row in people_rows}
     out = []
