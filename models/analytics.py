@@ -941,35 +941,28 @@ async def _customer_sums(
     *, window: Window, population: Population, key: str | None
 ) -> tuple[dict[str, dict[str, int]], dict[Any, dict[str, int]]]:
     """Sums per ISO week of completion, and per group: responses and jobs are
-    each read once by day (rolled up here into Monday-based weeks) and, for a
-    breakdown, once per contractor (rolled up here into groups). Grouping by
-    day alone lets PostgreSQL aggregate in parallel; it cannot estimate a day
-    and a contractor attribute together."""
-    async def sums(table: str, select: str, by: str) -> list[dict[str, Any]]:
+    each read once, by day and group, and rolled up here into Monday-based
+    weeks and into groups. (PostgreSQL estimates the number of days from the
+    statistics migration 0002 creates, so it aggregates in parallel.)"""
+    async def sums(table: str, select: str) -> list[dict[str, Any]]:
         q = _Sql()
         conds = _conditions(q, population, window.end)
-        join = "JOIN contractors c ON c.id = cr.contractor_id " if conds else ""
+        join = "JOIN contractors c ON c.id = cr.contractor_id " if conds or key else ""
         where = [q.between("cr.completed_at", window), *conds.values()]
-        column = q.day("cr.completed_at") if by == "day" else "cr.contractor_id"
-        return await q.rows(f"SELECT {column} AS k, {select} FROM {table} {join}WHERE {' AND '.join(where)} GROUP BY 1")
+        return await q.rows(f"SELECT {q.day('cr.completed_at')} AS k, {_key_sql(q, key, window.end)} AS g, "
+                            f"{select} FROM {table} {join}WHERE {' AND '.join(where)} GROUP BY 1, 2")
 
-    queries = [sums("customer_responses cr", _CUSTOMER_SUMS, "day"), sums("jobs cr", "COUNT(*) AS jobs", "day")]
-    if key:
-        queries += [sums("customer_responses cr", _CUSTOMER_SUMS, "contractor"),
-                    sums("jobs cr", "COUNT(*) AS jobs", "contractor"), _people(window.end)]
-    results = await _gather(*queries)
+    rows = await _gather(sums("customer_responses cr", _CUSTOMER_SUMS), sums("jobs cr", "COUNT(*) AS jobs"))
     weeks: dict[str, dict[str, int]] = {}
+    groups: dict[Any, dict[str, int]] = {}
     mondays: dict[Any, str] = {}
-    for row in [*results[0], *results[1]]:
+    for row in [*rows[0], *rows[1]]:
         if row["k"] not in mondays:
             day = row["k"] if isinstance(row["k"], date) else date.fromisoformat(str(row["k"]))
             mondays[row["k"]] = (day - timedelta(days=day.weekday())).isoformat()
         _add(weeks.setdefault(mondays[row["k"]], dict.fromkeys(_SUM_KEYS, 0)), row)
-    groups: dict[Any, dict[str, int]] = {}
-    if key:
-        people = results[4]
-        for row in [*results[2], *results[3]]:
-            _add(groups.setdefault(getattr(people[row["k"]], key), dict.fromkeys(_SUM_KEYS, 0)), row)
+        if key:
+            _add(groups.setdefault(row["g"], dict.fromkeys(_SUM_KEYS, 0)), row)
     return weeks, groups
 
 
