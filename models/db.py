@@ -13,6 +13,7 @@ from typing import Any
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as run_migrations
 
 from models.settings import settings
@@ -21,10 +22,27 @@ __all__ = ["APP", "connection", "database", "dialect", "health", "migrate", "tor
 
 APP = "rapport"
 
+# PostgreSQL sessions get room to aggregate in memory: the analytics group
+# 600,000 dimension scores by contractor, which spills to disk at the
+# default of 4 MB (0.85 -> 0.73 s for the index on the 1M-response
+# benchmark). A cap per sort or hash, not an allocation.
+POSTGRES_SESSION = {"work_mem": "64MB"}
+
+
+def _connection(url: str) -> str | dict[str, Any]:
+    """The URL as Tortoise's connection setting; PostgreSQL with `POSTGRES_SESSION`."""
+    if not url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        return url
+    config = expand_db_url(url)
+    server_settings = config["credentials"].setdefault("server_settings", {})
+    for name, value in POSTGRES_SESSION.items():
+        server_settings.setdefault(name, value)
+    return config
+
 
 def tortoise_config(url: str | None = None) -> dict[str, Any]:
     return {
-        "connections": {"default": url or settings.database_url},
+        "connections": {"default": _connection(url or settings.database_url)},
         "apps": {
             APP: {
                 "models": ["models.entities"],
