@@ -552,12 +552,15 @@ async def _contractor_responses(window: Window) -> list[dict[str, Any]]:
         f"WHERE {q.between('r.submitted_at', window)} GROUP BY r.contractor_id")
 
 
-async def _contractor_dimensions(window: Window) -> list[dict[str, Any]]:
-    """Per contractor and dimension over the window: score_n and score_sum
-    (for the contractor's mean), fav and ans. Stays in this module."""
+async def _contractor_dimensions(window: Window, dims: list[str]) -> dict[int, tuple[float | None, ...]]:
+    """Each contractor's mean score per dimension over the window (None where
+    they have none), in the order of `dims`: one row per contractor."""
     q = _Sql()
-    return await q.rows(_dimension_sums_sql(q, {"cid": "p.contractor_id"}, "", q.between("p.submitted_at", window),
-                                            None))
+    per_dimension = _dimension_sums_sql(q, {"cid": "p.contractor_id"}, "", q.between("p.submitted_at", window), None)
+    columns = ", ".join(f"MAX(CASE WHEN t.dim = {q.p(d)} THEN t.score_sum / t.score_n END) AS d{i}"
+                        for i, d in enumerate(dims))
+    rows = await q.rows(f"SELECT t.cid AS cid, {columns} FROM ({per_dimension}) AS t GROUP BY t.cid")
+    return {row["cid"]: tuple(_f(row[f"d{i}"]) for i in range(len(dims))) for row in rows}
 
 
 async def _group_dimensions(
@@ -1036,11 +1039,8 @@ async def _linked_contractors(
         f"WHERE {q.between('cr.completed_at', customer_window)} GROUP BY cr.contractor_id "
         f"HAVING COUNT(*) >= {q.p(min_responses)}")
     people = _Sql().rows("SELECT id, region, service_type, started_on FROM contractors")
-    pulse, scores, customer_rows, people_rows = await _gather(
-        _contractor_responses(window), _contractor_dimensions(window), customers, people)
-    means: dict[int, dict[str, float]] = {}
-    for row in scores:
-        means.setdefault(row["cid"], {})[row["dim"]] = float(row["score_sum"]) / int(row["score_n"])
+    pulse, means, customer_rows, people_rows = await _gather(
+        _contractor_responses(window), _contractor_dimensions(window, dims), customers, people)
     cu = {row["cid"]: row for row in customer_rows}
     who = {row["id"]: row for row in people_rows}
     out = []
@@ -1052,14 +1052,13 @@ async def _linked_contractors(
         started = person["started_on"]
         if isinstance(started, str):
             started = date.fromisoformat(started[:10])
-        mine = means.get(row["cid"], {})
         out.append(_Linked(
             region=person["region"],
             service_type=person["service_type"],
             tenure_band=tenure_band(started, window.end),
             tenure_years=None if started is None else (window.end - started).days / 365.25,
             cei=_f(row["cei"]),
-            dims=tuple(mine.get(d) for d in dims),
+            dims=means.get(row["cid"], (None,) * len(dims)),
             csat=_i(c["csat"]) / _i(c["n_csat"]) if _i(c["n_csat"]) else None,
             promoters=100 * _i(c["promoters"]) / _i(c["n_nps"]) if _i(c["n_nps"]) else None,
             ces=_i(c["ces"]) / _i(c["n_ces"]) if _i(c["n_ces"]) else None,
