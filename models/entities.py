@@ -59,6 +59,10 @@ class Job(Model):
 
     class Meta:
         table = "jobs"
+        # Covers the jobs counts of the analytics (by day and contractor): on
+        # SQLite a range of it is read without touching the table (3.3 -> 1.1 s
+        # for a year of 1M jobs).
+        indexes = (Index(fields=("completed_at", "contractor_id")),)
 
 
 class CustomerResponse(Model):
