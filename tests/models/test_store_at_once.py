@@ -15,6 +15,7 @@ from surveys.schema import builtin_survey
 pytestmark = pytest.mark.anyio
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC)
+COMPLETED = datetime(2025, 2, 28, 23, 30, tzinfo=timezone(timedelta(hours=-5)))  # not UTC on purpose
 CUSTOMER = {"csat": 5, "nps": 9, "ces": 6, "promise_kept": False, "comment": "Great, «merci»"}
 SURVEY = builtin_survey("customer")
 
@@ -22,8 +23,7 @@ SURVEY = builtin_survey("customer")
 async def _job(ext: str = "j1", *, expires_at: datetime | None = None) -> str:
     await queries.upsert_contractor(external_id="c1", name="Ana")
     job, _ = await queries.register_job(
-        external_id=ext, contractor="c1", completed_at=datetime(2025, 2, 28, 23, 30, tzinfo=timezone(timedelta(hours=-5))),
-        now=NOW - timedelta(days=1),
+        external_id=ext, contractor="c1", completed_at=COMPLETED, now=NOW - timedelta(days=1)
     )
     if expires_at is not None:
         await Job.filter(id=job.id).update(expires_at=expires_at)
@@ -37,7 +37,8 @@ async def _at_once(token: str, submission_id: str | None = "s1", now: datetime =
 
 
 async def test_stores_the_row_the_orm_path_stores(db: str) -> None:
-    fast = await _at_once(await _job("j1"))
+    first = await _job("j1")
+    fast = await _at_once(first)
     link = await queries.find_link(token=await _job("j2"))
     assert link is not None
     careful = await queries.store_customer_response(
@@ -49,12 +50,11 @@ async def test_stores_the_row_the_orm_path_stores(db: str) -> None:
     for row in (one, two):
         row.pop("id"), row.pop("job_id"), row.pop("submission_id")
     assert one == two
-    assert one["answers"] == CUSTOMER and one["submitted_at"] == NOW
+    assert one["answers"] == CUSTOMER and one["submitted_at"] == NOW and one["completed_at"] == COMPLETED
     # a retry is answered by the careful path from the row the fast path stored
-    retry = await queries.store_customer_response(
-        link=(await queries.find_link(token=(await Job.get(external_id="j1")).token)),  # type: ignore[arg-type]
-        answers=CUSTOMER, survey=SURVEY, submission_id="s1",
-    )
+    first_link = await queries.find_link(token=first)
+    assert first_link is not None
+    retry = await queries.store_customer_response(link=first_link, answers=CUSTOMER, survey=SURVEY, submission_id="s1")
     assert not retry.created and retry.as_dict() == fast.as_dict()
 
 
