@@ -50,7 +50,7 @@ class Outcome:
     """What became of a submission, for JSON or HTML to render."""
 
     status: int  # 201 stored (or a retry of it), 403 not open yet, 404, 409, 410, 422
-    link: Link | None = None
+    link: Link | None = None  # None for a 404, and for a 201 stored in one statement
     lang: str = "en"
     stored: Stored | None = None
     errors: Mapping[str, str] | None = None
@@ -67,7 +67,17 @@ async def receive_answers(
     source: str,
     kind: LinkKind | None = None,
 ) -> Outcome:
-    """Check the link, validate the answers, store them once."""
+    """Check the link, validate the answers, store them once.
+
+    The common case, valid answers to an open customer link, is validated first
+    (the customer survey is fixed per process) and stored in one statement.
+    Everything else, including every refusal, takes the careful path below, which
+    looks the link up and tells the cases apart.
+    """
+    if kind != "pulse":
+        stored = await _store_customer_at_once(token, raw, submission_id, lang, accept_language, source)
+        if stored is not None:
+            return stored
     link = await queries.find_link(token=token, kind=kind)
     if link is None:
         return Outcome(404, message="This survey link is not valid.")
@@ -94,6 +104,31 @@ async def receive_answers(
     except queries.Conflict as problem:
         return Outcome(409, link, chosen, message=str(problem))
     return Outcome(201, link, chosen, stored=stored)
+
+
+async def _store_customer_at_once(
+    token: str,
+    raw: Mapping[str, object],
+    submission_id: str | None,
+    lang: str | None,
+    accept_language: str | None,
+    source: str,
+) -> Outcome | None:
+    """A 201 if `token` is an open, unanswered customer link and the answers are
+    valid for the customer survey; else None, having stored nothing.
+
+    The 201 carries no `link`: it was never read, only inserted from.
+    """
+    survey = queries.survey_in_force("customer")
+    chosen = pick_language(survey.languages, lang, accept_language)
+    try:
+        answers = validate(survey, raw, lang=chosen)
+    except AnswerErrors:
+        return None  # maybe a pulse link: the careful path validates for the right survey
+    stored = await queries.store_customer_response_at_once(
+        token=token, answers=answers, survey=survey, lang=chosen, source=source, submission_id=submission_id
+    )
+    return Outcome(201, None, chosen, stored=stored) if stored is not None else None
 
 
 # --- parsing ---------------------------------------------------------------------

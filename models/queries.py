@@ -50,6 +50,7 @@ __all__ = [
     "list_invites",
     "register_job",
     "store_customer_response",
+    "store_customer_response_at_once",
     "store_pulse_response",
     "store_response",
     "survey_in_force",
@@ -392,6 +393,112 @@ async def store_customer_response(
         existing = await CustomerResponse.get_or_none(job_id=link.job_id)
         return await _after_conflict("customer", existing, submission_id)
     return _stored("customer", row, created=True)
+
+
+# The common customer submission in one statement: the row is built from the job
+# its token names, only while the link is open, and only if neither that job nor
+# the submission id has a response yet (ON CONFLICT DO NOTHING on the unique
+# constraints). SQLite >= 3.35 has RETURNING and this upsert, like PostgreSQL.
+#
+# Columns of the new row copied from the job, as (response column, job column):
+_FROM_JOB = (
+    ("job_id", "id"),
+    ("contractor_id", "contractor_id"),
+    ("completed_at", "completed_at"),
+    # MERGE completed_on: add ("completed_on", "completed_on"), here (jobs has it too).
+)
+# Columns of the new row given as parameters $2, $3, ... in this order (see
+# `_given`), with their PostgreSQL type: in INSERT ... SELECT the target column
+# does not type a parameter, so asyncpg needs the cast.
+_GIVEN = (
+    ("submitted_at", "timestamptz"),  # also the instant the link must be open at
+    ("csat", "smallint"),
+    ("nps", "smallint"),
+    ("ces", "smallint"),
+    ("promise_kept", "boolean"),
+    ("comment", "text"),
+    ("answers", "jsonb"),
+    ("survey_version", "integer"),
+    ("lang", "varchar"),
+    ("source", "varchar"),
+    ("submission_id", "varchar"),
+)
+
+
+def _insert_from_job_sql(dialect: str) -> str:
+    postgres = dialect == "postgres"
+
+    def param(n: int, pg_type: str) -> str:
+        return f"${n}::{pg_type}" if postgres else f"?{n}"
+
+    columns = [column for column, _ in _FROM_JOB] + [column for column, _ in _GIVEN]
+    values = [f"j.{column}" for _, column in _FROM_JOB] + [
+        param(n, pg_type) for n, (_, pg_type) in enumerate(_GIVEN, start=2)
+    ]
+    now = param(2, "timestamptz")
+    # SQLite keeps instants as ISO text, whose offsets and optional fraction make a
+    # text comparison unsafe; julianday() reads both (to the millisecond, rounding
+    # both sides alike, so it never calls an expired link open; at worst it sends
+    # an instant within a millisecond of expiry to the careful path).
+    still_open = f"j.expires_at > {now}" if postgres else f"julianday(j.expires_at) > julianday({now})"
+    return (
+        f"INSERT INTO customer_responses ({', '.join(columns)}) "
+        f"SELECT {', '.join(values)} FROM jobs j "
+        f"WHERE j.token = {param(1, 'varchar')} AND {still_open} "
+        "ON CONFLICT DO NOTHING RETURNING id"
+    )
+
+
+_INSERT_FROM_JOB = {dialect: _insert_from_job_sql(dialect) for dialect in ("postgres", "sqlite")}
+_ENCODE_ANSWERS = CustomerResponse._meta.fields_map["answers"].encoder  # what the ORM writes
+
+
+def _given(
+    answers: Mapping[str, Any], survey: Survey, lang: str, source: str, submission_id: str | None, now: datetime
+) -> list[Any]:
+    """The values of `_GIVEN`, in its order."""
+    return [
+        now,
+        answers.get("csat"),
+        answers.get("nps"),
+        answers.get("ces"),
+        answers.get("promise_kept"),
+        answers.get("comment"),
+        _ENCODE_ANSWERS(dict(answers)),
+        survey.version,
+        lang,
+        source,
+        submission_id,
+    ]
+
+
+async def store_customer_response_at_once(
+    *,
+    token: str,
+    answers: Mapping[str, Any],
+    survey: Survey,
+    lang: str = "en",
+    source: str = "web",
+    submission_id: str | None = None,
+    now: datetime | None = None,
+) -> Stored | None:
+    """Store validated customer answers in one round trip, if the token is a customer
+    link that is open and unanswered and the submission id is new; else store
+    nothing and return None.
+
+    None covers an unknown or pulse token, an expired link, an answered link, a
+    retry and a reused submission id: `find_link` and `store_customer_response`
+    tell those apart (the caller's careful path).
+    """
+    if len(token) > 64:
+        return None
+    now = now or now_utc()
+    conn = connection()
+    values = [token, *_given(answers, survey, lang, source, submission_id, now)]
+    rows = await conn.execute_query_dict(_INSERT_FROM_JOB[conn.capabilities.dialect], values)
+    if not rows:
+        return None
+    return Stored("customer", now, survey.version, lang, submission_id, created=True)
 
 
 async def store_pulse_response(
