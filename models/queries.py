@@ -405,7 +405,6 @@ _FROM_JOB = (
     ("job_id", "id"),
     ("contractor_id", "contractor_id"),
     ("completed_at", "completed_at"),
-    # MERGE completed_on: add ("completed_on", "completed_on"), here (jobs has it too).
 )
 # Columns of the new row given as parameters $2, $3, ... in this order (see
 # `_given`), with their PostgreSQL type: in INSERT ... SELECT the target column
