@@ -779,10 +779,12 @@ async def index_report(
 ) -> dict[str, Any]:
     """The CEI and its dimensions for the population, overall, per group and per wave.
 
-    One pass per table: per-contractor sums (for the overall row and groups of
-    contractors), per-wave sums (for the trend and a wave breakdown), the
-    reliability sums per group and the invite counts per wave and contractor
-    attributes; the levels are rolled up here from them.
+    Side by side: per-contractor response counts and CEI means (for group
+    sizes and the CEI), dimension sums per group of contractors (each
+    contractor's mean taken inside the database), per-wave sums (for the
+    trend and a wave breakdown), the item sums per group (reliability) and
+    the invite counts per wave and contractor attributes; the levels are
+    rolled up here from them. Each scans one table; none joins responses.
     """
     if group_by is not None and group_by not in GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(GROUP_BY)}")
