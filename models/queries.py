@@ -359,6 +359,26 @@ async def _after_conflict(
     raise Conflict("this submission id belongs to another response")
 
 
+def _submitted_columns(
+    answers: Mapping[str, Any], survey: Survey, lang: str, source: str, submission_id: str | None, now: datetime
+) -> dict[str, Any]:
+    """The columns of a customer response that come from the submission (the
+    rest come from its job), for both ways of storing it."""
+    return {
+        "submitted_at": now,
+        "csat": answers.get("csat"),
+        "nps": answers.get("nps"),
+        "ces": answers.get("ces"),
+        "promise_kept": answers.get("promise_kept"),
+        "comment": answers.get("comment"),
+        "answers": dict(answers),
+        "survey_version": survey.version,
+        "lang": lang,
+        "source": source,
+        "submission_id": submission_id,
+    }
+
+
 async def store_customer_response(
     *,
     link: Link,
@@ -377,17 +397,7 @@ async def store_customer_response(
             job_id=link.job_id,
             contractor_id=link.contractor_id,
             completed_at=link.completed_at,
-            submitted_at=now or now_utc(),
-            csat=answers.get("csat"),
-            nps=answers.get("nps"),
-            ces=answers.get("ces"),
-            promise_kept=answers.get("promise_kept"),
-            comment=answers.get("comment"),
-            answers=dict(answers),
-            survey_version=survey.version,
-            lang=lang,
-            source=source,
-            submission_id=submission_id,
+            **_submitted_columns(answers, survey, lang, source, submission_id, now or now_utc()),
         )
     except IntegrityError:
         existing = await CustomerResponse.get_or_none(job_id=link.job_id)
@@ -406,8 +416,8 @@ _FROM_JOB = (
     ("contractor_id", "contractor_id"),
     ("completed_at", "completed_at"),
 )
-# Columns of the new row given as parameters $2, $3, ... in this order (see
-# `_given`), with their PostgreSQL type: in INSERT ... SELECT the target column
+# Columns of the new row given as parameters $2, $3, ... in this order (from
+# `_submitted_columns`), with their PostgreSQL type: in INSERT ... SELECT the target column
 # does not type a parameter, so asyncpg needs the cast.
 _GIVEN = (
     ("submitted_at", "timestamptz"),  # also the instant the link must be open at
@@ -452,25 +462,6 @@ _INSERT_FROM_JOB = {dialect: _insert_from_job_sql(dialect) for dialect in ("post
 _ENCODE_ANSWERS = CustomerResponse._meta.fields_map["answers"].encoder  # what the ORM writes
 
 
-def _given(
-    answers: Mapping[str, Any], survey: Survey, lang: str, source: str, submission_id: str | None, now: datetime
-) -> list[Any]:
-    """The values of `_GIVEN`, in its order."""
-    return [
-        now,
-        answers.get("csat"),
-        answers.get("nps"),
-        answers.get("ces"),
-        answers.get("promise_kept"),
-        answers.get("comment"),
-        _ENCODE_ANSWERS(dict(answers)),
-        survey.version,
-        lang,
-        source,
-        submission_id,
-    ]
-
-
 async def store_customer_response_at_once(
     *,
     token: str,
@@ -493,7 +484,9 @@ async def store_customer_response_at_once(
         return None
     now = now or now_utc()
     conn = connection()
-    values = [token, *_given(answers, survey, lang, source, submission_id, now)]
+    given = _submitted_columns(answers, survey, lang, source, submission_id, now)
+    given["answers"] = _ENCODE_ANSWERS(given["answers"])  # raw SQL: the text the ORM would write
+    values = [token, *(given[column] for column, _ in _GIVEN)]
     rows = await conn.execute_query_dict(_INSERT_FROM_JOB[conn.capabilities.dialect], values)
     if not rows:
         return None
