@@ -9,14 +9,28 @@ not be derivable from the total and its shown siblings.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from typing import TypeVar
 
-__all__ = ["MIN_GROUP_COMMENTS", "MIN_GROUP_SCORES", "filter_allowed", "suppressed_groups"]
+import numpy as np
+
+__all__ = [
+    "MIN_GROUP_COMMENTS",
+    "MIN_GROUP_SCORES",
+    "Rules",
+    "band",
+    "figure_allowed",
+    "filter_allowed",
+    "gate",
+    "publishable",
+    "suppressed_groups",
+]
 
 MIN_GROUP_SCORES = 5
 MIN_GROUP_COMMENTS = 10
 
 K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
 
 
 def _check_min_group(min_group: int) -> None:
@@ -82,3 +96,142 @@ def filter_allowed(filtered_size: int, parent_size: int, min_group: int) -> bool
         raise ValueError(f"need 0 <= filtered_size <= parent_size, got {filtered_size} and {parent_size}")
     left_out = parent_size - filtered_size
     return filtered_size >= min_group and (left_out == 0 or left_out >= min_group)
+
+
+# --- the one gate for pulse figures ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The confidentiality thresholds in force (from settings)."""
+
+    min_group: int = MIN_GROUP_SCORES
+    min_comment_group: int = MIN_GROUP_COMMENTS
+
+    def __post_init__(self) -> None:
+        _check_min_group(self.min_group)
+        _check_min_group(self.min_comment_group)
+
+    @property
+    def comment_group(self) -> int:
+        return max(self.min_group, self.min_comment_group)
+
+
+def band(n: int, min_group: int) -> int | str:
+    """A head count as it may be shown: exact from min_group up, else a band.
+
+    A hidden row that said "1 contractor" would tell who answered.
+
+    >>> band(7, 5), band(1, 5), band(0, 5)
+    (7, 'fewer than 5', 0)
+    """
+    _check_min_group(min_group)
+    return n if n >= min_group or n == 0 else f"fewer than {min_group}"
+
+
+def figure_allowed(behind: int, unit: int, min_group: int) -> bool:
+    """Whether a figure over `behind` people of a unit of `unit` people may be shown.
+
+    The people behind the figure must be at least min_group, and the people
+    of the unit the figure leaves out (someone who skipped a dimension, a
+    response without a CEI) none or at least min_group: otherwise the unit's
+    other figures, taken together with this one, pin down the few left out.
+
+    >>> figure_allowed(6, 6, 5), figure_allowed(5, 6, 5), figure_allowed(5, 10, 5)
+    (True, False, True)
+    """
+    _check_min_group(min_group)
+    if not 0 <= behind <= unit:
+        raise ValueError(f"need 0 <= behind <= unit, got {behind} and {unit}")
+    left_out = unit - behind
+    return behind >= min_group and (left_out == 0 or left_out >= min_group)
+
+
+def gate(value: T, *, behind: int, unit: int, min_group: int) -> T | None:
+    """The one door every pulse figure leaves through: the value, or None when
+    the people behind it could be singled out (`figure_allowed`).
+
+    >>> gate(72.5, behind=8, unit=8, min_group=5), gate(72.5, behind=4, unit=4, min_group=5)
+    (72.5, None)
+    """
+    return value if figure_allowed(behind, unit, min_group) else None
+
+
+def publishable(cells: Mapping[tuple[Hashable, ...], int], min_group: int) -> tuple[frozenset[Hashable], ...] | None:
+    """The groups of each attribute that one wave may report, or None when the
+    wave as a whole has fewer than min_group respondents.
+
+    ``cells`` counts the wave's respondents per combination of attributes
+    (region, service type, tenure band, ...): ``{(a0, a1, ...): n}``.
+    Each attribute's breakdown follows `suppressed_groups` (small groups and
+    the next-smallest). Breakdowns by different attributes can still be
+    played against each other: with region and service type, "North +
+    delivery − South − courier" can isolate a combination that holds one
+    person. Any figure that can be derived from the shown groups of a wave is
+    a weighted sum over the combinations, with weights additive in the
+    attributes; so the shown groups are safe when every such weighting that
+    is zero on all the large combinations (at least min_group people) is
+    zero on the small ones too: the large combinations alone span the same
+    space as all of them. Until then the smallest shown group that a small
+    combination belongs to is hidden as well (and its breakdown's
+    next-smallest rule applied again).
+
+    >>> [sorted(s) for s in publishable({("n", "d"): 6, ("s", "d"): 7, ("n", "c"): 8, ("s", "c"): 9}, 5)]
+    [['n', 's'], ['c', 'd']]
+
+    North + delivery − South − courier would be twice the one person in
+    North × delivery: the service breakdown goes.
+
+    >>> [sorted(s) for s in publishable({("n", "d"): 1, ("n", "c"): 5, ("s", "d"): 5}, 5)]
+    [['n', 's'], []]
+    >>> publishable({("n", "d"): 3}, 5) is None
+    True
+    """
+    _check_min_group(min_group)
+    populated = {cell: n for cell, n in cells.items() if n > 0}
+    if sum(populated.values()) < min_group:
+        return None
+    width = len(next(iter(populated)))
+    sizes: list[dict[Hashable, int]] = [{} for _ in range(width)]
+    for cell, n in populated.items():
+        for i, value in enumerate(cell):
+            sizes[i][value] = sizes[i].get(value, 0) + n
+    hidden = [suppressed_groups(s, min_group) for s in sizes]
+    while True:
+        shown = [[v for v in s if v not in h] for s, h in zip(sizes, hidden)]
+        small = [cell for cell, n in populated.items() if n < min_group]
+        if not small or _large_cells_span(populated, shown, min_group):
+            return tuple(frozenset(s) for s in shown)
+        candidates = {(sizes[i][cell[i]], repr(cell[i]), i, cell[i])
+                      for cell in small for i in range(width) if cell[i] in shown[i]}
+        _, _, i, value = min(candidates)
+        hidden[i] = _suppress(sizes[i], min_group, hidden[i] | {value})
+
+
+def _suppress(sizes: Mapping[K, int], min_group: int, hidden: set[K]) -> set[K]:
+    """`suppressed_groups` starting from groups already hidden."""
+    hidden = set(hidden)
+    shown = [k for k, size in sizes.items() if size >= min_group and k not in hidden]
+    while shown:
+        hidden_size = sum(sizes[k] for k in hidden)
+        if not (len(hidden) == 1 or 0 < hidden_size < min_group):
+            break
+        smallest = _smallest(shown, sizes)
+        shown.remove(smallest)
+        hidden.add(smallest)
+    return hidden
+
+
+def _large_cells_span(cells: Mapping[tuple[Hashable, ...], int], shown: list[list[Hashable]], min_group: int) -> bool:
+    """Whether the combinations of at least min_group people span every
+    weighting the shown groups can express (see `publishable`)."""
+    columns = [(i, v) for i, values in enumerate(shown) for v in values]
+
+    def row(cell: tuple[Hashable, ...]) -> list[float]:
+        return [1.0] + [1.0 if cell[i] == v else 0.0 for i, v in columns]
+
+    every = np.array([row(cell) for cell in cells])
+    large = [row(cell) for cell, n in cells.items() if n >= min_group]
+    if not large:
+        return False
+    return int(np.linalg.matrix_rank(np.array(large))) == int(np.linalg.matrix_rank(every))
