@@ -67,7 +67,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -77,10 +76,12 @@ from typing import Any, Literal
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from models.analytics import Window, index_by_wave, pulse_survey
 from models.db import connection
 from models.queries import survey_in_force
 from models.settings import settings
 from models.tokens import new_token
+from models.waves import waves_in
 from surveys.csvsafe import neutralise, restore
 from surveys.schema import Survey
 from surveys.scoring import PulseScoring, cei, score_pulse
@@ -95,6 +96,7 @@ __all__ = [
     "RowError",
     "customer_export_header",
     "export_customer_responses",
+    "export_pulse_index",
     "export_pulse_responses",
     "import_csv",
     "CUSTOMER_RESPONSE_COLUMNS",
@@ -832,58 +834,82 @@ class PulseExport:
     suppressed_responses: int = 0
     comments_suppressed: int = 0
     _waves: list[tuple[int, bool]] = field(default_factory=list)  # (wave id, show comments)
-    _where: str = ""
-    _values: list[Any] = field(default_factory=list)
     _questions: list[str] = field(default_factory=list)
 
     async def chunks(self) -> AsyncIterator[str]:
-        """CSV text, header first, wave by wave in a fresh random order within each wave."""
+        """CSV text, header first, wave by wave, each wave's rows sorted by
+        their answers: an order that says nothing about who or when."""
         yield _csv_chunk([self.header])
         conn = connection()
         sql = _placeholders(conn, (
-            "SELECT w.name AS wave, r.submitted_at, r.answers, r.cei, r.comment "
-            f"FROM pulse_responses r JOIN pulse_waves w ON w.id = r.wave_id WHERE r.wave_id = ?{self._where}"
+            "SELECT w.name AS wave, r.answers, r.cei, r.comment "
+            "FROM pulse_responses r JOIN pulse_waves w ON w.id = r.wave_id WHERE r.wave_id = ?"
         ))
-        shuffle = random.SystemRandom().shuffle
         for wave_id, show_comments in self._waves:
-            rows = await conn.execute_query_dict(sql, [wave_id, *self._values])
-            shuffle(rows)
+            rows = sorted((self._row(r, show_comments) for r in await conn.execute_query_dict(sql, [wave_id])),
+                          key=lambda row: [(v is None, "" if v is None else str(v)) for v in row])
             for start in range(0, len(rows), EXPORT_BATCH):
-                yield _csv_chunk(self._row(r, show_comments) for r in rows[start:start + EXPORT_BATCH])
+                yield _csv_chunk(rows[start:start + EXPORT_BATCH])
 
     def _row(self, r: Mapping[str, Any], show_comments: bool) -> list[Any]:
         answers = r["answers"]
         if isinstance(answers, str):
             answers = json.loads(answers)
         return [
-            r["wave"], _db_instant(r["submitted_at"]).date().isoformat(),
+            r["wave"],
             *(answers.get(q) for q in self._questions),
             None if r["cei"] is None else round(float(r["cei"]), 6),
-            r["comment"] if show_comments else None,
+            (r["comment"] or None) if show_comments else None,
         ]
+
+
+def _days(start: datetime | None, end: datetime | None) -> tuple[date, date]:
+    """[start, end) as inclusive days (a missing end: today, UTC)."""
+    first = start.astimezone(UTC).date() if start else date(1970, 1, 1)
+    last = (end.astimezone(UTC) - timedelta(microseconds=1)).date() if end else datetime.now(UTC).date()
+    return first, max(first, last)
 
 
 async def export_pulse_responses(*, start: datetime | None = None,
                                  end: datetime | None = None) -> PulseExport:
-    """Plan a pulse export over submitted_at in [start, end), applying the group thresholds."""
+    """Plan a pulse export of the waves that closed in [start, end) (models.waves):
+    only closed waves with at least min_group respondents, comments only for
+    waves of at least min_comment_group; no times, no attributes."""
     survey = survey_in_force("pulse")
     questions = [q.id for q in survey.questions if q.id != "comment" and q.scale is not None]
-    conn = connection()
-    where, values = _window("r.submitted_at", start, end)
-    groups = await conn.execute_query_dict(_placeholders(conn, (
-        "SELECT w.id, COUNT(DISTINCT r.contractor_id) AS contractors, COUNT(*) AS responses, "
-        "COUNT(r.comment) AS comments FROM pulse_waves w JOIN pulse_responses r ON r.wave_id = w.id "
-        f"WHERE 1 = 1{where} GROUP BY w.id, w.opens_at, w.name ORDER BY w.opens_at, w.name"
-    )), values)
-    export = PulseExport(header=["wave", "submitted_at", *questions, "cei", "comment"],
-                         _where=where, _values=values, _questions=questions)
-    for g in groups:
-        if g["contractors"] < settings.min_group:
+    export = PulseExport(header=["wave", *questions, "cei", "comment"], _questions=questions)
+    first, last = _days(start, end)
+    for wave in await waves_in(first, last, min_group=settings.min_group):
+        if not wave.reported:
             export.suppressed_waves += 1
-            export.suppressed_responses += g["responses"]
+            export.suppressed_responses += wave.respondents
             continue
-        show = g["contractors"] >= settings.min_comment_group
+        show = wave.respondents >= max(settings.min_group, settings.min_comment_group)
         if not show:
-            export.comments_suppressed += g["comments"]
-        export._waves.append((g["id"], show))
+            export.comments_suppressed += wave.respondents
+        export._waves.append((wave.id, show))
     return export
+
+
+PULSE_INDEX_FIGURES = ("n_contractors", "n_responses", "cei", "cei_favourable_pct")
+
+
+async def export_pulse_index(*, start: datetime | None = None, end: datetime | None = None) -> str:
+    """The aggregate pulse export: per closed wave and group (everyone, each
+    region, service type and tenure band), the figures `/api/v1/index` may
+    show, through the same gate; a hidden group's row says so and why."""
+    first, last = _days(start, end)
+    dims = [d.id for d in pulse_survey().dimensions]
+    rows = await index_by_wave(window=Window(first, last), min_group=settings.min_group,
+                               min_comment_group=settings.min_comment_group)
+    header = ["wave", "group_by", "group", *PULSE_INDEX_FIGURES,
+              *(f"{d}_{k}" for d in dims for k in ("score", "favourable_pct")), "suppressed", "reason"]
+    out = [header]
+    for row in rows:
+        figures = [None if isinstance(row[k], float) and row["suppressed"] else row[k] for k in PULSE_INDEX_FIGURES]
+        out.append([
+            row["wave"], row["group_by"], row["group"], *figures,
+            *(row["dimensions"][d][k] for d in dims for k in ("score", "favourable_pct")),
+            row["suppressed"], row["reason"],
+        ])
+    return _csv_chunk(out)

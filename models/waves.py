@@ -37,8 +37,8 @@ class WaveStatus:
         return self.state == "reported"
 
     def as_dict(self, min_group: int) -> dict[str, Any]:
-        """The wave as a report lists it: a respondent count only where it is
-        at least min_group (see surveys.privacy.band)."""
+        """The wave as a report lists it: a respondent count and a response
+        rate only where at least min_group answered (see surveys.privacy.band)."""
         from surveys.privacy import band
 
         return {
@@ -48,7 +48,9 @@ class WaveStatus:
             "state": self.state,
             "n_invited": self.invited,
             "n_contractors": band(self.respondents, min_group),
-            "response_rate": self.respondents / self.invited if self.invited else None,
+            # a rate over fewer than min_group answers would tell who answered
+            "response_rate": self.respondents / self.invited
+            if self.invited and self.respondents >= min_group else None,
         }
 
 

@@ -8,7 +8,7 @@ not be derivable from the total and its shown siblings.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -46,28 +46,31 @@ def _smallest(keys: list[K], sizes: Mapping[K, int]) -> K:
         return min(keys, key=lambda k: (sizes[k], repr(k)))
 
 
-def suppressed_groups(sizes: Mapping[K, int], min_group: int) -> set[K]:
+def suppressed_groups(sizes: Mapping[K, int], min_group: int, hidden: Iterable[K] = ()) -> set[K]:
     """The groups of one breakdown whose results must be hidden.
 
-    ``sizes`` holds the distinct people per group. Every group with
-    0 < size < min_group is hidden. Then, while the hidden groups could be
-    worked out as "total minus the shown groups" and pinned to fewer than
-    min_group people — that is, while exactly one group is hidden, or the
-    hidden groups together hold fewer than min_group people — the smallest
-    shown group is hidden too (Viva Glint's next-smallest rule). Empty groups
-    are neither shown nor hidden.
+    ``sizes`` holds the distinct people per group; ``hidden`` names groups
+    already hidden for another reason. Every group with 0 < size < min_group
+    is hidden. Then, while the hidden groups could be worked out as "total
+    minus the shown groups" and pinned to fewer than min_group people — that
+    is, while exactly one group is hidden, or the hidden groups together hold
+    fewer than min_group people — the smallest shown group is hidden too
+    (Viva Glint's next-smallest rule). Empty groups are neither shown nor
+    hidden. This is the one copy of that loop.
 
     >>> sorted(suppressed_groups({"a": 4, "b": 10, "c": 30}, 5))
     ['a', 'b']
     >>> sorted(suppressed_groups({"a": 3, "b": 3, "c": 30}, 5))
     ['a', 'b']
+    >>> sorted(suppressed_groups({"a": 20, "b": 10, "c": 30}, 5, hidden=["c"]))
+    ['b', 'c']
     """
     _check_min_group(min_group)
     for key, size in sizes.items():
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ValueError(f"group size must be a whole number >= 0, got {size!r} for {key!r}")
-    hidden = {k for k, size in sizes.items() if 0 < size < min_group}
-    shown = [k for k, size in sizes.items() if size >= min_group]
+    hidden = {k for k in hidden if sizes.get(k, 0) > 0} | {k for k, size in sizes.items() if 0 < size < min_group}
+    shown = [k for k, size in sizes.items() if size >= min_group and k not in hidden]
     while shown:
         hidden_size = sum(sizes[k] for k in hidden)
         if not (len(hidden) == 1 or 0 < hidden_size < min_group):
@@ -200,26 +203,15 @@ def publishable(cells: Mapping[tuple[Hashable, ...], int], min_group: int) -> tu
     while True:
         shown = [[v for v in s if v not in h] for s, h in zip(sizes, hidden)]
         small = [cell for cell, n in populated.items() if n < min_group]
-        if not small or _large_cells_span(populated, shown, min_group):
+        if not small or not any(shown) or _large_cells_span(populated, shown, min_group):
             return tuple(frozenset(s) for s in shown)
         candidates = {(sizes[i][cell[i]], repr(cell[i]), i, cell[i])
                       for cell in small for i in range(width) if cell[i] in shown[i]}
+        # (with no shown group in a small combination, the overall column alone
+        # differs; any shown group then goes first, smallest first)
+        candidates = candidates or {(sizes[i][v], repr(v), i, v) for i in range(width) for v in shown[i]}
         _, _, i, value = min(candidates)
-        hidden[i] = _suppress(sizes[i], min_group, hidden[i] | {value})
-
-
-def _suppress(sizes: Mapping[K, int], min_group: int, hidden: set[K]) -> set[K]:
-    """`suppressed_groups` starting from groups already hidden."""
-    hidden = set(hidden)
-    shown = [k for k, size in sizes.items() if size >= min_group and k not in hidden]
-    while shown:
-        hidden_size = sum(sizes[k] for k in hidden)
-        if not (len(hidden) == 1 or 0 < hidden_size < min_group):
-            break
-        smallest = _smallest(shown, sizes)
-        shown.remove(smallest)
-        hidden.add(smallest)
-    return hidden
+        hidden[i] = suppressed_groups(sizes[i], min_group, hidden[i] | {value})
 
 
 def _large_cells_span(cells: Mapping[tuple[Hashable, ...], int], shown: list[list[Hashable]], min_group: int) -> bool:

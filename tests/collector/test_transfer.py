@@ -66,7 +66,11 @@ def test_export_parameters_and_pulse_headers(client: TestClient, auth: dict[str,
     assert pulse.status_code == 200
     assert pulse.headers["x-rapport-suppressed-responses"] == "0"
     header = next(csv.reader(io.StringIO(pulse.text)))
-    assert header[:2] == ["wave", "submitted_at"] and "contractor_external_id" not in header
+    assert header[0] == "wave" and "submitted_at" not in header and "contractor_external_id" not in header
+    figures = client.get("/api/v1/export/pulse-index.csv?from=2026-01-01", headers=auth)
+    assert figures.status_code == 200 and figures.headers["content-type"].startswith("text/csv")
+    assert next(csv.reader(io.StringIO(figures.text)))[:4] == ["wave", "group_by", "group", "n_contractors"]
+    assert client.get("/api/v1/export/pulse-index.csv?to=nope", headers=auth).json()["parameter"] == "to"
 
 
 def test_openapi_lists_the_transfer_paths() -> None:
@@ -78,4 +82,5 @@ def test_openapi_lists_the_transfer_paths() -> None:
         "/api/v1/import/pulse-responses",
         "/api/v1/export/customer-responses.csv",
         "/api/v1/export/pulse-responses.csv",
+        "/api/v1/export/pulse-index.csv",
     }

@@ -35,5 +35,6 @@ async def test_states_and_window_by_closing_day(db: str) -> None:
     live_status = waves[-1]
     assert (live_status.respondents, live_status.invited) == (3, 6)
     assert live_status.as_dict(5)["n_contractors"] == "fewer than 5"
-    assert live_status.as_dict(5)["response_rate"] == pytest.approx(0.5)
+    assert live_status.as_dict(5)["response_rate"] is None  # 3 of 6 would tell who answered
+    assert live_status.as_dict(3)["response_rate"] == pytest.approx(0.5)
     assert [w.name for w in await waves_in(date(2026, 3, 1), date(2026, 3, 14), min_group=5, now=NOW)] == ["big"]
