@@ -9,7 +9,6 @@ not be derivable from the total and its shown siblings.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -17,11 +16,8 @@ import numpy as np
 __all__ = [
     "MIN_GROUP_COMMENTS",
     "MIN_GROUP_SCORES",
-    "Rules",
     "band",
-    "figure_allowed",
     "filter_allowed",
-    "gate",
     "publishable",
     "suppressed_groups",
 ]
@@ -30,7 +26,6 @@ MIN_GROUP_SCORES = 5
 MIN_GROUP_COMMENTS = 10
 
 K = TypeVar("K", bound=Hashable)
-T = TypeVar("T")
 
 
 def _check_min_group(min_group: int) -> None:
@@ -104,22 +99,6 @@ def filter_allowed(filtered_size: int, parent_size: int, min_group: int) -> bool
 # --- the one gate for pulse figures ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rules:
-    """The confidentiality thresholds in force (from settings)."""
-
-    min_group: int = MIN_GROUP_SCORES
-    min_comment_group: int = MIN_GROUP_COMMENTS
-
-    def __post_init__(self) -> None:
-        _check_min_group(self.min_group)
-        _check_min_group(self.min_comment_group)
-
-    @property
-    def comment_group(self) -> int:
-        return max(self.min_group, self.min_comment_group)
-
-
 def band(n: int, min_group: int) -> int | str:
     """A head count as it may be shown: exact from min_group up, else a band.
 
@@ -130,34 +109,6 @@ def band(n: int, min_group: int) -> int | str:
     """
     _check_min_group(min_group)
     return n if n >= min_group or n == 0 else f"fewer than {min_group}"
-
-
-def figure_allowed(behind: int, unit: int, min_group: int) -> bool:
-    """Whether a figure over `behind` people of a unit of `unit` people may be shown.
-
-    The people behind the figure must be at least min_group, and the people
-    of the unit the figure leaves out (someone who skipped a dimension, a
-    response without a CEI) none or at least min_group: otherwise the unit's
-    other figures, taken together with this one, pin down the few left out.
-
-    >>> figure_allowed(6, 6, 5), figure_allowed(5, 6, 5), figure_allowed(5, 10, 5)
-    (True, False, True)
-    """
-    _check_min_group(min_group)
-    if not 0 <= behind <= unit:
-        raise ValueError(f"need 0 <= behind <= unit, got {behind} and {unit}")
-    left_out = unit - behind
-    return behind >= min_group and (left_out == 0 or left_out >= min_group)
-
-
-def gate(value: T, *, behind: int, unit: int, min_group: int) -> T | None:
-    """The one door every pulse figure leaves through: the value, or None when
-    the people behind it could be singled out (`figure_allowed`).
-
-    >>> gate(72.5, behind=8, unit=8, min_group=5), gate(72.5, behind=4, unit=4, min_group=5)
-    (72.5, None)
-    """
-    return value if figure_allowed(behind, unit, min_group) else None
 
 
 def publishable(cells: Mapping[tuple[Hashable, ...], int], min_group: int) -> tuple[frozenset[Hashable], ...] | None:
