@@ -70,6 +70,7 @@ import csv
 import io
 import json
 import random
+import textwrap
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -231,10 +232,13 @@ class ImportColumns:
 
     def describe(self) -> str:
         """What `rapport import --help` and the README say about this kind."""
-        lines = [f"{self.kind}:", "  required: " + ", ".join(self.required)]
+        def wrapped(text: str) -> list[str]:
+            return textwrap.wrap(text, 78, initial_indent="  ", subsequent_indent="    ")
+
+        lines = [f"{self.kind}:", *wrapped("required: " + ", ".join(self.required))]
         if self.optional:
-            lines.append("  optional: " + ", ".join(self.optional))
-        lines.append("  " + self.notes)
+            lines += wrapped("optional: " + ", ".join(self.optional))
+        lines += textwrap.wrap(self.notes, 78, initial_indent="  ", subsequent_indent="  ")
         lines.append("  example:")
         lines.extend("    " + line for line in self.example_lines().splitlines())
         return "\n".join(lines)
