@@ -86,3 +86,12 @@ def test_openapi_lists_the_transfer_paths() -> None:
         "/api/v1/export/customer-responses.csv",
         "/api/v1/export/pulse-responses.csv",
     }
+
+
+def test_openapi_describes_each_import_by_its_one_column_definition() -> None:
+    from collector.transfer import OPENAPI_PATHS
+    from models.transfer import KINDS, import_columns
+
+    for kind in KINDS:
+        description = OPENAPI_PATHS[f"/api/v1/import/{kind}"]["post"]["description"]
+        assert import_columns(kind).example_lines() in description
