@@ -38,6 +38,7 @@ from models.transfer import (
     export_customer_responses,
     export_pulse_index,
     export_pulse_responses,
+    import_columns,
     import_csv,
     parse_instant,
 )
@@ -173,23 +174,19 @@ _WINDOW = [
      "description": "ISO 8601 date-time (exclusive), or a date (that whole day included)."},
 ]
 _IMPORTS = {
-    "contractors": (
-        "Import contractors (upsert by external id)",
-        "Columns: external_id, name, region, service_type, started_on (YYYY-MM-DD, may be blank), "
-        "optional active (yes/no).",
-    ),
-    "customer-responses": (
-        "Import answered customer surveys",
-        "Columns: job_external_id, contractor_external_id, completed_at, submitted_at, csat, nps, ces, "
-        "promise_kept, comment. Missing jobs are created; contractors must exist. "
-        "A customer-responses export re-imports as it is.",
-    ),
-    "pulse-responses": (
-        "Import answered contractor pulses",
-        "Columns: contractor_external_id, wave, submitted_at, one per pulse question id "
-        "(see GET /api/v1/surveys), comment. The wave must exist and contain submitted_at.",
-    ),
+    "contractors": "Import contractors (upsert by external id)",
+    "customer-responses": "Import answered customer surveys",
+    "pulse-responses": "Import answered contractor pulses",
 }
+
+
+def _import_description(kind: str) -> str:
+    """The columns of `kind` from their one definition (`rapport import --help` prints the same)."""
+    columns = import_columns(kind)
+    return (f"Columns: {', '.join(columns.required)}; optional: {', '.join(columns.optional)}. "
+            f"{columns.notes} The file is imported whole or not at all; every error of every line "
+            f"is reported at once. Example:\n\n```csv\n{columns.example_lines()}```")
+
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
     "ImportResult": {
@@ -222,7 +219,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         f"/api/v1/import/{kind}": {
             "post": {
                 "summary": summary,
-                "description": description + " The file is imported whole or not at all.",
+                "description": _import_description(kind),
                 "requestBody": _CSV_BODY,
                 "responses": {
                     "200": _json("ImportResult", "Imported."),
@@ -232,7 +229,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 },
             }
         }
-        for kind, (summary, description) in _IMPORTS.items()
+        for kind, summary in _IMPORTS.items()
     },
     "/api/v1/export/customer-responses.csv": {
         "get": {

@@ -50,6 +50,13 @@ def test_bad_lines_are_422_naming_line_and_column(client: TestClient, auth: dict
     rows = list(csv.reader(io.StringIO(client.get("/api/v1/export/customer-responses.csv", headers=auth).text)))
     assert len(rows) == 1  # nothing stored
 
+    # every kind of error in one answer: a line's own and an unknown contractor's
+    both = bad + "J3,C9,2026-03-02,2026-03-02T09:00:00,3,6,4,no,\n"
+    response = client.post("/api/v1/import/customer-responses", content=both, headers=auth)
+    assert response.status_code == 422 and response.json()["error_count"] == 2
+    assert [(e["line"], e["column"]) for e in response.json()["errors"]] == [
+        (3, "ces"), (4, "contractor_external_id")]
+
     unusable = client.post("/api/v1/import/pulse-responses", content="wave\n", headers=auth)
     assert unusable.status_code == 400 and unusable.json()["errors"][0]["line"] == 1
     no_file = client.post("/api/v1/import/contractors", headers=auth, files={"other": ("x.csv", b"x")})
@@ -84,3 +91,12 @@ def test_openapi_lists_the_transfer_paths() -> None:
         "/api/v1/export/pulse-responses.csv",
         "/api/v1/export/pulse-index.csv",
     }
+
+
+def test_openapi_describes_each_import_by_its_one_column_definition() -> None:
+    from collector.transfer import OPENAPI_PATHS
+    from models.transfer import KINDS, import_columns
+
+    for kind in KINDS:
+        description = OPENAPI_PATHS[f"/api/v1/import/{kind}"]["post"]["description"]
+        assert import_columns(kind).example_lines() in description

@@ -134,9 +134,40 @@ async def test_header_problems_and_error_limit(db: str) -> None:
     many = CUSTOMER_HEADER + "".join(customer_line(f"J{i}", csat="x") for i in range(80))
     with pytest.raises(CsvImportError) as caught:
         await import_csv(kind="customer-responses", data=many)
-    assert len(caught.value.errors) == 50 and caught.value.error_count == 80
+    # each line: its bad csat and, in the same pass, its unknown contractor
+    assert len(caught.value.errors) == 50 and caught.value.error_count == 160
+    assert [e.line for e in caught.value.errors] == sorted(e.line for e in caught.value.errors)
     with pytest.raises(CsvImportError):
         await import_csv(kind="customer-responses", data=b"\xff\xfe bad")
+
+
+async def test_every_kind_of_error_is_reported_in_one_pass(db: str) -> None:
+    await import_csv(kind="contractors", data=contractors_csv(1))
+    data = CUSTOMER_HEADER + customer_line("J1", csat="9") + customer_line("J2", contractor="NOBODY") \
+        + customer_line("J3", contractor="GHOST", csat="0")
+    with pytest.raises(CsvImportError) as caught:
+        await import_csv(kind="customer-responses", data=data)
+    assert [(e.line, e.column) for e in caught.value.errors] == [
+        (2, "csat"), (3, "contractor_external_id"), (4, "csat"), (4, "contractor_external_id")]
+    assert "no contractor 'NOBODY'" in caught.value.errors[1].message
+    assert await CustomerResponse.all().count() == 0 and await Job.all().count() == 0
+
+    await PulseWave.create(name="w1", opens_at=WAVE_OPENS, closes_at=WAVE_OPENS + timedelta(days=7))
+    pulse = pulse_csv([("C0", "w1", 9, ""), ("GHOST", "w1", 4, ""), ("C0", "w9", 4, "")])
+    with pytest.raises(CsvImportError) as caught:
+        await import_csv(kind="pulse-responses", data=pulse)
+    found = {(e.line, e.column) for e in caught.value.errors}
+    assert (2, ITEMS[0]) in found and (3, "contractor_external_id") in found and (4, "wave") in found
+    assert await PulseResponse.all().count() == 0
+
+
+async def test_prefer_not_to_say_imports_as_unanswered(db: str) -> None:
+    await import_csv(kind="contractors", data=contractors_csv(1))
+    await PulseWave.create(name="w1", opens_at=WAVE_OPENS, closes_at=WAVE_OPENS + timedelta(days=7))
+    data = pulse_csv([("C0", "w1", 4, "")]).replace(",4,", ",skip,", 1)  # the first item
+    await import_csv(kind="pulse-responses", data=data)
+    response = await PulseResponse.get()
+    assert response.answers[ITEMS[0]] is None and response.answers[ITEMS[1]] == 4
 
 
 async def test_pulse_import_scores_every_response(db: str) -> None:
