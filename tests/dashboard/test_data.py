@@ -129,6 +129,7 @@ def world_run(db_url: str, loop_thread: asyncio.AbstractEventLoop) -> Iterator[d
 
 
 FILTERS = data.Filters(DAY - timedelta(days=13), DAY)
+LINKAGE = FILTERS.with_(end=DAY + timedelta(days=11))  # the linkage's pulse side: waves closed by then
 
 
 def test_the_facade_returns_the_query_layers_own_numbers(world_run: data.Runner) -> None:
@@ -139,9 +140,11 @@ def test_the_facade_returns_the_query_layers_own_numbers(world_run: data.Runner)
     assert overview["index"] == world_run(analytics.index_report(window=window, **thresholds))
     assert overview["customer"] == world_run(analytics.customer_report(window=window))
     assert overview["index_previous"]["window"] == {"from": "2026-02-11", "to": "2026-02-24"}
-    linkage = data.linkage_view(world_run, FILTERS, lag_weeks=0)
-    assert linkage == world_run(analytics.linkage_report(window=window, min_group=settings.min_group))
+    linkage = data.linkage_view(world_run, LINKAGE, lag_weeks=0)
+    assert linkage == world_run(analytics.linkage_report(window=analytics.Window(LINKAGE.start, LINKAGE.end),
+                                                         min_group=settings.min_group))
     assert linkage["n"] == 60 and linkage["correlations"][0]["r"] > 0.3
+    assert linkage["waves"] == ["March"]  # Islands closed with four answers: it counts nowhere
     segments = data.segments_view(world_run, FILTERS, group_by="region")
     assert segments["index"] == world_run(analytics.index_report(window=window, group_by="region", **thresholds))
 
@@ -194,15 +197,15 @@ def _text(node: Any) -> str:
 
 
 def test_the_lag_moves_the_customer_window(world_run: data.Runner) -> None:
-    linkage = data.linkage_view(world_run, FILTERS, lag_weeks=2)
+    linkage = data.linkage_view(world_run, LINKAGE, lag_weeks=2)
     assert linkage["lag_days"] == 14
-    assert linkage["customer_window"] == {"from": "2026-03-11", "to": "2026-03-24"}
+    assert linkage["customer_window"] == {"from": "2026-03-11", "to": "2026-04-04"}
 
 
 def test_the_lag_series_is_one_linkage_report_per_week(world_run: data.Runner) -> None:
-    lags = data.linkage_by_lag(world_run, FILTERS, max_weeks=2)
+    lags = data.linkage_by_lag(world_run, LINKAGE, max_weeks=2)
     assert [p["lag_weeks"] for p in lags] == [0, 1, 2]
-    same = data.linkage_view(world_run, FILTERS, lag_weeks=0)["correlations"][0]
+    same = data.linkage_view(world_run, LINKAGE, lag_weeks=0)["correlations"][0]
     assert (lags[0]["r"], lags[0]["n"]) == (same["r"], 60)
     assert lags[2]["n"] == 0 and lags[2]["r"] is None  # nobody's customers two weeks later
 
