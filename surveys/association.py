@@ -55,8 +55,13 @@ def describe(r: float, ci_low: float, ci_high: float) -> Association:
 
 
 def _number(value: float) -> str:
-    """Two decimals with a true minus sign (−0.25), as the dashboard prints numbers."""
-    return f"{value:.2f}".replace("-", "−")
+    """Two decimals with a true minus sign (−0.25); a value that rounds to zero is 0.00, unsigned.
+
+    >>> _number(-0.25), _number(-1e-17)
+    ('−0.25', '0.00')
+    """
+    text = f"{value:.2f}"
+    return "0.00" if text == "-0.00" else text.replace("-", "−")
 
 
 def linkage_headline(r: float, ci_low: float, ci_high: float, n: int) -> str:
