@@ -150,15 +150,17 @@ def linkage_bands(
             x=[str(b["band"]) for b in hidden],
             y=[5.0] * len(hidden),
             marker={"color": PALETTE["hidden"]},
-            text=[small if str(b.get("n", "")).startswith("fewer") else HIDDEN_WITH for b in hidden],
+            text=[(small if str(b.get("n", "")).startswith("fewer") else HIDDEN_WITH).replace(" (", "<br>(")
+                  for b in hidden],
             textposition="inside",
+            textangle=0,
             insidetextanchor="middle",
             textfont={"color": PALETTE["muted"]},
             customdata=[b.get("reason") or "hidden" for b in hidden],
             hovertemplate="CEI %{x}: hidden, %{customdata}<extra></extra>",
             name="hidden",
         ))
-    fig.update_layout(barmode="overlay", bargap=0.25)
+    fig.update_layout(barmode="overlay", bargap=0.25, uniformtext={"minsize": 11, "mode": "show"})
     fig.update_xaxes(title_text=x_title, type="category", categoryorder="array", categoryarray=labels)
     fig.update_yaxes(title_text=y_title, range=[1, 5.6], tickvals=[1, 2, 3, 4, 5])
     return fig

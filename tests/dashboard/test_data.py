@@ -202,6 +202,30 @@ def test_the_lag_moves_the_customer_window(world_run: data.Runner) -> None:
     assert linkage["customer_window"] == {"from": "2026-03-11", "to": "2026-04-04"}
 
 
+def test_the_linkage_page_says_what_the_report_says(world_run: data.Runner) -> None:
+    """The headline is the report's own (one rule for the words, in surveys.association); the
+    chart is CSAT by CEI band, hidden bands drawn as hidden."""
+    from dashboard.app import create_dash_app
+
+    create_dash_app()  # registers the pages
+    from dashboard.pages import linkage as page
+
+    report = data.linkage_view(world_run, LINKAGE, lag_weeks=0)
+    body = page.render(report, lag_weeks=0)
+    assert _text(_find(body, "linkage-headline")) == report["headline"]
+    assert "associated with more satisfied customers" in report["headline"]
+    figure = _find(body, "linkage-bands").figure
+    drawn = [x for trace in figure.data for x in trace.x]
+    assert sorted(drawn) == sorted(b["band"] for b in report["bands"])
+    hidden = [b["band"] for b in report["bands"] if b["suppressed"]]
+    assert [x for trace in figure.data if trace.name == "hidden" for x in trace.x] == hidden
+    no_claim = {**report, "headline": None, "correlations": [
+        {**c, "r": None, "suppressed": True, "reason": "fewer than 5 contractors with both values"}
+        for c in report["correlations"]]}
+    text = _text(_find(page.render(no_claim, lag_weeks=0), "linkage-headline"))
+    assert "associated" not in text and "fewer than 5 contractors" in text
+
+
 def test_the_lag_series_is_one_linkage_report_per_week(world_run: data.Runner) -> None:
     lags = data.linkage_by_lag(world_run, LINKAGE, max_weeks=2)
     assert [p["lag_weeks"] for p in lags] == [0, 1, 2]

@@ -52,7 +52,7 @@ def test_the_bands_draw_csat_by_cei_band_with_stepped_counts_and_hidden_bands_as
     assert list(shown.x) == ["40–60", "60–80"] and list(shown.y) == [3.8, 4.2]
     assert list(shown.text) == ["3.80<br>20–49 contractors", "4.20<br>20–49 contractors"]
     assert list(hidden.x) == ["0–20", "20–40", "80–100"]
-    assert list(hidden.text) == ["hidden (<5)", "hidden*", "hidden (<5)"]
+    assert list(hidden.text) == ["hidden<br>(<5)", "hidden*", "hidden<br>(<5)"]
     assert "smaller hidden band" in hidden.customdata[1]
     assert list(fig.layout.xaxis.categoryarray) == [b["band"] for b in bands]
     assert "(0–100)" in fig.layout.xaxis.title.text and "(1–5)" in fig.layout.yaxis.title.text
