@@ -226,6 +226,30 @@ def test_the_linkage_page_says_what_the_report_says(world_run: data.Runner) -> N
     assert "associated" not in text and "fewer than 5 contractors" in text
 
 
+def test_the_drivers_take_their_scores_from_the_index(world_run: data.Runner) -> None:
+    """The linkage's drivers carry weights and r, no score (scores are the index's, gated
+    there); the Drivers view puts the index's score for the same period beside them."""
+    from dashboard.app import create_dash_app
+    from dashboard.components import fmt
+
+    create_dash_app()
+    from dashboard.pages import drivers as page
+
+    report = data.drivers_view(world_run, LINKAGE)
+    dimensions = report["linkage"]["drivers"]["dimensions"]
+    assert dimensions and all("score" not in d and d["weight"] is not None for d in dimensions)
+    index = report["index"]["overall"]
+    rows = _find(page.render(report, data.dimension_levers()), "drivers-table").children[1].children
+    compared = 0
+    for d, row in zip(sorted(dimensions, key=lambda d: -d["share"]), rows):
+        score = (index.get("dimensions") or {}).get(d["id"], {}).get("score")
+        expected = fmt(score, "{:.0f}") if score is not None and not index["suppressed"] else None
+        cell = _text(row.children[4])
+        assert cell == expected if expected is not None else not any(ch.isdigit() for ch in cell)
+        compared += expected is not None
+    assert compared == len(dimensions) == 6  # the period's index shows every dimension
+
+
 def test_the_lag_series_is_one_linkage_report_per_week(world_run: data.Runner) -> None:
     lags = data.linkage_by_lag(world_run, LINKAGE, max_weeks=2)
     assert [p["lag_weeks"] for p in lags] == [0, 1, 2]
