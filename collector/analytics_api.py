@@ -107,17 +107,26 @@ async def customer(request: Request) -> Response:
         window=window, population=population, group_by=group_by))
 
 
+def _retired(request: Request, name: str, setting: str) -> None:
+    """A parameter the API no longer takes: a clear 400 rather than silently ignoring it
+    (brands integrate against this API)."""
+    if name in request.query_params:
+        raise BadParameter(name, f"'{name}' is no longer a request parameter: it is the deployment setting "
+                                 f"{setting}, so that no request can move who is included; remove it "
+                                 "from the request")
+
+
 async def linkage(request: Request) -> Response:
     try:
         window, population = _window(request), _population(request)
         group_by = _choice(request, "group_by", LINKAGE_GROUP_BY)
         lag_days = _int(request, "lag_days", 0, 0, MAX_LAG_DAYS)
-        min_responses = _int(request, "min_responses", 3, 1, 1000)
+        _retired(request, "min_responses", "RAPPORT_MIN_CUSTOMER_RESPONSES")
     except BadParameter as exc:
         return _bad(exc)
     return JSONResponse(await analytics.linkage_report(
         window=window, population=population, group_by=group_by, lag_days=lag_days,
-        min_responses=min_responses, min_group=settings.min_group))
+        min_responses=settings.min_customer_responses, min_group=settings.min_group))
 
 
 routes: list[BaseRoute] = [
@@ -181,10 +190,13 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/linkage": _get(
         "CEI and customer satisfaction",
         "Pearson r with Fisher 95 % CI, p, BH-adjusted p, Spearman rho, partial r; drivers by Johnson's "
-        "relative weights; binned points and a fitted line. Associations, not causes.",
+        "relative weights; CSAT by fixed CEI band (0–20 … 80–100, counts as steps). The pulse side is the "
+        "waves that closed in the window with at least RAPPORT_MIN_GROUP respondents; a contractor needs "
+        "RAPPORT_MIN_CUSTOMER_RESPONSES customer answers (a deployment setting: a request sending "
+        "'min_responses' gets a 400). Correlations over fewer than RAPPORT_MIN_GROUP contractors are null "
+        "with a reason. Associations, not causes.",
         LINKAGE_GROUP_BY,
-        [_param("lag_days", "Customer window = pulse window shifted by this many days.",
-                {"type": "integer", "minimum": 0, "maximum": MAX_LAG_DAYS, "default": 0}),
-         _param("min_responses", "Customer responses a contractor needs to be included.",
-                {"type": "integer", "minimum": 1, "default": 3})]),
+        [_param("lag_days", "Customer window = pulse window shifted by this many days. It changes which "
+                            "contractors are included.",
+                {"type": "integer", "minimum": 0, "maximum": MAX_LAG_DAYS, "default": 0})]),
 }

@@ -20,26 +20,29 @@ filter_options() -> {"regions": [str], "service_types": [str],
     "first_date": "YYYY-MM-DD" | None, "last_date": "YYYY-MM-DD" | None}
 
 index_report(*, window, population=Population(), group_by=None,
-             min_group, min_comment_group) -> {
+             min_group, min_comment_group, now=None) -> {
     "window": {"from", "to"}, "population": {...}, "group_by": str | None,
     "min_group": int, "min_comment_group": int,
-    "cei_unit": "contractor",            # group CEI = mean of contractor means
+    "cei_unit": "response", "waves_rule": "closed in the window",
     "dimensions": [{"id", "label"}],
-    "overall": ROW, "groups": [ROW], "trend": [ROW + {"wave", "opens_at", "closes_at"}]}
-  ROW = {"group": str | None, "n_contractors": int, "n_responses": int,
-         "n_invited": int,                # pulse invites of waves that opened in the window
-         "response_rate": float|None,     # answered invites / n_invited, 0–1
+    "overall": ROW, "groups": [ROW],
+    "trend": [ROW + {"wave", "opens_at", "closes_at", "state"}],   # every wave considered
+    "waves": [{"wave", "opens_at", "closes_at", "state": "reported"|"too_few"|"open",
+               "n_invited", "n_contractors", "response_rate"}]}
+  ROW = {"group": str | None, "n_contractors": int | band, "n_responses": int | None,
+         "n_waves": int, "n_invited": int | None, "response_rate": float | None,
          "cei": float|None, "cei_favourable_pct": float|None,
-         "dimensions": {dim_id: {"score", "favourable_pct", "alpha",
+         "dimensions": {dim_id: {"score", "favourable_pct", "n_contractors", "alpha",
                                  "spearman_brown", "reliability",
                                  "reliability_low": bool|None, "n_complete"}},
          "suppressed": bool, "reason": str | None,
          "comments": [str] | None, "comments_suppressed": bool}
-  A suppressed row keeps its counts and has every score null (never 0).
-  n_invited counts the invites of waves that *opened* in the window, for the
-  row's contractors (a wave row: that wave's, so 0 for a wave that opened
-  before the window); response_rate is the share of them answered (whenever
-  submitted), null when n_invited is 0 or the row is suppressed.
+  Pulse figures come from the waves that closed in the window with at least
+  min_group answers, pooled over the units each figure's gate allows (see
+  "the index" below). A suppressed row has every score null (never 0) and a
+  banded head count ("fewer than 5", "5 or more"). A filter and a breakdown
+  on different attributes raise OneAttribute.
+index_by_wave(...)  the same rows per reported wave and group (the aggregate export).
 
 customer_report(*, window, population=Population(), group_by=None) -> {
     "window", "population", "group_by",
@@ -49,22 +52,10 @@ customer_report(*, window, population=Population(), group_by=None) -> {
           "ces_mean", "ces_pct", "promise_kept_pct"}
   "trend" is by ISO week of the job's completion (weeks start on Monday).
 
-linkage_report(*, window, population=Population(), lag_days=0,
-               min_responses=3, group_by=None, min_group) -> {
-    "window", "customer_window": {"from", "to"}, "lag_days", "min_responses",
-    "population", "group_by", "n": int, "suppressed": bool, "reason",
-    "wording": str, "headline": str | None,
-    "power": {"n_needed": 85, "power": float|None, "adequate": bool, "message": str|None},
-    "correlations": [CORR]  # grid: x in cei + each dimension, y in csat, promoters, ces
-    "drivers": {"method", "citation", "outcome": "csat", "r_squared", "n",
-                "dimensions": [{"id","label","weight","share","r","score"}]} | None,
-    "bins": [{"n", "cei", "csat"}], "fit": {"slope", "intercept"} | None,
-    "groups": [{"group", "n", "suppressed", "reason", "cei", "csat_mean", "r",
-                "ci_low", "ci_high", "p_value", "rho"}]}
-  CORR = {"x": "cei"|dim, "y": "csat"|"promoters"|"ces", "n", "r", "ci_low",
-          "ci_high", "p_value", "p_adjusted" (Benjamini-Hochberg over the grid),
-          "rho", "partial": {"n","r","ci_low","ci_high","p_value","p_adjusted"}}
-  No per-contractor value leaves this module; bins hold >= min_group contractors.
+linkage_report(*, window, population=Population(), lag_days=0, group_by=None,
+               min_group, min_responses=None, now=None) -> {...}
+  r, its CI, p, rho and n over contractors, CSAT by fixed CEI bands; the
+  shape is in its docstring. No per-contractor value leaves this module.
 """
 
 from __future__ import annotations
@@ -86,9 +77,10 @@ import numpy as np
 
 from models.db import connection, dialect
 from models.entities import PulseWave
-from models.waves import WaveStatus, waves_in
 from models.settings import settings
+from models.waves import WaveStatus, waves_in
 from surveys import stats
+from surveys.association import linkage_headline
 from surveys.privacy import band, filter_allowed, publishable, suppressed_groups
 from surveys.schema import Survey, builtin_survey, load_survey
 from surveys.scoring import nps as nps_score
@@ -118,7 +110,6 @@ TENURE_BANDS = ("under 3 months", "3–12 months", "1–2 years", "2 years +")
 UNKNOWN_TENURE = "unknown"
 OUTCOMES = ("csat", "promoters", "ces")
 MODERATE_R = 0.3
-MAX_BINS = 10
 MAX_COMMENTS = 20
 RELIABILITY_FLOOR = 0.7  # Nunnally (1978)
 WORDING = (
@@ -945,6 +936,18 @@ async def customer_report(
 
 
 # --- linkage ------------------------------------------------------------------------------
+#
+# The linkage's population moves with lag_days, the window and the filters, so
+# nothing it returns may let anyone add CEIs back up (issue 8): no mean CEI of
+# any set of contractors, no fitted line, no exact count of a CEI band; a
+# correlation only over at least min_group contractors. See docs/metrics.md, "Linkage".
+
+CEI_BANDS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 100))  # [low, high), the last [80, 100]
+COUNT_STEPS = (10, 20, 50, 100)  # where a band's shown count steps up: "5–9", "10–19", "20–49", "50–99", "100 or more"
+REASON_CELL = "fewer than {m} contractors with both values"
+REASON_BAND = "fewer than {m} contractors in this band"
+REASON_BAND_NEXT = "hidden with a smaller hidden band, which the other bands would otherwise reveal"
+_CORRELATION_KEYS = ("r", "ci_low", "ci_high", "p_value", "rho")
 
 
 @dataclass(frozen=True)
@@ -962,28 +965,47 @@ class _Linked:
     ces: float | None
 
 
+async def _reported_waves(window: Window, min_group: int, now: datetime | None) -> list[WaveStatus]:
+    """The waves whose answers the linkage may use: closed in the window, with at
+    least min_group respondents (models.waves decides which)."""
+    return [w for w in await waves_in(window.start, window.end, min_group=min_group, now=now) if w.reported]
+
+
 async def _linked_contractors(
-    *, window: Window, customer_window: Window, min_responses: int, survey: Survey
+    *, waves: list[WaveStatus], end: date, customer_window: Window, min_responses: int, survey: Survey
 ) -> list[_Linked]:
-    """One row per contractor with a pulse response in `window` and at least
-    `min_responses` customer responses for jobs completed in `customer_window`.
-    Pulse, dimension and customer means per contractor are read side by side
-    and joined here."""
+    """One row per contractor with a pulse response in one of `waves` and at
+    least `min_responses` customer responses for jobs completed in
+    `customer_window`. CEI and dimension means are over the contractor's
+    responses in those waves; customer means over the customer window."""
+    if not waves:
+        return []
     dims = [d.id for d in survey.dimensions]
-    q = _Sql()
-    customers = q.rows(
+    pulse_q, scores_q, customers_q = _Sql(), _Sql(), _Sql()
+    in_pulse = ", ".join(pulse_q.p(w.id) for w in waves)
+    in_scores = ", ".join(scores_q.p(w.id) for w in waves)
+    pulse = pulse_q.rows(
+        "SELECT r.contractor_id AS cid, AVG(r.cei) AS cei FROM pulse_responses r "
+        f"WHERE r.wave_id IN ({in_pulse}) GROUP BY r.contractor_id")
+    scores = scores_q.rows(
+        "SELECT p.contractor_id AS cid, p.dimension AS dim, AVG(p.score) AS score FROM pulse_scores p "
+        f"WHERE p.wave_id IN ({in_scores}) GROUP BY p.contractor_id, p.dimension")
+    customers = customers_q.rows(
         "SELECT cr.contractor_id AS cid, COUNT(cr.csat) AS n_csat, SUM(cr.csat) AS csat, "
         "COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= 9 THEN 1 ELSE 0 END) AS promoters, "
         "COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces FROM customer_responses cr "
-        f"WHERE {q.between('cr.completed_at', customer_window)} GROUP BY cr.contractor_id "
-        f"HAVING COUNT(*) >= {q.p(min_responses)}")
+        f"WHERE {customers_q.between('cr.completed_at', customer_window)} GROUP BY cr.contractor_id "
+        f"HAVING COUNT(*) >= {customers_q.p(min_responses)}")
     people = _Sql().rows("SELECT id, region, service_type, started_on FROM contractors")
-    pulse, means, customer_rows, people_rows = await _gather(
-        _contractor_responses(window), _contractor_dimensions(window, dims), customers, people)
+    pulse_rows, score_rows, customer_rows, people_rows = await _gather(pulse, scores, customers, people)
+    means: dict[int, list[float | None]] = {}
+    for row in score_rows:
+        if row["dim"] in dims:
+            means.setdefault(row["cid"], [None] * len(dims))[dims.index(row["dim"])] = _f(row["score"])
     cu = {row["cid"]: row for row in customer_rows}
     who = {row["id"]: row for row in people_rows}
     out = []
-    for row in sorted(pulse, key=lambda r: r["cid"]):
+    for row in sorted(pulse_rows, key=lambda r: r["cid"]):
         c = cu.get(row["cid"])
         if c is None:
             continue
@@ -994,10 +1016,10 @@ async def _linked_contractors(
         out.append(_Linked(
             region=person["region"],
             service_type=person["service_type"],
-            tenure_band=tenure_band(started, window.end),
-            tenure_years=None if started is None else (window.end - started).days / 365.25,
+            tenure_band=tenure_band(started, end),
+            tenure_years=None if started is None else (end - started).days / 365.25,
             cei=_f(row["cei"]),
-            dims=means.get(row["cid"], (None,) * len(dims)),
+            dims=tuple(means.get(row["cid"], [None] * len(dims))),
             csat=_i(c["csat"]) / _i(c["n_csat"]) if _i(c["n_csat"]) else None,
             promoters=100 * _i(c["promoters"]) / _i(c["n_nps"]) if _i(c["n_nps"]) else None,
             ces=_i(c["ces"]) / _i(c["n_ces"]) if _i(c["n_ces"]) else None,
@@ -1029,15 +1051,11 @@ def _linkage_privacy(
     return groups, _privacy(sizes, min_group, breakdown=key is not None)
 
 
-def _pairs(members: Sequence[_Linked], x: str, y: str, dims: list[str]) -> tuple[list[float], list[float]]:
-    xs, ys = [], []
-    for c in members:
-        xv = c.cei if x == "cei" else c.dims[dims.index(x)]
-        yv = getattr(c, y)
-        if xv is not None and yv is not None:
-            xs.append(xv)
-            ys.append(yv)
-    return xs, ys
+def _cell_allowed(n: int, min_group: int) -> bool:
+    """A correlation over n contractors may be shown: n of at least min_group.
+    (No pulse sum over the linkage population is shown, so a cell leaving a
+    few contractors out of it has nothing to be subtracted from.)"""
+    return n >= min_group
 
 
 def _columns(members: Sequence[_Linked], dims: list[str]) -> dict[str, np.ndarray]:
@@ -1053,14 +1071,20 @@ def _columns(members: Sequence[_Linked], dims: list[str]) -> dict[str, np.ndarra
     return out
 
 
-def _correlation_dict(c: stats.Correlation) -> dict[str, Any]:
-    return {"n": c.n, "r": c.r, "ci_low": c.ci_low, "ci_high": c.ci_high, "p_value": c.p_value,
-            "rho": c.rho}
+def _correlation_cell(c: stats.Correlation, min_group: int) -> dict[str, Any]:
+    """n (exact from min_group up, else its band), r, CI, p and rho; all null
+    with a reason under min_group contractors."""
+    shown = _cell_allowed(c.n, min_group)
+    values = {"r": c.r, "ci_low": c.ci_low, "ci_high": c.ci_high, "p_value": c.p_value, "rho": c.rho}
+    return {"n": band(c.n, min_group), **(values if shown else dict.fromkeys(values)),
+            "suppressed": not shown, "reason": None if shown else REASON_CELL.format(m=min_group)}
 
 
-def _grid(members: list[_Linked], dims: list[str]) -> list[dict[str, Any]]:
+def _grid(members: list[_Linked], dims: list[str], min_group: int) -> list[dict[str, Any]]:
     """CEI and each dimension against each outcome: r, Fisher CI, p, rho, the
-    partial r (region, service type, tenure), and BH-adjusted p-values."""
+    partial r (region, service type, tenure), and BH-adjusted p-values over the
+    cells shown. A cell (or its partial r) over fewer than min_group contractors
+    is suppressed."""
     columns = _columns(members, dims)
     partials = stats.PartialCorrelator(
         {name: column.tolist() for name, column in columns.items()},
@@ -1074,8 +1098,11 @@ def _grid(members: list[_Linked], dims: list[str]) -> list[dict[str, Any]]:
     for x in ("cei", *dims):
         for y in OUTCOMES:
             both = ~np.isnan(columns[x]) & ~np.isnan(columns[y])
-            cell = {"x": x, "y": y, **_correlation_dict(stats.correlate(columns[x][both], columns[y][both]))}
-            cell["partial"] = {k: v for k, v in _correlation_dict(partials.correlate(x, y)).items() if k != "rho"}
+            cell = {"x": x, "y": y, **_correlation_cell(stats.correlate(columns[x][both], columns[y][both]),
+                                                        min_group)}
+            partial = (_correlation_cell(partials.correlate(x, y), min_group) if not cell["suppressed"]
+                       else _correlation_cell(stats.Correlation(0, None, None, None, None, None), min_group))
+            cell["partial"] = {k: v for k, v in partial.items() if k != "rho"}
             cells.append(cell)
     adjusted = stats.benjamini_hochberg([c["p_value"] for c in cells])
     adjusted_partial = stats.benjamini_hochberg([c["partial"]["p_value"] for c in cells])
@@ -1085,43 +1112,86 @@ def _grid(members: list[_Linked], dims: list[str]) -> list[dict[str, Any]]:
     return cells
 
 
-def _drivers(members: list[_Linked], survey: Survey) -> dict[str, Any] | None:
+def _drivers(members: list[_Linked], survey: Survey, min_group: int) -> dict[str, Any] | None:
+    """Relative weights of the dimensions for CSAT, and each dimension's r with
+    CSAT, over at least min_group contractors. No dimension score: scores
+    belong to the index, which gates them (the dashboard reads them there)."""
     dims = [d.id for d in survey.dimensions]
     columns = _columns(members, dims)
     complete = ~np.isnan(columns["csat"])
     for d in dims:
         complete &= ~np.isnan(columns[d])
+    n = int(complete.sum())
+    if n <= len(dims) + 1 or not _cell_allowed(n, min_group):
+        return None
     result = stats.relative_weights(
         {d: columns[d][complete] for d in dims}, columns["csat"][complete],  # type: ignore[arg-type]
-    ) if int(complete.sum()) > len(dims) + 1 else None
+    )
     if result is None:
         return None
     rows = []
     for d in survey.dimensions:
         both = ~np.isnan(columns[d.id]) & ~np.isnan(columns["csat"])
-        present = columns[d.id][~np.isnan(columns[d.id])]
         rows.append({
             "id": d.id,
             "label": d.labels.get("en", d.id),
             "weight": result.weights[d.id],
             "share": result.shares[d.id],
-            "r": stats.pearson(columns[d.id][both], columns["csat"][both]) if int(both.sum()) >= 3 else None,
-            "score": stats.mean(present.tolist()),
+            "r": stats.pearson(columns[d.id][both], columns["csat"][both])
+            if _cell_allowed(int(both.sum()), min_group) else None,
         })
     rows.sort(key=lambda r: -r["weight"])
     return {"method": DRIVER_METHOD, "citation": DRIVER_CITATION, "outcome": "csat",
             "r_squared": result.r_squared, "n": result.n, "dimensions": rows}
 
 
-def _bins(members: list[_Linked], min_group: int) -> tuple[list[dict[str, Any]], dict[str, float] | None]:
-    """CEI quantile bins, each of at least min_group contractors, and the fitted line."""
-    pairs = sorted((c.cei, c.csat) for c in members if c.cei is not None and c.csat is not None)
-    fit = stats.linear_fit([p[0] for p in pairs], [p[1] for p in pairs]) if len(pairs) >= min_group else None
-    count = min(MAX_BINS, len(pairs) // min_group)
-    bins = []
-    for chunk in (np.array_split(np.array(pairs), count) if count else []):
-        bins.append({"n": int(len(chunk)), "cei": float(chunk[:, 0].mean()), "csat": float(chunk[:, 1].mean())})
-    return bins, (None if fit is None else {"slope": fit[0], "intercept": fit[1]})
+def _cei_band(cei: float) -> int:
+    """The index in CEI_BANDS of a CEI (settled first, so a CEI of exactly 40
+    falls in 40–60 on every backend)."""
+    value = stats.settle(cei)
+    for index, (_, high) in enumerate(CEI_BANDS[:-1]):
+        if value < high:
+            return index
+    return len(CEI_BANDS) - 1
+
+
+def _count_band(n: int, min_group: int) -> int | str:
+    """A band's head count as shown: never exact. Under min_group — none
+    included, so an empty band reads like a small one — "fewer than 5";
+    else the step it falls in: "5–9", "10–19", "20–49", "50–99", "100 or more"."""
+    if n < min_group:
+        return band(n or 1, min_group) if min_group > 1 else 0
+    steps = [min_group, *(s for s in COUNT_STEPS if s > min_group)]
+    low = max(s for s in steps if s <= n)
+    following = [s for s in steps if s > n]
+    return f"{low}–{following[0] - 1}" if following else f"{low} or more"
+
+
+def _bands(members: list[_Linked], min_group: int) -> list[dict[str, Any]]:
+    """Customer satisfaction by fixed CEI band: per band its CSAT mean (the
+    mean of its contractors' CSAT means) and its count as a step, never a
+    CEI mean. A band of fewer than min_group contractors is hidden, and with
+    it the next-smallest (`surveys.privacy.suppressed_groups`)."""
+    members_by: dict[int, list[float]] = {i: [] for i in range(len(CEI_BANDS))}
+    for c in members:
+        if c.cei is not None and c.csat is not None:
+            members_by[_cei_band(c.cei)].append(c.csat)
+    sizes = {i: len(v) for i, v in members_by.items()}
+    hidden = suppressed_groups(sizes, min_group)
+    out = []
+    for i, (low, high) in enumerate(CEI_BANDS):
+        small = sizes[i] < min_group
+        shown = not small and i not in hidden
+        out.append({
+            "band": f"{low}–{high}",
+            "cei_from": low,
+            "cei_to": high,
+            "n": _count_band(sizes[i], min_group),
+            "csat_mean": stats.mean(members_by[i]) if shown else None,
+            "suppressed": not shown,
+            "reason": None if shown else REASON_BAND.format(m=min_group) if small else REASON_BAND_NEXT,
+        })
+    return out
 
 
 def _power(n: int) -> dict[str, Any]:
@@ -1139,14 +1209,41 @@ def _power(n: int) -> dict[str, Any]:
 
 
 def _headline(cell: dict[str, Any] | None) -> str | None:
-    if not cell or cell["r"] is None or cell["ci_low"] is None:
+    """The headline sentence: surveys.association's words, which follow the interval."""
+    if not cell or cell["r"] is None or cell["ci_low"] is None or cell["ci_high"] is None:
         return None
-    direction = "more" if cell["r"] > 0 else "less"
-    return (
-        f"Contractors who feel more connected and empowered are associated with {direction} "
-        f"satisfied customers: r = {cell['r']:.2f}, 95 % CI {cell['ci_low']:.2f} to "
-        f"{cell['ci_high']:.2f}, {cell['n']} contractors."
-    )
+    return linkage_headline(cell["r"], cell["ci_low"], cell["ci_high"], cell["n"])
+
+
+def _group_rows(linked: list[_Linked], population: Population, group_by: str, min_group: int,
+                dims: list[str]) -> list[dict[str, Any]]:
+    """CEI × CSAT per group: r, CI, p, rho, n and the CSAT mean, hidden like
+    the index's groups, and each correlation over at least min_group
+    contractors. No group CEI: a CEI mean over a population that moves by one
+    contractor at a time would give that contractor's CEI away."""
+    by_group, reasons = _linkage_privacy(linked, population, group_by, min_group)
+    rows = []
+    for g in sorted(reasons, key=lambda g: str(g)):
+        part = by_group.get(g, [])
+        if not part and reasons[g] is not None and not any(getattr(c, group_by) == g for c in linked):
+            continue
+        reason = reasons[g]
+        columns = _columns(part, dims)
+        both = ~np.isnan(columns["cei"]) & ~np.isnan(columns["csat"])
+        cell = _correlation_cell(stats.correlate(columns["cei"][both], columns["csat"][both]), min_group)
+        if reason is None and cell["suppressed"]:
+            reason = cell["reason"]
+        shown = reason is None
+        rows.append({
+            "group": g,
+            "suppressed": not shown,
+            "reason": reason,
+            "n_contractors": band(len(part), min_group),
+            "csat_mean": stats.mean([c.csat for c in part if c.csat is not None]) if shown else None,
+            **{k: cell[k] if shown else None for k in _CORRELATION_KEYS},
+            "n": cell["n"],
+        })
+    return rows
 
 
 async def linkage_report(
@@ -1154,48 +1251,56 @@ async def linkage_report(
     window: Window,
     population: Population = Population(),
     lag_days: int = 0,
-    min_responses: int = 3,
     group_by: str | None = None,
     min_group: int,
+    min_responses: int | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """How contractors' CEI moves with their customers' satisfaction L days later."""
+    """How contractors' CEI moves with their customers' satisfaction `lag_days` later.
+
+    The pulse side is the waves that closed in the window with at least
+    min_group respondents (`models.waves`); the customer side the jobs
+    completed in the window shifted by lag_days. A contractor counts with a
+    response in one of those waves and at least `min_responses` customer
+    responses (the deployment's RAPPORT_MIN_CUSTOMER_RESPONSES unless given;
+    the API does not take it). Returns::
+
+        {"window", "customer_window": {"from", "to"}, "lag_days", "min_responses", "min_group",
+         "population", "group_by", "waves": [wave name],
+         "n": int, "suppressed": bool, "reason", "wording": str, "headline": str | None,
+         "power": {"n_needed", "power", "adequate", "message"},
+         "correlations": [CELL],   # x in cei + each dimension, y in csat, promoters, ces
+         "drivers": {"method", "citation", "outcome": "csat", "r_squared", "n",
+                     "dimensions": [{"id", "label", "weight", "share", "r"}]} | None,
+         "bands": [{"band": "0–20", "cei_from", "cei_to", "n": "fewer than 5" | "5–9" | …,
+                    "csat_mean", "suppressed", "reason"}],
+         "groups": [{"group", "suppressed", "reason", "n_contractors", "csat_mean",
+                     "r", "ci_low", "ci_high", "p_value", "rho", "n"}]}
+        CELL = {"x", "y", "n", "r", "ci_low", "ci_high", "p_value", "p_adjusted", "rho",
+                "suppressed", "reason", "partial": {"n", "r", "ci_low", "ci_high", "p_value",
+                "p_adjusted", "suppressed", "reason"}}
+
+    Counts under min_group read "fewer than 5"; correlations over fewer
+    than min_group contractors are null with a reason. No CEI mean of any
+    set of contractors, no fitted line, no per-contractor value.
+    """
     if group_by is not None and group_by not in LINKAGE_GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(LINKAGE_GROUP_BY)}")
+    min_responses = settings.min_customer_responses if min_responses is None else min_responses
     if min_responses < 1:
         raise ValueError("min_responses must be at least 1")
     survey = pulse_survey()
     dims = [d.id for d in survey.dimensions]
     customer_window = window.shifted(lag_days)
-    linked = await _linked_contractors(window=window, customer_window=customer_window,
+    waves = await _reported_waves(window, min_group, now)
+    linked = await _linked_contractors(waves=waves, end=window.end, customer_window=customer_window,
                                        min_responses=min_responses, survey=survey)
     members_by, reasons = _linkage_privacy(linked, population, None, min_group)
     members = members_by.get(0, [])
     reason = reasons[0]
     hidden = reason is not None
-    grid = [] if hidden else _grid(members, dims)
+    grid = [] if hidden else _grid(members, dims, min_group)
     main = next((c for c in grid if c["x"] == "cei" and c["y"] == "csat"), None)
-    bins, fit = ([], None) if hidden else _bins(members, min_group)
-    groups = []
-    if group_by:
-        by_group, group_reasons = _linkage_privacy(linked, population, group_by, min_group)
-        for g in sorted(group_reasons, key=lambda g: str(g)):
-            part = by_group.get(g, [])
-            if not part and group_reasons[g] is not None and not any(
-                    getattr(c, group_by) == g for c in linked):
-                continue
-            shown = group_reasons[g] is None
-            xs, ys = _pairs(part, "cei", "csat", dims) if shown else ([], [])
-            corr = _correlation_dict(stats.correlate(xs, ys)) if shown else dict.fromkeys(
-                ("n", "r", "ci_low", "ci_high", "p_value", "rho"))
-            groups.append({
-                "group": g,
-                **_reason_row(group_reasons[g]),
-                "n_contractors": len(part),
-                "cei": stats.mean([c.cei for c in part if c.cei is not None]) if shown else None,
-                "csat_mean": stats.mean([c.csat for c in part if c.csat is not None]) if shown else None,
-                **{k: v for k, v in corr.items() if k != "n"},
-                "n": corr["n"],
-            })
     return {
         "window": window.as_dict(),
         "customer_window": customer_window.as_dict(),
@@ -1204,14 +1309,14 @@ async def linkage_report(
         "min_group": min_group,
         "population": population.as_dict(),
         "group_by": group_by,
+        "waves": [w.name for w in waves],
         "n": len(members),
         **_reason_row(reason),
         "wording": WORDING,
         "headline": _headline(main),
         "power": _power(len(members)),
         "correlations": grid,
-        "drivers": None if hidden else _drivers(members, survey),
-        "bins": bins,
-        "fit": fit,
-        "groups": groups,
+        "drivers": None if hidden else _drivers(members, survey, min_group),
+        "bands": [] if hidden else _bands(members, min_group),
+        "groups": _group_rows(linked, population, group_by, min_group, dims) if group_by else [],
     }

@@ -33,6 +33,7 @@ class Settings:
     brand: str
     min_group: int
     min_comment_group: int
+    min_customer_responses: int
     link_days: int
     customer_survey: str | None
     pulse_survey: str | None
@@ -47,6 +48,9 @@ class Settings:
             brand=env.get("RAPPORT_BRAND", "Rapport Demo"),
             min_group=_positive_int(env, "RAPPORT_MIN_GROUP", 5),
             min_comment_group=_positive_int(env, "RAPPORT_MIN_COMMENT_GROUP", 10),
+            # the linkage's inclusion rule, fixed per deployment: a request that could move it
+            # would move the linkage population one contractor at a time (issue 8)
+            min_customer_responses=_positive_int(env, "RAPPORT_MIN_CUSTOMER_RESPONSES", 3),
             link_days=_positive_int(env, "RAPPORT_LINK_DAYS", 30),
             customer_survey=env.get("RAPPORT_CUSTOMER_SURVEY") or None,
             pulse_survey=env.get("RAPPORT_PULSE_SURVEY") or None,

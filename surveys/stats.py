@@ -39,6 +39,7 @@ __all__ = [
     "pearson",
     "power_for",
     "relative_weights",
+    "settle",
     "share",
     "spearman",
     "spearman_brown",
@@ -161,23 +162,49 @@ def pearson(x: Sequence[float], y: Sequence[float]) -> float | None:
     return _pearson_arrays(*_paired(x, y))
 
 
+TIE_DIGITS = 9  # significant digits that decide ties (see `settle`)
+
+
+def settle(value: float) -> float:
+    """`value` rounded to TIE_DIGITS (9) significant digits, through its decimal text.
+
+    Averages a database computes in floating point differ between backends
+    (and summation orders) by a few units in the last place; settled, values
+    equal in exact arithmetic are equal again, so a rank or a band boundary
+    does not depend on the backend.
+
+    >>> 0.1 + 0.2 == 0.3, settle(0.1 + 0.2) == settle(0.3)
+    (False, True)
+    """
+    return float(format(value, f".{TIE_DIGITS}g"))
+
+
+def _settled(values: np.ndarray) -> np.ndarray:
+    return np.array([settle(v) for v in values.tolist()], dtype=float)
+
+
 def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
     """Spearman's rank correlation (Spearman 1904): Pearson r of the ranks.
 
-    Ties get the average of the ranks they span.  ``None`` under the same
-    conditions as :func:`pearson`.
+    Ties get the average of the ranks they span.  Values are `settle`d
+    (9 significant digits) before ranking, so that means equal in exact
+    arithmetic but a few bits apart after a database's floating-point
+    averaging (SQLite and PostgreSQL sum in different orders) rank as the tie
+    they are.  ``None`` under the same conditions as :func:`pearson`.
 
     >>> spearman([1, 2, 3, 4], [1, 4, 9, 16])
     1.0
     >>> round(spearman([1, 2, 2, 3], [1, 3, 2, 4]), 4)
     0.9487
+    >>> spearman([0.1 + 0.2, 0.3, 1.0], [1, 2, 3]) == spearman([0.3, 0.3, 1.0], [1, 2, 3])
+    True
     """
     xs, ys = _paired(x, y)
     if len(xs) < 2:
         return None
     return _pearson_arrays(
-        _scipy_stats.rankdata(xs, method="average"),
-        _scipy_stats.rankdata(ys, method="average"),
+        _scipy_stats.rankdata(_settled(xs), method="average"),
+        _scipy_stats.rankdata(_settled(ys), method="average"),
     )
 
 
