@@ -470,6 +470,13 @@ def _selects(selector: Selector, cell: Cell) -> bool:
     return selector is None or cell[selector[0]] == selector[1]
 
 
+@functools.lru_cache(maxsize=4096)
+def _publishable(cells: frozenset[tuple[Cell, int]], min_group: int) -> tuple[frozenset[Any], ...] | None:
+    """`publishable`, remembered: a closed wave's counts rarely change, and the
+    dashboard asks for the same waves view after view."""
+    return publishable(dict(cells), min_group)
+
+
 @dataclass
 class _Family:
     """Counts per wave and cell of the people behind one kind of figure, and
@@ -480,7 +487,7 @@ class _Family:
     shown: dict[int, tuple[frozenset[Any], ...] | None] = dc_field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.shown = {w: publishable(cells, self.min_group) for w, cells in self.counts.items()}
+        self.shown = {w: _publishable(frozenset(cells.items()), self.min_group) for w, cells in self.counts.items()}
 
     def allows(self, wave: int, selector: Selector) -> bool:
         shown = self.shown.get(wave)
