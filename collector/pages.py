@@ -9,24 +9,29 @@ sends see the thank-you page.
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from collector.api import MAX_SUBMISSION_ID, Outcome, receive_answers
+from collector.faults import RETRY_AFTER
+from collector.guards import SUBMISSION_LIMIT, BodyLimit, bad_text
+from models.db import is_unavailable
 from models import queries
 from models.queries import LinkKind
 from models.settings import settings
 from surveys.language import pick_language
 from surveys.schema import QuestionKind, Survey, localize
 
-__all__ = ["SECURITY_HEADERS", "routes"]
+__all__ = ["SECURITY_HEADERS", "routes", "unavailable_page"]
 
 HERE = Path(__file__).parent
 FORM_FIELDS = ("submission_id", "lang")
@@ -57,6 +62,10 @@ TEXT: dict[str, dict[str, str]] = {
         "answered_title": "Already answered",
         "answered": "This survey has been answered already, so there is nothing more to do. Thank you!",
         "thanks_title": "Thank you",
+        "unsaved": "We couldn't save this, please try again. Your answers are still here.",
+        "once": "Please give one answer to this question.",
+        "unavailable_title": "Back in a moment",
+        "unavailable": "We can't reach our records right now. Please try again in a few seconds.",
     },
     "es": {
         "submit": "Enviar",
@@ -75,10 +84,14 @@ TEXT: dict[str, dict[str, str]] = {
         "answered_title": "Ya respondida",
         "answered": "Esta encuesta ya fue respondida, así que no hace falta nada más. ¡Gracias!",
         "thanks_title": "Gracias",
+        "unsaved": "No pudimos guardar esto, inténtalo de nuevo. Tus respuestas siguen aquí.",
+        "once": "Da una sola respuesta a esta pregunta.",
+        "unavailable_title": "Volvemos enseguida",
+        "unavailable": "Ahora mismo no podemos acceder a nuestros registros. Inténtalo de nuevo en unos segundos.",
     },
 }
 
-_MESSAGES = {403: "not_open", 404: "not_found", 409: "answered", 410: "expired"}
+_MESSAGES = {403: "not_open", 404: "not_found", 409: "answered", 410: "expired", 503: "unavailable"}
 
 templates = Jinja2Templates(
     env=Environment(
@@ -113,6 +126,12 @@ def _message(request: Request, status: int, lang: str) -> Response:
         {"lang": lang, "title": words[f"{key}_title"], "text": words[key]},
         status,
     )
+
+
+def unavailable_page(request: Request) -> Response:
+    """The kind 503 page for people while the database is unreachable (see collector.faults)."""
+    lang = pick_language(("en", "es"), request.query_params.get("lang"), request.headers.get("accept-language"))
+    return _message(request, 503, lang)
 
 
 def _questions(survey: Survey, lang: str, t: dict[str, str]) -> list[dict[str, Any]]:
@@ -152,6 +171,7 @@ def _form(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     submission_id: str | None = None,
+    unsaved: bool = False,
 ) -> Response:
     survey = queries.survey_in_force(kind)
     words = _words(lang)
@@ -168,8 +188,9 @@ def _form(
             "errors": errors or {},
             "submission_id": submission_id or secrets.token_urlsafe(18),
             "action": request.url.path,
+            "unsaved": unsaved,
         },
-        422 if errors else 200,
+        503 if unsaved else 422 if errors else 200,
     )
 
 
@@ -214,18 +235,35 @@ async def _answer(request: Request, kind: LinkKind) -> Response:
         if key not in FORM_FIELDS and isinstance(value, str)
     }
     submission_id = form.get("submission_id")
-    if not isinstance(submission_id, str) or not 0 < len(submission_id) <= MAX_SUBMISSION_ID:
+    if not isinstance(submission_id, str) or not 0 < len(submission_id) <= MAX_SUBMISSION_ID or bad_text(submission_id):
         submission_id = None
     form_lang = form.get("lang")
-    outcome: Outcome = await receive_answers(
-        token=request.path_params["token"],
-        raw=raw,
-        submission_id=submission_id,
-        lang=form_lang if isinstance(form_lang, str) else request.query_params.get("lang"),
-        accept_language=request.headers.get("accept-language"),
-        source="web",
-        kind=kind,
-    )
+    form_lang = form_lang if isinstance(form_lang, str) else request.query_params.get("lang")
+    repeated = [key for key, count in Counter(key for key, _ in form.multi_items()).items() if count > 1]
+    if repeated:  # csat=1&csat=5: which did the person mean? Ask, rather than keep the last.
+        lang = pick_language(queries.survey_in_force(kind).languages, form_lang,
+                             request.headers.get("accept-language"))
+        once = _words(lang)["once"]
+        return _form(request, kind, lang, values={k: v for k, v in raw.items() if k not in repeated},
+                     errors={key: once for key in repeated}, submission_id=submission_id)
+    try:
+        outcome: Outcome = await receive_answers(
+            token=request.path_params["token"],
+            raw=raw,
+            submission_id=submission_id,
+            lang=form_lang,
+            accept_language=request.headers.get("accept-language"),
+            source="web",
+            kind=kind,
+        )
+    except Exception as exc:  # the database is down: keep the person's answers on screen
+        if not is_unavailable(exc):
+            raise
+        lang = pick_language(queries.survey_in_force(kind).languages, form_lang,
+                             request.headers.get("accept-language"))
+        response = _form(request, kind, lang, values=raw, submission_id=submission_id, unsaved=True)
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
     if outcome.status == 201:
         return _thanks(request, kind, outcome.lang)
     if outcome.status == 422:
@@ -259,8 +297,28 @@ async def pulse_survey(request: Request) -> Response:
     return await _show(request, "pulse")
 
 
+class CachedStaticFiles(StaticFiles):
+    """Static files with a Cache-Control: a phone fetches the stylesheet once a day."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = STATIC_CACHE
+        return response
+
+
+STATIC_CACHE = "public, max-age=86400"
+
+
+async def favicon(request: Request) -> Response:
+    return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml",
+                        headers={"Cache-Control": STATIC_CACHE})
+
+
+_ANSWER_LIMIT = [Middleware(BodyLimit, limit=SUBMISSION_LIMIT)]
+
 routes: list[BaseRoute] = [
-    Route("/s/{token}", customer_survey, methods=["GET", "POST"]),
-    Route("/p/{token}", pulse_survey, methods=["GET", "POST"]),
-    Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    Route("/s/{token}", customer_survey, methods=["GET", "POST"], middleware=_ANSWER_LIMIT),
+    Route("/p/{token}", pulse_survey, methods=["GET", "POST"], middleware=_ANSWER_LIMIT),
+    Route("/favicon.ico", favicon, methods=["GET"]),
+    Mount("/static", CachedStaticFiles(directory=HERE / "static"), name="static"),
 ]
