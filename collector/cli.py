@@ -39,13 +39,29 @@ def _with_database(url: str, work: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus Rapport's loggers (rapport.access: one JSON line per
+    request) to the same stderr. uvicorn's own access log stays off: it prints
+    paths, and paths hold survey tokens."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["rapport"] = {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    config["handlers"]["rapport"] = {"formatter": "rapport", "class": "logging.StreamHandler",
+                                     "stream": "ext://sys.stderr"}
+    config["loggers"]["rapport"] = {"handlers": ["rapport"], "level": "INFO", "propagate": False}
+    return config
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from models.db import migrate
 
     asyncio.run(migrate(args.database_url))
-    options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": False}
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": False, "log_config": log_config()}
     if args.workers > 1:
         # each worker is a fresh interpreter: it reads the database from the environment
         os.environ["DATABASE_URL"] = args.database_url
