@@ -571,12 +571,14 @@ async def main() -> None:
     parser.add_argument("--quiet-load", type=float, default=1.0, help="1-minute load average counted as quiet")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--python-client", action="store_true", help="use the Python client even if wrk is there")
+    parser.add_argument("--plain", action="store_true",
+                        help="serve with --loop asyncio --http h11 (to compare with uvloop and httptools)")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
     from models.settings import normalise_database_url
 
-    loop, http = uvicorn_flavour()
+    loop, http = ("asyncio", "h11") if args.plain else uvicorn_flavour()
     use_wrk = shutil.which("wrk") is not None and not args.python_client
     if not use_wrk:
         print("note: wrk not found on the PATH (Debian: apt-get install -y wrk); the load comes from a "

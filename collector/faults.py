@@ -110,6 +110,7 @@ exception_handlers: Mapping[type[Exception], Handler] = {
     BaseORMException: database_error,  # Tortoise's OperationalError, DBConnectionError, DatabaseBusy
     asyncpg.PostgresError: database_error,  # a connection lost mid-query
     asyncpg.InterfaceError: database_error,
+    asyncpg.InternalClientError: database_error,
     sqlite3.Error: database_error,
     OSError: database_error,  # connection refused or reset
     TimeoutError: database_error,

@@ -95,3 +95,19 @@ def test_serve_logs_rapport_to_stderr_without_uvicorns_access_log() -> None:
     config = log_config()
     assert config["loggers"]["rapport"]["level"] == "INFO"
     assert config["handlers"]["rapport"]["stream"] == "ext://sys.stderr"
+
+
+def test_asyncpg_warnings_are_one_line_without_the_driver_traceback() -> None:
+    from collector.cli import OneLineFormatter, log_config
+
+    assert log_config()["loggers"]["asyncpg"]["handlers"] == ["one_line"]
+    try:
+        raise ConnectionRefusedError("Connect call failed ('10.0.0.1', 5432)")
+    except ConnectionRefusedError:
+        import sys
+
+        record = logging.LogRecord("asyncpg.pool", logging.WARNING, __file__, 1,
+                                   "Failed to restore the pool connection floor; retrying", None, sys.exc_info())
+    line = OneLineFormatter().format(record)
+    assert line.endswith("Failed to restore the pool connection floor; retrying (ConnectionRefusedError)")
+    assert "\n" not in line and "10.0.0.1" not in line
