@@ -51,7 +51,12 @@ APP = "rapport"
 # 600,000 dimension scores by contractor, which spills to disk at the
 # default of 4 MB (0.85 -> 0.73 s for the index on the 1M-response
 # benchmark). A cap per sort or hash, not an allocation.
-POSTGRES_SESSION = {"work_mem": "64MB"}
+#
+# No statement waits for a lock longer than lock_timeout: a table or row held by
+# another session (a long import, a forgotten transaction in psql) makes the
+# request a 503 with Retry-After after that long, like a locked SQLite file,
+# instead of holding a connection of the pool (and the client) until it is freed.
+POSTGRES_SESSION = {"work_mem": "64MB", "lock_timeout": "5s"}
 
 
 def _connection(url: str) -> str | dict[str, Any]:
@@ -142,6 +147,9 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
     asyncpg.InternalClientError,  # a pooled connection the server cut while it was in use
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+    asyncpg.exceptions.LockNotAvailableError,  # waited lock_timeout for a lock
+    asyncpg.exceptions.DeadlockDetectedError,  # the other side of the deadlock went on; retrying works
+    asyncpg.exceptions.SerializationError,
 )
 
 

@@ -20,7 +20,7 @@ from bench.cluster import PrivateCluster, postgres_bin
 from collector.app import create_app
 from collector.faults import RETRY_AFTER, database_error
 from models import queries
-from models.db import connection, migrate
+from models.db import POSTGRES_SESSION, connection, migrate
 from models.keys import create_api_key
 
 ANSWERS = {"csat": 4, "nps": 9, "ces": 6, "promise_kept": True, "comment": "Fine"}
@@ -119,6 +119,36 @@ def test_a_restarted_postgresql_breaks_no_request_after_it(pg_client: TestClient
     count = pg_client.portal.call(lambda: connection().execute_query_dict(  # type: ignore[union-attr]
         "SELECT count(*) AS n FROM customer_responses"))
     assert count[0]["n"] == len(tokens)
+
+
+def test_a_postgresql_table_locked_past_lock_timeout_gives_503(
+    cluster: PrivateCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(POSTGRES_SESSION, "lock_timeout", "200ms")  # 5s in production
+    if not cluster.running():
+        cluster.start()
+    EXECUTOR_CACHE.clear()
+    with TestClient(create_app(cluster.url)) as client:
+        client.portal.call(lambda: connection().execute_script(  # type: ignore[union-attr]
+            "TRUNCATE customer_responses, jobs, contractors, api_keys RESTART IDENTITY CASCADE"))
+        _, tokens = _seed(client)
+
+        async def locked(then):  # type: ignore[no-untyped-def]
+            other = await asyncpg.connect(cluster.url)
+            try:
+                async with other.transaction():
+                    await other.execute("LOCK TABLE customer_responses IN ACCESS EXCLUSIVE MODE")
+                    return await asyncio.to_thread(then)
+            finally:
+                await other.close()
+
+        def while_locked() -> tuple[int, str, int]:
+            submission = client.post(f"/api/v1/responses/{tokens[0]}", json={"answers": ANSWERS})
+            return submission.status_code, submission.headers.get("retry-after", ""), client.get("/healthz").status_code
+
+        status, retry_after, health = asyncio.run(locked(while_locked))
+        assert (status, retry_after, health) == (503, str(RETRY_AFTER), 200)
+        assert client.post(f"/api/v1/responses/{tokens[0]}", json={"answers": ANSWERS}).status_code == 201
 
 
 # --- SQLite locked by another connection ------------------------------------------------------------
