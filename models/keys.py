@@ -22,6 +22,7 @@ __all__ = [
     "find_api_key",
     "hash_password",
     "revoke_api_key",
+    "user_exists",
     "verify_password",
 ]
 
@@ -97,6 +98,10 @@ async def create_user(*, username: str, password: str) -> User:
     user.password_hash = hash_password(password)
     await user.save()
     return user
+
+
+async def user_exists(*, username: str) -> bool:
+    return await User.filter(username=username.strip()).exists()
 
 
 async def authenticate_user(*, username: str, password: str) -> User | None:

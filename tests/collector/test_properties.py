@@ -76,9 +76,11 @@ def test_a_form_that_is_refused_shows_the_answers_back(client: TestClient) -> No
     def refused(comment: str, csat: str) -> None:
         fields = {"csat": csat, "nps": "9", "ces": "6", "promise_kept": "yes", "comment": comment}
         response = client.post(f"/s/{customer}", data=fields)
-        assert response.status_code == 422
+        assert [r.status_code for r in response.history] == [303]  # POST/redirect/GET
+        assert response.status_code == 200
         assert 'name="csat"' in response.text  # the form again, not an error page
         assert 'value="9" checked' in response.text
+        assert 'id="problems"' in response.text  # with what to fix
 
     refused()
 
