@@ -25,7 +25,7 @@ QUICK = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCh
 
 # Text a browser can send: any Unicode scalar value (a form is UTF-8, so no lone surrogates).
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
-VALUE = st.one_of(st.sampled_from(["1", "3", "5", "7", "10", "yes", "no", "", " 4 ", "-1", "1e3", "٣"]), TEXT)
+VALUE = st.one_of(st.sampled_from(["1", "3", "5", "7", "10", "yes", "no", "skip", "", " 4 ", "-1", "1e3", "٣"]), TEXT)
 
 
 def _form(fields: list[str]) -> st.SearchStrategy[list[tuple[str, str]]]:
