@@ -117,6 +117,8 @@ def generate(n_contractors: int, n_customers: int) -> dict[str, dict[str, np.nda
         "answers": np.full(n_pulse, "{}"), "comment": np.full(n_pulse, None), "cei": cei,
         "survey_version": np.ones(n_pulse, dtype=np.int64), "lang": np.full(n_pulse, "en"),
         "source": np.full(n_pulse, "web"), "submission_id": np.char.add("P", rid.astype(str)),
+        # the groups frozen on each response (models.queries.freeze_groups)
+        **{name: tables["contractors"][name][who] for name in ("region", "service_type", "started_on")},
     }
     names = list(dims)
 

@@ -505,50 +505,56 @@ def _lim_sql(q: _Sql, waves: list[WaveStatus]) -> str:
     return f"WITH lim(w, b3, b12, b24) AS (VALUES {values}) "
 
 
-_BAND_AT_CLOSE = ("(CASE WHEN c.started_on IS NULL THEN -1 WHEN c.started_on > lim.b3 THEN 0 "
-                  "WHEN c.started_on > lim.b12 THEN 1 WHEN c.started_on > lim.b24 THEN 2 ELSE 3 END)")
+def _band_at_close(who: str) -> str:
+    """The tenure band code of `who` (a table with started_on) at its wave's close (`lim`)."""
+    return (f"(CASE WHEN {who}.started_on IS NULL THEN -1 WHEN {who}.started_on > lim.b3 THEN 0 "
+            f"WHEN {who}.started_on > lim.b12 THEN 1 WHEN {who}.started_on > lim.b24 THEN 2 ELSE 3 END)")
 
 
 def _cell(row: dict[str, Any]) -> Cell:
-    return (row["region"], row["service_type"], int(row["band"]))
+    return (row["region"] or "", row["service_type"] or "", int(row["band"]))
 
 
 @dataclass
 class _Units:
     """Everything the index reads, per reported wave and cell."""
 
-    respondents: dict[int, dict[Cell, set[int]]]
-    comments: dict[int, dict[Cell, list[str]]]
-    invited: dict[int, dict[Cell, list[int]]]  # [invited, answered]
-    dims: dict[tuple[int, Cell, str], list[float]]  # n, score_sum, fav, ans
-    totals: dict[tuple[int, Cell, str], list[int]]  # complete responses: n, sum, sum of squares of item totals
-    items: dict[tuple[int, Cell, str], dict[str, list[int]]]  # complete responses, per item: n, sum, sum of squares
+    respondents: dict[int, dict[Cell, set[int]]] = dc_field(default_factory=dict)
+    comments: dict[int, dict[Cell, list[str]]] = dc_field(default_factory=dict)
+    invited: dict[int, dict[Cell, list[int]]] = dc_field(default_factory=dict)  # [invited, answered]
+    dims: dict[tuple[int, Cell, str], list[float]] = dc_field(default_factory=dict)  # n, score_sum, fav, ans
+    # complete responses: n, sum and sum of squares of the item totals; and per item
+    totals: dict[tuple[int, Cell, str], list[int]] = dc_field(default_factory=dict)
+    items: dict[tuple[int, Cell, str], dict[str, list[int]]] = dc_field(default_factory=dict)
 
 
 async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
     """The index's four reads, each one pass over one table (joined to the
     contractors and the waves' tenure limits), grouped by wave and cell."""
-    units = _Units({}, {}, {}, {}, {}, {})
+    units = _Units()
     if not waves:
         return units
     people, scores, items, invites = _Sql(), _Sql(), _Sql(), _Sql()
-    cell = f"c.region AS region, c.service_type AS service_type, {_BAND_AT_CLOSE} AS band"
+    # a response's groups as frozen when it was stored (models.queries.freeze_groups);
+    # invites (participation, not answers) go by the contractor's current groups
+    cell = f"r.region AS region, r.service_type AS service_type, {_band_at_close('r')} AS band"
     responses_sql = (
         f"{_lim_sql(people, waves)}SELECT r.wave_id AS w, r.contractor_id AS cid, {cell}, r.comment AS comment "
-        "FROM pulse_responses r JOIN lim ON lim.w = r.wave_id JOIN contractors c ON c.id = r.contractor_id")
+        "FROM pulse_responses r JOIN lim ON lim.w = r.wave_id")
     scores_sql = (
         f"{_lim_sql(scores, waves)}SELECT p.wave_id AS w, {cell}, p.dimension AS dim, p.answered AS k, "
         "COUNT(*) AS n, SUM(p.score) AS score_sum, SUM(p.favourable) AS fav, SUM(p.answered) AS ans, "
         "SUM(p.item_sum) AS ts, SUM(p.item_sum * p.item_sum) AS tss FROM pulse_scores p "
-        "JOIN lim ON lim.w = p.wave_id JOIN contractors c ON c.id = p.contractor_id GROUP BY 1, 2, 3, 4, 5, 6")
+        "JOIN lim ON lim.w = p.wave_id JOIN pulse_responses r ON r.id = p.response_id GROUP BY 1, 2, 3, 4, 5, 6")
     items_sql = (
         f"{_lim_sql(items, waves)}SELECT a.wave_id AS w, {cell}, a.dimension AS dim, a.item AS item, "
         "COUNT(*) AS n, SUM(a.value) AS s, SUM(a.value * a.value) AS ss FROM pulse_item_answers a "
-        "JOIN lim ON lim.w = a.wave_id JOIN contractors c ON c.id = a.contractor_id "
+        "JOIN lim ON lim.w = a.wave_id JOIN pulse_responses r ON r.id = a.response_id "
         "JOIN pulse_scores s ON s.response_id = a.response_id AND s.dimension = a.dimension "
         f"AND {_complete_sql(items, survey)} GROUP BY 1, 2, 3, 4, 5, 6")
     invites_sql = (
-        f"{_lim_sql(invites, waves)}SELECT i.wave_id AS w, {cell}, COUNT(*) AS invited, COUNT(r.id) AS answered "
+        f"{_lim_sql(invites, waves)}SELECT i.wave_id AS w, c.region AS region, c.service_type AS service_type, "
+        f"{_band_at_close('c')} AS band, COUNT(*) AS invited, COUNT(r.id) AS answered "
         "FROM pulse_invites i JOIN lim ON lim.w = i.wave_id JOIN contractors c ON c.id = i.contractor_id "
         "LEFT JOIN pulse_responses r ON r.wave_id = i.wave_id AND r.contractor_id = i.contractor_id "
         "GROUP BY 1, 2, 3, 4")
@@ -624,7 +630,7 @@ class _Index:
         everyone = {cid for w in waves for cell, who in self.units.respondents.get(w.id, {}).items()
                     if _selects(selector, cell) for cid in who}
         if not shown:
-            return self._hidden(len(everyone), REASON_UNIT.format(m=m) if everyone else REASON_NOBODY)
+            return self.hidden(len(everyone), REASON_UNIT.format(m=m) if everyone else REASON_NOBODY)
         cells = [(w, cell) for w in shown for cell in self.units.respondents.get(w, {}) if _selects(selector, cell)]
         contractors = {cid for w, cell in cells for cid in self.units.respondents[w][cell]}
         invited = answered = 0
@@ -684,7 +690,7 @@ class _Index:
                  if _selects(selector, cell) for t in some]
         return {"comments": sorted(sorted(texts, key=_comment_order)[:MAX_COMMENTS]), "comments_suppressed": False}
 
-    def _hidden(self, n: int, reason: str | None) -> dict[str, Any]:
+    def hidden(self, n: int, reason: str | None) -> dict[str, Any]:
         empty = {k: None for k in ("score", "favourable_pct", "n_contractors", "alpha", "spearman_brown",
                                    "reliability", "reliability_low", "n_complete")}
         return {
@@ -733,7 +739,7 @@ def refused_report(*, window: Window, population: Population, group_by: str | No
     """An index report with nothing in it but the reason (for a view that
     shows the refusal in place of figures)."""
     survey = pulse_survey()
-    hidden = _Index(_Units({}, {}, {}, {}, {}, {}), [], survey, min_group, min_comment_group)._hidden(0, reason)
+    hidden = _Index(_Units(), [], survey, min_group, min_comment_group).hidden(0, reason)
     return {
         "window": window.as_dict(), "population": population.as_dict(), "group_by": group_by,
         "min_group": min_group, "min_comment_group": min_comment_group, "cei_unit": "response",
@@ -773,7 +779,7 @@ async def index_report(
         if w.reported:
             row = index.row(selector, [w])
         else:
-            row = index._hidden(0, None)
+            row = index.hidden(0, None)
             row.update(suppressed=True, reason=REASON_WAVE_OPEN if w.state == "open"
                        else REASON_WAVE_SMALL.format(m=min_group))
         listed = w.as_dict(min_group)

@@ -47,7 +47,7 @@ from tortoise.transactions import in_transaction
 
 from models.db import connection
 from models.keys import create_api_key
-from models.queries import survey_in_force
+from models.queries import freeze_groups, survey_in_force
 from models.settings import settings
 from models.tokens import new_token
 from models.transfer import CUSTOMER_RESPONSE_COLUMNS, insert_rows, store_pulse_scores
@@ -451,6 +451,7 @@ async def generate(
               "en", "demo") for (w, c, s, a), sc in zip(answered_pulses, scorings)],
             returning=("id", "wave_id", "contractor_id", "submitted_at"),
         )
+        await freeze_groups(conn, [r["id"] for r in created])
         await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in answered_pulses], scorings)
 
         # jobs and customer responses ---------------------------------------------------

@@ -146,6 +146,11 @@ class PulseResponse(Model):
     lang = fields.CharField(max_length=8, default="en")
     source = fields.CharField(max_length=16, default="web")
     submission_id = fields.CharField(max_length=64, null=True, unique=True)
+    # The contractor's groups when they answered (models.queries.freeze_groups):
+    # a closed wave's figures never move when a contractor is edited later.
+    region = fields.CharField(max_length=100, null=True)
+    service_type = fields.CharField(max_length=100, null=True)
+    started_on = fields.DateField(null=True)
 
     class Meta:
         table = "pulse_responses"

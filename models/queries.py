@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -39,6 +40,7 @@ from surveys.schema import Survey, builtin_survey, load_survey
 from surveys.scoring import score_pulse
 
 __all__ = [
+    "freeze_groups",
     "AlreadyAnswered",
     "Conflict",
     "FUTURE_TOLERANCE",
@@ -533,6 +535,23 @@ async def store_customer_response_at_once(
     return Stored("customer", now, survey.version, lang, submission_id, created=True)
 
 
+async def freeze_groups(conn: BaseDBAsyncClient, response_ids: Sequence[int]) -> None:
+    """Copy each new pulse response's contractor groups (region, service type,
+    start date) onto it, in the writer's transaction: the index groups a
+    closed wave by these, so editing a contractor later moves no figure.
+    Every writer of pulse responses calls this."""
+    for start in range(0, len(response_ids), 500):
+        chunk = list(response_ids[start:start + 500])
+        if conn.capabilities.dialect == "postgres":
+            where, params = "pulse_responses.id = ANY($1::int[])", [chunk]
+        else:
+            where, params = f"pulse_responses.id IN ({', '.join('?' * len(chunk))})", chunk
+        await conn.execute_query(
+            "UPDATE pulse_responses SET region = c.region, service_type = c.service_type, "
+            f"started_on = c.started_on FROM contractors c WHERE c.id = pulse_responses.contractor_id AND {where}",
+            params)
+
+
 async def store_pulse_response(
     *,
     link: Link,
@@ -563,6 +582,7 @@ async def store_pulse_response(
                 submission_id=submission_id,
                 using_db=conn,
             )
+            await freeze_groups(conn, [row.id])
             copied = {"contractor_id": row.contractor_id, "wave_id": row.wave_id, "submitted_at": row.submitted_at}
             scores = [
                 PulseScore(

@@ -82,7 +82,7 @@ from tortoise.transactions import in_transaction
 
 from models.analytics import Window, index_by_wave, pulse_survey
 from models.db import connection
-from models.queries import Invalid, check_completed_at, survey_in_force
+from models.queries import Invalid, check_completed_at, freeze_groups, survey_in_force
 from models.settings import settings
 from models.tokens import new_token
 from models.waves import waves_in
@@ -813,6 +813,7 @@ async def _import_pulse(data: str | bytes | BinaryIO) -> ImportResult:
               "en", "import") for (w, c, s, a), sc in zip(ready, scorings)],
             returning=("id", "wave_id", "contractor_id", "submitted_at"),
         )
+        await freeze_groups(conn, [r["id"] for r in created])
         await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in ready], scorings)
     return ImportResult("pulse-responses", rows=len(ready), created=len(ready),
                         invites_created=len(invites))

@@ -20,6 +20,8 @@ from models.entities import (
     PulseScore,
     PulseWave,
 )
+from models.db import connection
+from models.queries import freeze_groups
 from surveys.schema import builtin_survey
 from surveys.scoring import score_pulse
 
@@ -111,6 +113,7 @@ async def pulses(
     await PulseResponse.bulk_create(responses)
     stored = {r.submission_id: r.id for r in await PulseResponse.filter(
         submission_id__in=[r.submission_id for r in responses])}
+    await freeze_groups(connection(), list(stored.values()))
     scores, items = [], []
     for response, scoring in zip(responses, scorings):
         rid = stored[response.submission_id]
