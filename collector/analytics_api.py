@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from models import analytics
+from models import analytics, queries
 from models.analytics import CUSTOMER_GROUP_BY, GROUP_BY, LINKAGE_GROUP_BY, TENURE_BANDS, Population, Window
 from models.settings import settings
 
@@ -78,6 +78,15 @@ def _population(request: Request) -> Population:
     )
 
 
+async def _known_population(population: Population) -> None:
+    """A region or service type nobody has is refused (400), not answered with empty
+    figures that read like "no one answered": almost always a typo or a stale link."""
+    for name in ("region", "service_type"):
+        value = getattr(population, name)
+        if value is not None and value not in await queries.known_values(field=name):  # type: ignore[arg-type]
+            raise BadParameter(name, f"no contractor has {name} {value!r}")
+
+
 def _bad(exc: BadParameter) -> Response:
     return JSONResponse({"error": str(exc), "parameter": exc.name}, status_code=400)
 
@@ -86,6 +95,7 @@ async def index(request: Request) -> Response:
     try:
         window, population = _window(request), _population(request)
         group_by = _choice(request, "group_by", GROUP_BY)
+        await _known_population(population)
     except BadParameter as exc:
         return _bad(exc)
     try:
@@ -101,6 +111,7 @@ async def customer(request: Request) -> Response:
     try:
         window, population = _window(request), _population(request)
         group_by = _choice(request, "group_by", CUSTOMER_GROUP_BY)
+        await _known_population(population)
     except BadParameter as exc:
         return _bad(exc)
     return JSONResponse(await analytics.customer_report(
@@ -122,6 +133,7 @@ async def linkage(request: Request) -> Response:
         group_by = _choice(request, "group_by", LINKAGE_GROUP_BY)
         lag_days = _int(request, "lag_days", 0, 0, MAX_LAG_DAYS)
         _retired(request, "min_responses", "RAPPORT_MIN_CUSTOMER_RESPONSES")
+        await _known_population(population)
     except BadParameter as exc:
         return _bad(exc)
     return JSONResponse(await analytics.linkage_report(
@@ -153,7 +165,7 @@ _COMMON = [
            {"type": "string", "enum": list(TENURE_BANDS)}),
 ]
 _ERRORS = {
-    "400": {"description": "A bad parameter; the body names it.",
+    "400": {"description": "A bad parameter (also a region or service type no contractor has); the body names it.",
             "content": {"application/json": {"schema": {"type": "object", "properties": {
                 "error": {"type": "string"}, "parameter": {"type": "string"}}}}}},
     "401": {"description": "No valid API key."},

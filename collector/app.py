@@ -2,6 +2,8 @@
 
 Routes come from one module per concern; this module only assembles them,
 opens the database in the lifespan and guards the admin API with keys.
+Middleware, outermost first: the access log, gzip, the address guard, the
+API key guard. Errors are mapped to answers in `collector.faults`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -18,13 +21,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise.contrib.starlette import RegisterTortoise
 
 from collector import analytics_api, api, openapi, pages, transfer
-from models.db import health, tortoise_config
+from collector.accesslog import AccessLog
+from collector.faults import exception_handlers, unavailable_headers, unavailable_response
+from collector.guards import AddressGuard
+from models.db import health, is_unavailable, tortoise_config
 from models.keys import find_api_key
 
 __all__ = ["create_app"]
 
 API_PREFIX = "/api/v1/"
 PUBLIC_API = ("/api/v1/responses/", "/api/v1/openapi.json")
+GZIP_MINIMUM = 1000  # bytes: smaller answers (a submission's 201) are not worth the CPU
 
 
 class ApiKeyMiddleware:
@@ -41,7 +48,13 @@ class ApiKeyMiddleware:
             return
         request = Request(scope)
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        record = await find_api_key(key=key.strip()) if scheme.lower() == "bearer" else None
+        try:
+            record = await find_api_key(key=key.strip()) if scheme.lower() == "bearer" else None
+        except Exception as exc:  # outside the router, so faults' handlers are called here
+            if not is_unavailable(exc):
+                raise
+            await unavailable_response(request)(scope, receive, send)
+            return
         if record is None:
             response = JSONResponse(
                 {"error": "A valid API key is required: send 'Authorization: Bearer <key>'. "
@@ -56,8 +69,10 @@ class ApiKeyMiddleware:
 
 
 async def healthz(request: Request) -> Response:
-    report = await health()
-    return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+    """{"status": "ok"} or 503 {"status": "unavailable"}; why goes to the log only."""
+    if await health():
+        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"status": "unavailable"}, status_code=503, headers=unavailable_headers())
 
 
 def create_app(database_url: str | None = None) -> Starlette:
@@ -77,6 +92,12 @@ def create_app(database_url: str | None = None) -> Starlette:
             *analytics_api.routes,
             *openapi.routes,
         ],
-        middleware=[Middleware(ApiKeyMiddleware)],
+        middleware=[
+            Middleware(AccessLog),
+            Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM),
+            Middleware(AddressGuard),
+            Middleware(ApiKeyMiddleware),
+        ],
+        exception_handlers=dict(exception_handlers),
         lifespan=lifespan,
     )

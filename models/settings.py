@@ -17,7 +17,7 @@ from pathlib import Path
 __all__ = ["Settings", "SettingsError", "settings"]
 
 DEFAULT_SQLITE = "sqlite://rapport.db"
-SQLITE_PRAGMAS = {"journal_mode": "WAL", "synchronous": "NORMAL", "busy_timeout": "5000"}
+SQLITE_PRAGMAS = {"journal_mode": "WAL", "synchronous": "NORMAL", "busy_timeout": "2000"}
 
 
 class SettingsError(ValueError):
@@ -73,7 +73,7 @@ def normalise_database_url(url: str) -> str:
     >>> normalise_database_url("postgresql://u@h/db")
     'postgres://u@h/db'
     >>> normalise_database_url("sqlite://x.db")
-    'sqlite://x.db?journal_mode=WAL&synchronous=NORMAL&busy_timeout=5000'
+    'sqlite://x.db?journal_mode=WAL&synchronous=NORMAL&busy_timeout=2000'
     """
     if url.startswith("postgresql://"):
         url = "postgres://" + url.removeprefix("postgresql://")
