@@ -242,6 +242,11 @@ def _tenure_sql(q: _Sql, end: date) -> str:
     )
 
 
+def tenure_code(started_on: date | None, end: date) -> int:
+    """The tenure band at `end` as stored with a pulse response: -1 unknown, else its index."""
+    return _band_code(tenure_band(started_on, end))
+
+
 def _band_code(band: str) -> int:
     return -1 if band == UNKNOWN_TENURE else TENURE_BANDS.index(band)
 
@@ -428,12 +433,6 @@ async def _gather(*queries: Awaitable[Any]) -> list[Any]:
     return [await query for query in queries]
 
 
-def _complete_sql(q: _Sql, survey: Survey, answered: str = "s.answered", dimension: str = "s.dimension") -> str:
-    """True for a stored dimension score that counted all k items of its dimension."""
-    k_case = " ".join(f"WHEN {q.p(d.id)} THEN {int(len(survey.items(d.id)))}" for d in survey.dimensions)
-    return f"{answered} = (CASE {dimension} {k_case} ELSE -1 END)"
-
-
 def _dimension_sums_sql(q: _Sql, keys: dict[str, str], source: str, where: str, survey: Survey | None) -> str:
     """Per `keys` (alias: expression) and dimension, over pulse_scores `p`:
     score_n, score_sum, fav, ans."""
@@ -527,42 +526,52 @@ class _Units:
 
 
 async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
-    """The index's four reads, each one pass over one table (joined to the
-    contractors and the waves' tenure limits), grouped by wave and cell."""
+    """The index's reads, each one pass over one table of the reported waves
+    (joined only to the waves' tenure limits; invites also to the
+    contractors), grouped by wave and cell: who answered, the comments, the
+    dimension sums, the item sums of complete dimensions, the invites."""
     units = _Units()
     if not waves:
         return units
-    people, scores, items, invites = _Sql(), _Sql(), _Sql(), _Sql()
-    # a response's groups as frozen when it was stored (models.queries.freeze_groups);
-    # invites (participation, not answers) go by the contractor's current groups
-    cell = f"r.region AS region, r.service_type AS service_type, {_band_at_close('r')} AS band"
+    people, comments, scores, items, invites = _Sql(), _Sql(), _Sql(), _Sql(), _Sql()
+
+    def cell(t: str) -> str:
+        """A row's groups as frozen when its response was stored (models.queries.freeze_groups)."""
+        return f"{t}.region AS region, {t}.service_type AS service_type, {t}.tenure_band AS band"
+
+    listed = ", ".join(str(int(w.id)) for w in waves)
+
+    # who answered, per wave and cell: the contractor ids as one list per row
+    ids = "STRING_AGG(CAST(r.contractor_id AS TEXT), ',')" if people.postgres else "GROUP_CONCAT(r.contractor_id)"
     responses_sql = (
-        f"{_lim_sql(people, waves)}SELECT r.wave_id AS w, r.contractor_id AS cid, {cell}, r.comment AS comment "
-        "FROM pulse_responses r JOIN lim ON lim.w = r.wave_id")
+        f"SELECT r.wave_id AS w, {cell('r')}, {ids} AS who "
+        f"FROM pulse_responses r WHERE r.wave_id IN ({listed}) GROUP BY 1, 2, 3, 4")
+    comments_sql = (
+        f"SELECT r.wave_id AS w, {cell('r')}, r.comment AS comment FROM pulse_responses r "
+        f"WHERE r.wave_id IN ({listed}) AND r.comment IS NOT NULL AND r.comment <> ''")
     scores_sql = (
-        f"{_lim_sql(scores, waves)}SELECT p.wave_id AS w, {cell}, p.dimension AS dim, p.answered AS k, "
+        f"SELECT p.wave_id AS w, {cell('p')}, p.dimension AS dim, p.answered AS k, "
         "COUNT(*) AS n, SUM(p.score) AS score_sum, SUM(p.favourable) AS fav, SUM(p.answered) AS ans, "
         "SUM(p.item_sum) AS ts, SUM(p.item_sum * p.item_sum) AS tss FROM pulse_scores p "
-        "JOIN lim ON lim.w = p.wave_id JOIN pulse_responses r ON r.id = p.response_id GROUP BY 1, 2, 3, 4, 5, 6")
+        f"WHERE p.wave_id IN ({listed}) GROUP BY 1, 2, 3, 4, 5, 6")
     items_sql = (
-        f"{_lim_sql(items, waves)}SELECT a.wave_id AS w, {cell}, a.dimension AS dim, a.item AS item, "
+        f"SELECT a.wave_id AS w, {cell('a')}, a.item AS item, "  # an item names its dimension: one key less
         "COUNT(*) AS n, SUM(a.value) AS s, SUM(a.value * a.value) AS ss FROM pulse_item_answers a "
-        "JOIN lim ON lim.w = a.wave_id JOIN pulse_responses r ON r.id = a.response_id "
-        "JOIN pulse_scores s ON s.response_id = a.response_id AND s.dimension = a.dimension "
-        f"AND {_complete_sql(items, survey)} GROUP BY 1, 2, 3, 4, 5, 6")
+        f"WHERE a.wave_id IN ({listed}) AND a.complete GROUP BY 1, 2, 3, 4, 5")
+    # invites (participation, not answers) go by the contractor's current groups
     invites_sql = (
         f"{_lim_sql(invites, waves)}SELECT i.wave_id AS w, c.region AS region, c.service_type AS service_type, "
         f"{_band_at_close('c')} AS band, COUNT(*) AS invited, COUNT(r.id) AS answered "
         "FROM pulse_invites i JOIN lim ON lim.w = i.wave_id JOIN contractors c ON c.id = i.contractor_id "
         "LEFT JOIN pulse_responses r ON r.wave_id = i.wave_id AND r.contractor_id = i.contractor_id "
         "GROUP BY 1, 2, 3, 4")
-    response_rows, score_rows, item_rows, invite_rows = await _gather(
-        people.rows(responses_sql), scores.rows(scores_sql), items.rows(items_sql), invites.rows(invites_sql))
+    response_rows, comment_rows, score_rows, item_rows, invite_rows = await _gather(
+        people.rows(responses_sql), comments.rows(comments_sql), scores.rows(scores_sql), items.rows(items_sql),
+        invites.rows(invites_sql))
     for row in response_rows:
-        key = _cell(row)
-        units.respondents.setdefault(row["w"], {}).setdefault(key, set()).add(row["cid"])
-        if row["comment"]:
-            units.comments.setdefault(row["w"], {}).setdefault(key, []).append(row["comment"])
+        units.respondents.setdefault(row["w"], {})[_cell(row)] = {int(i) for i in str(row["who"]).split(",")}
+    for row in comment_rows:
+        units.comments.setdefault(row["w"], {}).setdefault(_cell(row), []).append(row["comment"])
     for row in invite_rows:
         units.invited.setdefault(row["w"], {})[_cell(row)] = [_i(row["invited"]), _i(row["answered"])]
     complete = {d.id: len(survey.items(d.id)) for d in survey.dimensions}
@@ -576,8 +585,9 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
             total[0] += _i(row["n"])
             total[1] += round(float(row["ts"] or 0))
             total[2] += round(float(row["tss"] or 0))
+    dimension_of = {q.id: q.dimension for q in survey.questions}
     for row in item_rows:
-        by_item = units.items.setdefault((row["w"], _cell(row), row["dim"]), {})
+        by_item = units.items.setdefault((row["w"], _cell(row), dimension_of.get(row["item"], "")), {})
         by_item[row["item"]] = [_i(row["n"]), _i(row["s"]), _i(row["ss"])]
     return units
 

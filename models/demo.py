@@ -451,8 +451,8 @@ async def generate(
               "en", "demo") for (w, c, s, a), sc in zip(answered_pulses, scorings)],
             returning=("id", "wave_id", "contractor_id", "submitted_at"),
         )
-        await freeze_groups(conn, [r["id"] for r in created])
         await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in answered_pulses], scorings)
+        await freeze_groups(conn, [r["id"] for r in created])
 
         # jobs and customer responses ---------------------------------------------------
         first = opens[0]

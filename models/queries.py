@@ -536,20 +536,53 @@ async def store_customer_response_at_once(
 
 
 async def freeze_groups(conn: BaseDBAsyncClient, response_ids: Sequence[int]) -> None:
-    """Copy each new pulse response's contractor groups (region, service type,
-    start date) onto it, in the writer's transaction: the index groups a
-    closed wave by these, so editing a contractor later moves no figure.
-    Every writer of pulse responses calls this."""
-    for start in range(0, len(response_ids), 500):
-        chunk = list(response_ids[start:start + 500])
-        if conn.capabilities.dialect == "postgres":
-            where, params = "pulse_responses.id = ANY($1::int[])", [chunk]
-        else:
-            where, params = f"pulse_responses.id IN ({', '.join('?' * len(chunk))})", chunk
+    """Copy new pulse responses' contractor groups (region, service type and
+    the tenure band at their wave's close) onto them and their score and item
+    rows, and mark each item row whose dimension was answered in full; in the
+    writer's transaction, after those rows are written. The index groups a
+    closed wave by these copies, so editing a contractor later moves no
+    figure, and it sums each table alone. Every writer of pulse responses
+    calls this (and migration 0004 did, for the rows before it)."""
+    from models.analytics import tenure_code
+
+    ids = [int(i) for i in response_ids]  # ints only: they are written into the SQL below
+    postgres = conn.capabilities.dialect == "postgres"
+    p = ("$1", "$2", "$3") if postgres else ("?", "?", "?")
+    cells: dict[tuple[str, str, int], list[int]] = {}
+    for chunk in _chunks(ids):
+        rows = await conn.execute_query_dict(
+            "SELECT r.id AS id, c.region AS region, c.service_type AS service_type, c.started_on AS started_on, "
+            "w.closes_at AS closes_at FROM pulse_responses r JOIN contractors c ON c.id = r.contractor_id "
+            f"JOIN pulse_waves w ON w.id = r.wave_id WHERE r.id IN ({', '.join(map(str, chunk))})")
+        for row in rows:
+            band = tenure_code(_day(row["started_on"]), _instant(row["closes_at"]).date())
+            cells.setdefault((row["region"], row["service_type"], band), []).append(int(row["id"]))
+    for values, members in cells.items():
+        for chunk in _chunks(members):
+            listed = ", ".join(map(str, chunk))
+            for table, column in (("pulse_responses", "id"), ("pulse_scores", "response_id"),
+                                  ("pulse_item_answers", "response_id")):
+                await conn.execute_query(
+                    f"UPDATE {table} SET region = {p[0]}, service_type = {p[1]}, tenure_band = {p[2]} "
+                    f"WHERE {column} IN ({listed})", list(values))
+    survey = survey_in_force("pulse")
+    k = " ".join(f"WHEN '{d.id}' THEN {len(survey.items(d.id))}" for d in survey.dimensions)  # ids: [a-z0-9_]
+    for chunk in _chunks(ids):
         await conn.execute_query(
-            "UPDATE pulse_responses SET region = c.region, service_type = c.service_type, "
-            f"started_on = c.started_on FROM contractors c WHERE c.id = pulse_responses.contractor_id AND {where}",
-            params)
+            "UPDATE pulse_item_answers SET complete = EXISTS (SELECT 1 FROM pulse_scores s "
+            "WHERE s.response_id = pulse_item_answers.response_id AND s.dimension = pulse_item_answers.dimension "
+            f"AND s.answered = (CASE s.dimension {k} ELSE -1 END)) "
+            f"WHERE response_id IN ({', '.join(map(str, chunk))})")
+
+
+def _chunks(ids: Sequence[int], size: int = 900) -> list[Sequence[int]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def _day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 async def store_pulse_response(
@@ -582,7 +615,6 @@ async def store_pulse_response(
                 submission_id=submission_id,
                 using_db=conn,
             )
-            await freeze_groups(conn, [row.id])
             copied = {"contractor_id": row.contractor_id, "wave_id": row.wave_id, "submitted_at": row.submitted_at}
             scores = [
                 PulseScore(
@@ -604,6 +636,7 @@ async def store_pulse_response(
                 await PulseScore.bulk_create(scores, using_db=conn)
             if items:
                 await PulseItemAnswer.bulk_create(items, using_db=conn)
+            await freeze_groups(conn, [row.id])
     except IntegrityError:
         existing = await PulseResponse.get_or_none(
             wave_id=link.wave_id, contractor_id=link.contractor_id

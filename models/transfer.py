@@ -813,8 +813,8 @@ async def _import_pulse(data: str | bytes | BinaryIO) -> ImportResult:
               "en", "import") for (w, c, s, a), sc in zip(ready, scorings)],
             returning=("id", "wave_id", "contractor_id", "submitted_at"),
         )
-        await freeze_groups(conn, [r["id"] for r in created])
         await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in ready], scorings)
+        await freeze_groups(conn, [r["id"] for r in created])
     return ImportResult("pulse-responses", rows=len(ready), created=len(ready),
                         invites_created=len(invites))
 

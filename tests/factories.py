@@ -113,7 +113,6 @@ async def pulses(
     await PulseResponse.bulk_create(responses)
     stored = {r.submission_id: r.id for r in await PulseResponse.filter(
         submission_id__in=[r.submission_id for r in responses])}
-    await freeze_groups(connection(), list(stored.values()))
     scores, items = [], []
     for response, scoring in zip(responses, scorings):
         rid = stored[response.submission_id]
@@ -126,6 +125,7 @@ async def pulses(
             items.append(PulseItemAnswer(response_id=rid, dimension=dim, item=item, value=value, **copied))
     await PulseScore.bulk_create(scores)
     await PulseItemAnswer.bulk_create(items)
+    await freeze_groups(connection(), list(stored.values()))
 
 
 async def customers(
