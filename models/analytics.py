@@ -64,7 +64,6 @@ import asyncio
 import calendar
 import functools
 import hashlib
-import math
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from dataclasses import field as dc_field
@@ -83,6 +82,7 @@ from surveys import stats
 from surveys.association import linkage_headline
 from surveys.privacy import band, filter_allowed, publishable, suppressed_groups
 from surveys.schema import Survey, builtin_survey, load_survey
+from surveys.scoring import CES_AGREE_MIN, CSAT_TOP_TWO_MIN, DETRACTOR_MAX, PROMOTER_MIN
 from surveys.scoring import nps as nps_score
 from surveys.scoring import share_percent
 
@@ -375,38 +375,12 @@ class OneAttribute(ValueError):
         self.parameter = parameter
 
 
-def _variance(n: int, s: int, ss: int) -> float | None:
-    """Sample variance (n − 1) from a count, a sum and a sum of squares of integers, exactly."""
-    if n < 2:
-        return None
-    return (ss * n - s * s) / (n * (n - 1))
-
-
 def _reliability(k: int, items: list[tuple[int, int, int]], total: tuple[int, int, int] | None) -> dict[str, Any]:
-    """Cronbach's alpha (and Spearman-Brown for two items) from SQL sums over
-    the same complete responses for every term."""
-    out: dict[str, Any] = {"alpha": None, "spearman_brown": None, "reliability": None,
-                           "reliability_low": None, "n_complete": total[0] if total else 0}
-    if total is None or len(items) != k or k < 2:
-        return out
-    variances = [_variance(*item) for item in items]
-    total_variance = _variance(*total)
-    if total_variance is None or any(v is None for v in variances):
-        return out
-    alpha = stats.cronbach_alpha_from_variances(variances, total_variance)  # type: ignore[arg-type]
-    out["alpha"] = alpha
-    reliability = alpha
-    if k == 2:
-        v1, v2 = variances
-        if v1 and v2:  # both > 0
-            covariance = (total_variance - v1 - v2) / 2.0  # type: ignore[operator]
-            r = max(-1.0, min(1.0, covariance / math.sqrt(v1 * v2)))
-            reliability = out["spearman_brown"] = stats.spearman_brown(r)
-        else:
-            reliability = None
-    out["reliability"] = reliability
-    out["reliability_low"] = None if reliability is None else reliability < RELIABILITY_FLOOR
-    return out
+    """Reliability (surveys.stats) when every one of the k items has sums, with the Nunnally flag."""
+    found = stats.reliability_from_sums(items if len(items) == k else [], total)
+    low = None if found.reliability is None else found.reliability < RELIABILITY_FLOOR
+    return {"alpha": found.alpha, "spearman_brown": found.spearman_brown, "reliability": found.reliability,
+            "reliability_low": low, "n_complete": found.n_complete}
 
 
 def _group_label(key: str | None, g: Any, waves: dict[int, dict[str, Any]]) -> Any:
@@ -859,10 +833,11 @@ async def filter_options() -> dict[str, Any]:
 
 _CUSTOMER_SUMS = (
     "COUNT(*) AS n, COUNT(cr.csat) AS n_csat, SUM(cr.csat) AS csat_sum, "
-    "SUM(CASE WHEN cr.csat >= 4 THEN 1 ELSE 0 END) AS csat_top, "
-    "COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= 9 THEN 1 ELSE 0 END) AS promoters, "
-    "SUM(CASE WHEN cr.nps <= 6 THEN 1 ELSE 0 END) AS detractors, "
-    "COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces_sum, SUM(CASE WHEN cr.ces >= 5 THEN 1 ELSE 0 END) AS ces_top, "
+    f"SUM(CASE WHEN cr.csat >= {CSAT_TOP_TWO_MIN} THEN 1 ELSE 0 END) AS csat_top, "
+    f"COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= {PROMOTER_MIN} THEN 1 ELSE 0 END) AS promoters, "
+    f"SUM(CASE WHEN cr.nps <= {DETRACTOR_MAX} THEN 1 ELSE 0 END) AS detractors, "
+    f"COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces_sum, SUM(CASE WHEN cr.ces >= {CES_AGREE_MIN} THEN 1 ELSE 0 END) "
+    "AS ces_top, "
     "COUNT(cr.promise_kept) AS n_promise, SUM(CASE WHEN cr.promise_kept THEN 1 ELSE 0 END) AS kept"
 )
 _SUM_KEYS = ("n", "n_csat", "csat_sum", "csat_top", "n_nps", "promoters", "detractors",
@@ -1009,7 +984,7 @@ async def _linked_contractors(
         f"WHERE p.wave_id IN ({in_scores}) GROUP BY p.contractor_id, p.dimension")
     customers = customers_q.rows(
         "SELECT cr.contractor_id AS cid, COUNT(cr.csat) AS n_csat, SUM(cr.csat) AS csat, "
-        "COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= 9 THEN 1 ELSE 0 END) AS promoters, "
+        f"COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= {PROMOTER_MIN} THEN 1 ELSE 0 END) AS promoters, "
         "COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces FROM customer_responses cr "
         f"WHERE {customers_q.between('cr.completed_at', customer_window)} GROUP BY cr.contractor_id "
         f"HAVING COUNT(*) >= {customers_q.p(min_responses)}")

@@ -24,6 +24,7 @@ __all__ = [
     "Correlation",
     "PartialCorrelator",
     "RelativeWeights",
+    "Reliability",
     "StatisticsError",
     "benjamini_hochberg",
     "correlate",
@@ -39,10 +40,12 @@ __all__ = [
     "pearson",
     "power_for",
     "relative_weights",
+    "reliability_from_sums",
     "settle",
     "share",
     "spearman",
     "spearman_brown",
+    "variance_from_sums",
 ]
 
 # A residual whose norm is below this fraction of the original column's
@@ -638,6 +641,61 @@ def cronbach_alpha_from_variances(
     if k < 2 or not total_variance > 0.0:
         return None
     return k / (k - 1) * (1.0 - math.fsum(item_variances) / total_variance)
+
+
+def variance_from_sums(n: int, total: float, squares: float) -> float | None:
+    """Sample variance (n − 1 in the denominator) from a count, a sum and a sum
+    of squares; exact for integers. ``None`` when n < 2.
+
+    >>> variance_from_sums(3, 6, 14)  # 1, 2, 3
+    1.0
+    """
+    if n < 2:
+        return None
+    return (squares * n - total * total) / (n * (n - 1))
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """Cronbach's alpha of a scale and, for two items, Spearman-Brown;
+    ``reliability`` is the one to read (Spearman-Brown for two items)."""
+
+    alpha: float | None
+    spearman_brown: float | None
+    reliability: float | None
+    n_complete: int
+
+
+def reliability_from_sums(items: Sequence[tuple[int, float, float]],
+                          total: tuple[int, float, float] | None) -> Reliability:
+    """Reliability from per-item (n, sum, sum of squares) and the same for the
+    item totals, every term over the same complete responses.
+
+    α = k/(k − 1) · (1 − Σ var(itemᵢ) / var(total)) (Cronbach 1951); for two
+    items also 2r / (1 + r) with r = cov / √(var₁ var₂) and
+    cov = (var(total) − var₁ − var₂) / 2 (Spearman 1910; Brown 1910).
+
+    >>> reliability_from_sums([(3, 6, 14), (3, 7, 17)], (3, 13, 61)).alpha  # rows 1,2 / 2,2 / 3,3
+    0.8571428571428572
+    """
+    n_complete = total[0] if total else 0
+    none = Reliability(None, None, None, n_complete)
+    k = len(items)
+    if total is None or k < 2:
+        return none
+    variances = [variance_from_sums(*item) for item in items]
+    total_variance = variance_from_sums(*total)
+    if total_variance is None or any(v is None for v in variances):
+        return none
+    alpha = cronbach_alpha_from_variances(variances, total_variance)  # type: ignore[arg-type]
+    if k != 2:
+        return Reliability(alpha, None, alpha, n_complete)
+    v1, v2 = variances
+    if not (v1 and v2):  # an item that does not vary: no correlation
+        return Reliability(alpha, None, None, n_complete)
+    r = max(-1.0, min(1.0, (total_variance - v1 - v2) / 2.0 / math.sqrt(v1 * v2)))
+    brown = spearman_brown(r)
+    return Reliability(alpha, brown, brown, n_complete)
 
 
 def spearman_brown(r: float) -> float | None:

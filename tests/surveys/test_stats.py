@@ -692,3 +692,24 @@ def test_spearman_ranks_values_a_few_bits_apart_as_ties():
     assert spearman(xs, ys) == pytest.approx(expected, abs=1e-12)
     naive = float(np.corrcoef(ss.rankdata(xs), ss.rankdata(ys))[0, 1])
     assert abs(naive - expected) > 0.01  # without settling, the tie splits
+
+
+def test_reliability_from_sums_matches_the_item_table():
+    import random
+
+    from surveys.stats import reliability_from_sums, spearman_brown
+
+    rng = random.Random(3)
+    for k in (2, 3, 4):
+        rows = [[rng.randint(1, 5) for _ in range(k)] for _ in range(40)]
+        items = [(len(rows), sum(r[i] for r in rows), sum(r[i] ** 2 for r in rows)) for i in range(k)]
+        totals = [sum(r) for r in rows]
+        found = reliability_from_sums(items, (len(rows), sum(totals), sum(t * t for t in totals)))
+        assert found.alpha == pytest.approx(surveys.stats.cronbach_alpha(rows), abs=1e-12)
+        assert found.n_complete == 40
+        if k == 2:
+            r = float(np.corrcoef([row[0] for row in rows], [row[1] for row in rows])[0, 1])
+            assert found.reliability == pytest.approx(spearman_brown(r), abs=1e-12)
+        else:
+            assert found.reliability == found.alpha and found.spearman_brown is None
+    assert reliability_from_sums([(1, 3, 9), (1, 2, 4)], (1, 5, 25)).alpha is None  # one response
