@@ -1,0 +1,474 @@
+"""The linkage of contractors' CEI with their customers' satisfaction:
+correlations, drivers and CSAT by fixed CEI band, none of which lets anyone
+add pulse values back up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from models.analytics.scope import (
+    DRIVER_CITATION,
+    DRIVER_METHOD,
+    LINKAGE_GROUP_BY,
+    MODERATE_R,
+    OUTCOMES,
+    WORDING,
+    Population,
+    Window,
+    _f,
+    _i,
+    _Sql,
+    pulse_survey,
+    tenure_band,
+)
+from models.db import side_by_side
+from models.settings import settings
+from models.waves import WaveStatus, waves_in
+from surveys import stats
+from surveys.association import linkage_headline
+from surveys.privacy import band, filter_allowed, suppressed_groups
+from surveys.schema import Survey
+from surveys.scoring import PROMOTER_MIN
+
+# --- privacy -------------------------------------------------------------------------
+
+REASON_SMALL = "fewer than {m} contractors"
+
+
+REASON_NEXT = "hidden with a smaller hidden group, which the total would otherwise reveal"
+
+
+REASON_COMPLEMENT = "the filter leaves out fewer than {m} contractors, who could be worked out by subtraction"
+
+
+def _privacy(
+    sizes: dict[Any, list[int]], min_group: int, *, breakdown: bool
+) -> dict[Any, str | None]:
+    """The reason each group is hidden, or None when it may be shown.
+
+    ``sizes[g]`` = [filtered size, size of each parent]. A group needs
+    min_group contractors and must pass the complement rule against every
+    parent (`filter_allowed`); within a breakdown the next-smallest rule
+    (`suppressed_groups`) applies, also to groups hidden by the complement rule.
+    """
+    reasons: dict[Any, str | None] = {}
+    for g, (n, *parents) in sizes.items():
+        if n < min_group:
+            reasons[g] = REASON_SMALL.format(m=min_group)
+        elif not all(filter_allowed(n, parent, min_group) for parent in parents):
+            reasons[g] = REASON_COMPLEMENT.format(m=min_group)
+        else:
+            reasons[g] = None
+    if not breakdown:
+        return reasons
+    shown = {g: v[0] for g, v in sizes.items() if v[0] > 0}
+    for g in suppressed_groups(shown, min_group, [g for g in shown if reasons[g] is not None]):
+        reasons[g] = reasons[g] or REASON_NEXT
+    return reasons
+
+
+def _reason_row(reason: str | None) -> dict[str, Any]:
+    return {"suppressed": reason is not None, "reason": reason}
+
+
+# --- linkage ------------------------------------------------------------------------------
+#
+# The linkage's population moves with lag_days, the window and the filters, so
+# nothing it returns may let anyone add CEIs back up (issue 8): no mean CEI of
+# any set of contractors, no fitted line, no exact count of a CEI band; a
+# correlation only over at least min_group contractors. See docs/metrics.md, "Linkage".
+
+CEI_BANDS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 100))  # [low, high), the last [80, 100]
+
+
+COUNT_STEPS = (10, 20, 50, 100)  # where a band's shown count steps up: "5–9", "10–19", "20–49", "50–99", "100 or more"
+
+
+REASON_CELL = "fewer than {m} contractors with both values"
+
+
+REASON_BAND = "fewer than {m} contractors in this band"
+
+
+REASON_BAND_NEXT = "hidden with a smaller hidden band, which the other bands would otherwise reveal"
+
+
+_CORRELATION_KEYS = ("r", "ci_low", "ci_high", "p_value", "rho")
+
+
+@dataclass(frozen=True)
+class _Linked:
+    """One contractor's aggregates; never leaves this module."""
+
+    region: str
+    service_type: str
+    tenure_band: str
+    tenure_years: float | None
+    cei: float | None
+    dims: tuple[float | None, ...]
+    csat: float | None
+    promoters: float | None
+    ces: float | None
+
+
+async def _reported_waves(window: Window, min_group: int, now: datetime | None) -> list[WaveStatus]:
+    """The waves whose answers the linkage may use: closed in the window, with at
+    least min_group respondents (models.waves decides which)."""
+    return [w for w in await waves_in(window.start, window.end, min_group=min_group, now=now) if w.reported]
+
+
+async def _linked_contractors(
+    *, waves: list[WaveStatus], end: date, customer_window: Window, min_responses: int, survey: Survey
+) -> list[_Linked]:
+    """One row per contractor with a pulse response in one of `waves` and at
+    least `min_responses` customer responses for jobs completed in
+    `customer_window`. CEI and dimension means are over the contractor's
+    responses in those waves; customer means over the customer window."""
+    if not waves:
+        return []
+    dims = [d.id for d in survey.dimensions]
+    pulse_q, scores_q, customers_q = _Sql(), _Sql(), _Sql()
+    in_pulse = ", ".join(pulse_q.p(w.id) for w in waves)
+    in_scores = ", ".join(scores_q.p(w.id) for w in waves)
+    pulse = pulse_q.rows(
+        "SELECT r.contractor_id AS cid, AVG(r.cei) AS cei FROM pulse_responses r "
+        f"WHERE r.wave_id IN ({in_pulse}) GROUP BY r.contractor_id")
+    scores = scores_q.rows(
+        "SELECT p.contractor_id AS cid, p.dimension AS dim, AVG(p.score) AS score FROM pulse_scores p "
+        f"WHERE p.wave_id IN ({in_scores}) GROUP BY p.contractor_id, p.dimension")
+    customers = customers_q.rows(
+        "SELECT cr.contractor_id AS cid, COUNT(cr.csat) AS n_csat, SUM(cr.csat) AS csat, "
+        f"COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= {PROMOTER_MIN} THEN 1 ELSE 0 END) AS promoters, "
+        "COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces FROM customer_responses cr "
+        f"WHERE {customers_q.between('cr.completed_at', customer_window)} GROUP BY cr.contractor_id "
+        f"HAVING COUNT(*) >= {customers_q.p(min_responses)}")
+    people = _Sql().rows("SELECT id, region, service_type, started_on FROM contractors")
+    pulse_rows, score_rows, customer_rows, people_rows = await side_by_side(pulse, scores, customers, people)
+    means: dict[int, list[float | None]] = {}
+    for row in score_rows:
+        if row["dim"] in dims:
+            means.setdefault(row["cid"], [None] * len(dims))[dims.index(row["dim"])] = _f(row["score"])
+    cu = {row["cid"]: row for row in customer_rows}
+    who = {row["id"]: row for row in people_rows}
+    out = []
+    for row in sorted(pulse_rows, key=lambda r: r["cid"]):
+        c = cu.get(row["cid"])
+        if c is None:
+            continue
+        person = who[row["cid"]]
+        started = person["started_on"]
+        if isinstance(started, str):
+            started = date.fromisoformat(started[:10])
+        out.append(_Linked(
+            region=person["region"],
+            service_type=person["service_type"],
+            tenure_band=tenure_band(started, end),
+            tenure_years=None if started is None else (end - started).days / 365.25,
+            cei=_f(row["cei"]),
+            dims=tuple(means.get(row["cid"], [None] * len(dims))),
+            csat=_i(c["csat"]) / _i(c["n_csat"]) if _i(c["n_csat"]) else None,
+            promoters=100 * _i(c["promoters"]) / _i(c["n_nps"]) if _i(c["n_nps"]) else None,
+            ces=_i(c["ces"]) / _i(c["n_ces"]) if _i(c["n_ces"]) else None,
+        ))
+    return out
+
+
+def _matches(c: _Linked, filters: Iterable[tuple[str, str]]) -> bool:
+    return all(getattr(c, name) == value for name, value in filters)
+
+
+def _linkage_privacy(
+    linked: list[_Linked], population: Population, key: str | None, min_group: int
+) -> tuple[dict[Any, list[_Linked]], dict[Any, str | None]]:
+    """Members and hide-reasons per group, with the same rules as the index."""
+    filters = list(population.active().items())
+    subsets = [s for k in range(len(filters), -1, -1) for s in combinations(filters, k)]
+    groups: dict[Any, list[_Linked]] = {}
+    sizes: dict[Any, list[int]] = {}
+    for c in linked:
+        g = getattr(c, key) if key else 0
+        counts = sizes.setdefault(g, [0] * len(subsets))
+        for index, subset in enumerate(subsets):
+            counts[index] += _matches(c, subset)
+        if _matches(c, filters):
+            groups.setdefault(g, []).append(c)
+    if key is None and not sizes:
+        sizes[0] = [0] * len(subsets)
+    return groups, _privacy(sizes, min_group, breakdown=key is not None)
+
+
+def _cell_allowed(n: int, min_group: int) -> bool:
+    """A correlation over n contractors may be shown: n of at least min_group.
+    (No pulse sum over the linkage population is shown, so a cell leaving a
+    few contractors out of it has nothing to be subtracted from.)"""
+    return n >= min_group
+
+
+def _columns(members: Sequence[_Linked], dims: list[str]) -> dict[str, np.ndarray]:
+    """The members' values as float columns (NaN where missing), built once."""
+    def column(values: Iterable[float | None]) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+    out = {"cei": column(c.cei for c in members), "tenure": column(c.tenure_years for c in members)}
+    for i, d in enumerate(dims):
+        out[d] = column(c.dims[i] for c in members)
+    for y in OUTCOMES:
+        out[y] = column(getattr(c, y) for c in members)
+    return out
+
+
+def _correlation_cell(c: stats.Correlation, min_group: int) -> dict[str, Any]:
+    """n (exact from min_group up, else its band), r, CI, p and rho; all null
+    with a reason under min_group contractors."""
+    shown = _cell_allowed(c.n, min_group)
+    values = {"r": c.r, "ci_low": c.ci_low, "ci_high": c.ci_high, "p_value": c.p_value, "rho": c.rho}
+    return {"n": band(c.n, min_group), **(values if shown else dict.fromkeys(values)),
+            "suppressed": not shown, "reason": None if shown else REASON_CELL.format(m=min_group)}
+
+
+def _grid(members: list[_Linked], dims: list[str], min_group: int) -> list[dict[str, Any]]:
+    """CEI and each dimension against each outcome: r, Fisher CI, p, rho, the
+    partial r (region, service type, tenure), and BH-adjusted p-values over the
+    cells shown. A cell (or its partial r) over fewer than min_group contractors
+    is suppressed."""
+    columns = _columns(members, dims)
+    partials = stats.PartialCorrelator(
+        {name: column.tolist() for name, column in columns.items()},
+        [
+            *stats.dummy_columns([c.region for c in members]),
+            *stats.dummy_columns([c.service_type for c in members]),
+            columns["tenure"].tolist(),
+        ],
+    )
+    cells = []
+    for x in ("cei", *dims):
+        for y in OUTCOMES:
+            both = ~np.isnan(columns[x]) & ~np.isnan(columns[y])
+            cell = {"x": x, "y": y, **_correlation_cell(stats.correlate(columns[x][both], columns[y][both]),
+                                                        min_group)}
+            partial = (_correlation_cell(partials.correlate(x, y), min_group) if not cell["suppressed"]
+                       else _correlation_cell(stats.Correlation(0, None, None, None, None, None), min_group))
+            cell["partial"] = {k: v for k, v in partial.items() if k != "rho"}
+            cells.append(cell)
+    adjusted = stats.benjamini_hochberg([c["p_value"] for c in cells])
+    adjusted_partial = stats.benjamini_hochberg([c["partial"]["p_value"] for c in cells])
+    for cell, p, pp in zip(cells, adjusted, adjusted_partial):
+        cell["p_adjusted"] = p
+        cell["partial"]["p_adjusted"] = pp
+    return cells
+
+
+def _drivers(members: list[_Linked], survey: Survey, min_group: int) -> dict[str, Any] | None:
+    """Relative weights of the dimensions for CSAT, and each dimension's r with
+    CSAT, over at least min_group contractors. No dimension score: scores
+    belong to the index, which gates them (the dashboard reads them there)."""
+    dims = [d.id for d in survey.dimensions]
+    columns = _columns(members, dims)
+    complete = ~np.isnan(columns["csat"])
+    for d in dims:
+        complete &= ~np.isnan(columns[d])
+    n = int(complete.sum())
+    if n <= len(dims) + 1 or not _cell_allowed(n, min_group):
+        return None
+    result = stats.relative_weights(
+        {d: columns[d][complete] for d in dims}, columns["csat"][complete],  # type: ignore[arg-type]
+    )
+    if result is None:
+        return None
+    rows = []
+    for d in survey.dimensions:
+        both = ~np.isnan(columns[d.id]) & ~np.isnan(columns["csat"])
+        rows.append({
+            "id": d.id,
+            "label": d.labels.get("en", d.id),
+            "weight": result.weights[d.id],
+            "share": result.shares[d.id],
+            "r": stats.pearson(columns[d.id][both], columns["csat"][both])
+            if _cell_allowed(int(both.sum()), min_group) else None,
+        })
+    rows.sort(key=lambda r: -r["weight"])
+    return {"method": DRIVER_METHOD, "citation": DRIVER_CITATION, "outcome": "csat",
+            "r_squared": result.r_squared, "n": result.n, "dimensions": rows}
+
+
+def _cei_band(cei: float) -> int:
+    """The index in CEI_BANDS of a CEI (settled first, so a CEI of exactly 40
+    falls in 40–60 on every backend)."""
+    value = stats.settle(cei)
+    for index, (_, high) in enumerate(CEI_BANDS[:-1]):
+        if value < high:
+            return index
+    return len(CEI_BANDS) - 1
+
+
+def _count_band(n: int, min_group: int) -> int | str:
+    """A band's head count as shown: never exact. Under min_group — none
+    included, so an empty band reads like a small one — "fewer than 5";
+    else the step it falls in: "5–9", "10–19", "20–49", "50–99", "100 or more"."""
+    if n < min_group:
+        return band(n or 1, min_group) if min_group > 1 else 0
+    steps = [min_group, *(s for s in COUNT_STEPS if s > min_group)]
+    low = max(s for s in steps if s <= n)
+    following = [s for s in steps if s > n]
+    return f"{low}–{following[0] - 1}" if following else f"{low} or more"
+
+
+def _bands(members: list[_Linked], min_group: int) -> list[dict[str, Any]]:
+    """Customer satisfaction by fixed CEI band: per band its CSAT mean (the
+    mean of its contractors' CSAT means) and its count as a step, never a
+    CEI mean. A band of fewer than min_group contractors is hidden, and with
+    it the next-smallest (`surveys.privacy.suppressed_groups`)."""
+    members_by: dict[int, list[float]] = {i: [] for i in range(len(CEI_BANDS))}
+    for c in members:
+        if c.cei is not None and c.csat is not None:
+            members_by[_cei_band(c.cei)].append(c.csat)
+    sizes = {i: len(v) for i, v in members_by.items()}
+    hidden = suppressed_groups(sizes, min_group)
+    out = []
+    for i, (low, high) in enumerate(CEI_BANDS):
+        small = sizes[i] < min_group
+        shown = not small and i not in hidden
+        out.append({
+            "band": f"{low}–{high}",
+            "cei_from": low,
+            "cei_to": high,
+            "n": _count_band(sizes[i], min_group),
+            "csat_mean": stats.mean(members_by[i]) if shown else None,
+            "suppressed": not shown,
+            "reason": None if shown else REASON_BAND.format(m=min_group) if small else REASON_BAND_NEXT,
+        })
+    return out
+
+
+def _power(n: int) -> dict[str, Any]:
+    needed = stats.min_sample_size(MODERATE_R)
+    adequate = n >= needed
+    return {
+        "n_needed": needed,
+        "power": stats.power_for(MODERATE_R, n),
+        "adequate": adequate,
+        "message": None if adequate else (
+            f"Too few contractors to detect a moderate association: {n} here, about {needed} "
+            f"are needed to detect r = {MODERATE_R} at 80 % power. This is not evidence of no effect."
+        ),
+    }
+
+
+def _headline(cell: dict[str, Any] | None) -> str | None:
+    """The headline sentence: surveys.association's words, which follow the interval."""
+    if not cell or cell["r"] is None or cell["ci_low"] is None or cell["ci_high"] is None:
+        return None
+    return linkage_headline(cell["r"], cell["ci_low"], cell["ci_high"], cell["n"])
+
+
+def _group_rows(linked: list[_Linked], population: Population, group_by: str, min_group: int,
+                dims: list[str]) -> list[dict[str, Any]]:
+    """CEI × CSAT per group: r, CI, p, rho, n and the CSAT mean, hidden like
+    the index's groups, and each correlation over at least min_group
+    contractors. No group CEI: a CEI mean over a population that moves by one
+    contractor at a time would give that contractor's CEI away."""
+    by_group, reasons = _linkage_privacy(linked, population, group_by, min_group)
+    rows = []
+    for g in sorted(reasons, key=lambda g: str(g)):
+        part = by_group.get(g, [])
+        if not part and reasons[g] is not None and not any(getattr(c, group_by) == g for c in linked):
+            continue
+        reason = reasons[g]
+        columns = _columns(part, dims)
+        both = ~np.isnan(columns["cei"]) & ~np.isnan(columns["csat"])
+        cell = _correlation_cell(stats.correlate(columns["cei"][both], columns["csat"][both]), min_group)
+        if reason is None and cell["suppressed"]:
+            reason = cell["reason"]
+        shown = reason is None
+        rows.append({
+            "group": g,
+            "suppressed": not shown,
+            "reason": reason,
+            "n_contractors": band(len(part), min_group),
+            "csat_mean": stats.mean([c.csat for c in part if c.csat is not None]) if shown else None,
+            **{k: cell[k] if shown else None for k in _CORRELATION_KEYS},
+            "n": cell["n"],
+        })
+    return rows
+
+
+async def linkage_report(
+    *,
+    window: Window,
+    population: Population = Population(),
+    lag_days: int = 0,
+    group_by: str | None = None,
+    min_group: int,
+    min_responses: int | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """How contractors' CEI moves with their customers' satisfaction `lag_days` later.
+
+    The pulse side is the waves that closed in the window with at least
+    min_group respondents (`models.waves`); the customer side the jobs
+    completed in the window shifted by lag_days. A contractor counts with a
+    response in one of those waves and at least `min_responses` customer
+    responses (the deployment's RAPPORT_MIN_CUSTOMER_RESPONSES unless given;
+    the API does not take it). Returns::
+
+        {"window", "customer_window": {"from", "to"}, "lag_days", "min_responses", "min_group",
+         "population", "group_by", "waves": [wave name],
+         "n": int, "suppressed": bool, "reason", "wording": str, "headline": str | None,
+         "power": {"n_needed", "power", "adequate", "message"},
+         "correlations": [CELL],   # x in cei + each dimension, y in csat, promoters, ces
+         "drivers": {"method", "citation", "outcome": "csat", "r_squared", "n",
+                     "dimensions": [{"id", "label", "weight", "share", "r"}]} | None,
+         "bands": [{"band": "0–20", "cei_from", "cei_to", "n": "fewer than 5" | "5–9" | …,
+                    "csat_mean", "suppressed", "reason"}],
+         "groups": [{"group", "suppressed", "reason", "n_contractors", "csat_mean",
+                     "r", "ci_low", "ci_high", "p_value", "rho", "n"}]}
+        CELL = {"x", "y", "n", "r", "ci_low", "ci_high", "p_value", "p_adjusted", "rho",
+                "suppressed", "reason", "partial": {"n", "r", "ci_low", "ci_high", "p_value",
+                "p_adjusted", "suppressed", "reason"}}
+
+    Counts under min_group read "fewer than 5"; correlations over fewer
+    than min_group contractors are null with a reason. No CEI mean of any
+    set of contractors, no fitted line, no per-contractor value.
+    """
+    if group_by is not None and group_by not in LINKAGE_GROUP_BY:
+        raise ValueError(f"group_by must be one of {', '.join(LINKAGE_GROUP_BY)}")
+    min_responses = settings.min_customer_responses if min_responses is None else min_responses
+    if min_responses < 1:
+        raise ValueError("min_responses must be at least 1")
+    survey = pulse_survey()
+    dims = [d.id for d in survey.dimensions]
+    customer_window = window.shifted(lag_days)
+    waves = await _reported_waves(window, min_group, now)
+    linked = await _linked_contractors(waves=waves, end=window.end, customer_window=customer_window,
+                                       min_responses=min_responses, survey=survey)
+    members_by, reasons = _linkage_privacy(linked, population, None, min_group)
+    members = members_by.get(0, [])
+    reason = reasons[0]
+    hidden = reason is not None
+    grid = [] if hidden else _grid(members, dims, min_group)
+    main = next((c for c in grid if c["x"] == "cei" and c["y"] == "csat"), None)
+    return {
+        "window": window.as_dict(),
+        "customer_window": customer_window.as_dict(),
+        "lag_days": lag_days,
+        "min_responses": min_responses,
+        "min_group": min_group,
+        "population": population.as_dict(),
+        "group_by": group_by,
+        "waves": [w.name for w in waves],
+        "n": len(members),
+        **_reason_row(reason),
+        "wording": WORDING,
+        "headline": _headline(main),
+        "power": _power(len(members)),
+        "correlations": grid,
+        "drivers": None if hidden else _drivers(members, survey, min_group),
+        "bands": [] if hidden else _bands(members, min_group),
+        "groups": _group_rows(linked, population, group_by, min_group, dims) if group_by else [],
+    }
