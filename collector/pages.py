@@ -26,7 +26,7 @@ from models.settings import settings
 from surveys.language import pick_language
 from surveys.schema import QuestionKind, Survey, localize
 
-__all__ = ["SECURITY_HEADERS", "routes"]
+__all__ = ["SECURITY_HEADERS", "routes", "too_many_tries"]
 
 HERE = Path(__file__).parent
 FORM_FIELDS = ("submission_id", "lang")
@@ -57,6 +57,9 @@ TEXT: dict[str, dict[str, str]] = {
         "answered_title": "Already answered",
         "answered": "This survey has been answered already, so there is nothing more to do. Thank you!",
         "thanks_title": "Thank you",
+        "busy_title": "Too many tries",
+        "busy": "Too many links that do not exist were tried from your network. Please check your link "
+        "and try again in {minutes} minutes.",
     },
     "es": {
         "submit": "Enviar",
@@ -75,6 +78,9 @@ TEXT: dict[str, dict[str, str]] = {
         "answered_title": "Ya respondida",
         "answered": "Esta encuesta ya fue respondida, así que no hace falta nada más. ¡Gracias!",
         "thanks_title": "Gracias",
+        "busy_title": "Demasiados intentos",
+        "busy": "Desde tu red se probaron demasiados enlaces que no existen. Revisa tu enlace y vuelve "
+        "a intentarlo dentro de {minutes} minutos.",
     },
 }
 
@@ -113,6 +119,20 @@ def _message(request: Request, status: int, lang: str) -> Response:
         {"lang": lang, "title": words[f"{key}_title"], "text": words[key]},
         status,
     )
+
+
+def too_many_tries(request: Request, retry_after: int) -> Response:
+    """429 for a person whose address tried too many unknown links (models.ratelimit)."""
+    kind: LinkKind = "pulse" if request.url.path.startswith("/p/") else "customer"
+    lang = pick_language(queries.survey_in_force(kind).languages, request.query_params.get("lang"),
+                         request.headers.get("accept-language"))
+    words = _words(lang)
+    minutes = str(max(1, -(-retry_after // 60)))
+    response = _render(request, "message.html",
+                       {"lang": lang, "title": words["busy_title"], "text": words["busy"].replace("{minutes}", minutes)},
+                       429)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _questions(survey: Survey, lang: str, t: dict[str, str]) -> list[dict[str, Any]]:

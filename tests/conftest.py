@@ -39,7 +39,9 @@ TABLES = (
     "jobs",
     "contractors",
     "api_keys",
+    "dashboard_sessions",
     "users",
+    "audit_log",
 )
 _postgres_skipped: list[str] = []
 
