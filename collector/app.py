@@ -38,7 +38,7 @@ def create_app(database_url: str | None = None, *, rate_limits: RateLimits | Non
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with RegisterTortoise(app, config=config):
+        async with RegisterTortoise(app, config=config), limits:
             yield
 
     return Starlette(

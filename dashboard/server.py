@@ -328,10 +328,11 @@ def create_app(database_url: str | None = None, *, rate_limits: RateLimits | Non
     are counted in `rate_limits` (default: RAPPORT_RATE_LIMIT_STORAGE)."""
     dash_app = create_dash_app()
     config = tortoise_config(database_url)
+    limits = rate_limits or RateLimits()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with RegisterTortoise(app, config=config):
+        async with RegisterTortoise(app, config=config), limits:
             # The Dash callbacks' way into the ORM: this loop (see dashboard.data).
             dash_app.server.config[RUNNER_KEY] = LoopRunner(asyncio.get_running_loop())
             yield
@@ -358,7 +359,7 @@ def create_app(database_url: str | None = None, *, rate_limits: RateLimits | Non
         ],
         lifespan=lifespan,
     )
-    app.state.rate_limits = rate_limits or RateLimits()
+    app.state.rate_limits = limits
     return app
 
 

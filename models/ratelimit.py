@@ -14,13 +14,17 @@ line each time: a limiter outage must not become a survey outage.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from limits import RateLimitItem
+import coredis
+
+from limits import RateLimitItem, parse_many
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
@@ -53,23 +57,30 @@ def rules() -> dict[str, Rule]:
     }
 
 
-def _storage(uri: str, key_prefix: str) -> Storage:
+def _storage(uri: str, key_prefix: str, pool: Any) -> Storage:
     if uri.startswith("memory://"):
         return storage_from_string("async+memory://")  # type: ignore[return-value]
-    return storage_from_string("async+" + uri, key_prefix=key_prefix)  # type: ignore[return-value]
+    return storage_from_string("async+" + uri, key_prefix=key_prefix, connection_pool=pool)  # type: ignore[return-value]
 
 
 class RateLimits:
     """The failure counters of one app; `storage` defaults to RAPPORT_RATE_LIMIT_STORAGE.
 
     `key_prefix` names the keys in Redis, so several deployments (or test runs)
-    can share one server without counting each other's failures.
+    can share one server without counting each other's failures; `limits`
+    replaces rules of the settings by name.
     """
 
-    def __init__(self, storage: str | None = None, *, key_prefix: str = "rapport") -> None:
+    def __init__(self, storage: str | None = None, *, key_prefix: str = "rapport",
+                 limits: Mapping[str, str] | None = None) -> None:
         self.storage_uri = storage or settings.rate_limit_storage
-        self._limiter = MovingWindowRateLimiter(_storage(self.storage_uri, key_prefix))
+        # Redis connections come from a pool of ours, so close() can end them.
+        self._pool = None if self.storage_uri.startswith("memory://") else coredis.ConnectionPool.from_url(
+            self.storage_uri, stream_timeout=2.0, connect_timeout=2.0)
+        self._limiter = MovingWindowRateLimiter(_storage(self.storage_uri, key_prefix, self._pool))
         self._rules = rules()
+        for name, rate in (limits or {}).items():  # e.g. {"login": "3/2 seconds"} in a test
+            self._rules[name] = Rule(name, tuple(parse_many(rate)))
 
     def rule(self, name: str) -> Rule:
         return self._rules[name]
@@ -82,7 +93,7 @@ class RateLimits:
                 if not await self._limiter.test(item, name, *key):
                     return await self._wait(item, name, *key)
         except Exception as exc:  # an unreachable Redis: let the request through
-            log.warning("rate limiter unavailable (%s): request let through", type(exc).__name__)
+            log.warning("rate limiter unavailable (%s: %s): request let through", type(exc).__name__, exc)
         return None
 
     async def failed(self, name: str, *key: str) -> int | None:
@@ -95,7 +106,7 @@ class RateLimits:
                 if not await self._limiter.test(item, name, *key):
                     wait = max(wait or 0, await self._wait(item, name, *key))
         except Exception as exc:
-            log.warning("rate limiter unavailable (%s): failure not counted", type(exc).__name__)
+            log.warning("rate limiter unavailable (%s: %s): failure not counted", type(exc).__name__, exc)
         return wait
 
     async def clear(self, name: str, *key: str) -> None:
@@ -104,7 +115,19 @@ class RateLimits:
             for item in self._rules[name].items:
                 await self._limiter.clear(item, name, *key)
         except Exception as exc:
-            log.warning("rate limiter unavailable (%s): failures not cleared", type(exc).__name__)
+            log.warning("rate limiter unavailable (%s: %s): failures not cleared", type(exc).__name__, exc)
+
+    async def aclose(self) -> None:
+        """Close the Redis connections (the apps do it when they stop), on the loop that made them."""
+        if self._pool is not None:
+            self._pool.disconnect()
+            await asyncio.sleep(0)  # the transports close on the loop's next turn
+
+    async def __aenter__(self) -> RateLimits:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     async def _wait(self, item: RateLimitItem, *identifiers: str) -> int:
         stats = await self._limiter.get_window_stats(item, *identifiers)
