@@ -56,6 +56,7 @@ log = logging.getLogger("rapport.audit")
 PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/favicon.ico"})
 SESSION_COOKIE = "rapport_dashboard"
 UPDATE_PATH = PREFIX + "_dash-update-component"
+STATIC_PATHS = (PREFIX + "assets/", PREFIX + "_dash-component-suites/", PREFIX + "_favicon")
 PAGE_CONTENT = "_pages_content"  # Dash pages' container: a callback filling it is a view being loaded
 
 
@@ -88,6 +89,8 @@ class SecurityHeaders:
 
     Dash registers the inline script of its pages' titles at its first request,
     so the headers are made per response (two hashes of short strings), never frozen early.
+    Responses that are not static files and say nothing of caching get
+    `Cache-Control: no-store`, as the survey pages do: figures stay out of shared caches.
     """
 
     def __init__(self, app: ASGIApp, headers: Callable[[], dict[str, str]]) -> None:
@@ -103,6 +106,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 names = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [(k.lower().encode(), v.encode()) for k, v in self.headers().items()]
+                if not scope["path"].startswith(STATIC_PATHS):
+                    extra.append((b"cache-control", b"no-store"))
                 message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in names)]
             await send(message)
 
@@ -264,7 +269,8 @@ def _login_page(request: Request, *, error: str = "", username: str = "", next_:
 
 async def login(request: Request) -> Response:
     if request.method == "GET":
-        if request.session.get("user"):
+        sid = str(request.session.get("sid", ""))
+        if request.session.get("user") and await session_user(session_id=sid) == request.session["user"]:
             return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
         return _login_page(request, next_=_safe_next(request.query_params.get("next")))
     form = await request.form()

@@ -75,6 +75,8 @@ def test_a_cookie_copied_before_logout_opens_nothing_after(signed_in: TestClient
 
     signed_in.post("/logout", data={"csrf": _session_csrf(signed_in)})
     assert _opens_with(signed_in, copied) == [401, 401]
+    signed_in.cookies.set("rapport_dashboard", copied)
+    assert signed_in.get("/login").status_code == 200  # the sign-in form, not a way round it
     page = signed_in.get("/dashboard/", headers={"accept": "text/html"})
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
 
@@ -103,6 +105,8 @@ def test_every_page_carries_the_security_headers(signed_in: TestClient) -> None:
         csp = response.headers["content-security-policy"]
         assert "frame-ancestors 'none'" in csp and "script-src 'self' 'sha256-" in csp
         assert "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+        if "assets" not in path:
+            assert response.headers["cache-control"] == "no-store", path
 
 
 def test_the_cookie_is_secure_when_the_dashboards_own_address_is_https(
