@@ -7,8 +7,6 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PORT    ?= 8000
 DASH_PORT ?= 8050
-export RAPPORT_BASE_URL ?= http://127.0.0.1:$(PORT)
-export RAPPORT_DASHBOARD_URL ?= http://127.0.0.1:$(DASH_PORT)/dashboard/
 
 .PHONY: run test install browser postgres redis
 
@@ -21,12 +19,10 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 # Collector on :8000 and dashboard on :8050, on a local SQLite file with demo data.
+# `rapport run` starts and stops both (Ctrl-C or SIGTERM stops both, status 0);
+# make runs it without a shell, so the signal reaches it directly.
 run: install
-	$(BIN)/rapport demo --if-empty
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/rapport serve --port $(PORT) & \
-	$(BIN)/rapport-dashboard --port $(DASH_PORT) & \
-	wait
+	$(BIN)/rapport run --port $(PORT) --dash-port $(DASH_PORT)
 
 # The whole suite, on SQLite and PostgreSQL, browser tests included; the rate
 # limits are tested in memory and in Redis.

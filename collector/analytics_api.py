@@ -88,9 +88,13 @@ async def index(request: Request) -> Response:
         group_by = _choice(request, "group_by", GROUP_BY)
     except BadParameter as exc:
         return _bad(exc)
-    return JSONResponse(await analytics.index_report(
-        window=window, population=population, group_by=group_by,
-        min_group=settings.min_group, min_comment_group=settings.min_comment_group))
+    try:
+        report = await analytics.index_report(
+            window=window, population=population, group_by=group_by,
+            min_group=settings.min_group, min_comment_group=settings.min_comment_group)
+    except analytics.OneAttribute as exc:
+        return _bad(BadParameter(exc.parameter, str(exc)))
+    return JSONResponse(report)
 
 
 async def customer(request: Request) -> Response:
@@ -164,8 +168,10 @@ def _get(summary: str, description: str, group_by: tuple[str, ...], extra: list[
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/index": _get(
         "Connection & Empowerment Index",
-        "CEI, each dimension with % favourable and reliability, overall, per group and per wave. "
-        "Groups of fewer than RAPPORT_MIN_GROUP contractors come back with suppressed: true and null scores.",
+        "CEI, each dimension with % favourable and reliability, overall, per group and per wave, over the "
+        "pulse waves that closed in the window. Groups that could single out a contractor come back with "
+        "suppressed: true, null scores and a banded count. Filter or break down by one of region, "
+        "service_type and tenure_band at a time.",
         GROUP_BY, []),
     "/api/v1/customer": _get(
         "Customer metrics",

@@ -1,7 +1,8 @@
-"""The `rapport` command: serve the collector, migrate, manage keys and users, import, demo,
+"""The `rapport` command: serve the collector, migrate, manage keys and users, import, demo, run,
 forget people, read the audit log.
 
-Errors print one clear line to stderr and exit with status 2, never a traceback.
+Errors print one clear line to stderr (an import's, one more line per error)
+and exit with status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import getpass
 import json
 import os
 import secrets
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 from models.settings import SettingsError, normalise_database_url, settings
@@ -24,7 +29,9 @@ __all__ = ["main"]
 
 T = TypeVar("T")
 DEMO_USER = "demo"
+DEMO_PASSWORD_FILE = Path(".rapport-demo-password")  # beside .rapport-secret; never in git
 IMPORT_KINDS = ("contractors", "customer-responses", "pulse-responses")
+STOP_GRACE = 20.0  # seconds `rapport run` waits for the servers to finish after a stop
 
 
 class CommandError(Exception):
@@ -175,35 +182,88 @@ def cmd_audit(args: argparse.Namespace) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    from models.transfer import import_csv  # written alongside; imported only when used
+    from models.transfer import CsvImportError, import_csv
 
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
         raise CommandError(f"cannot read {args.file}: {exc.strerror or exc}") from None
-    result = _with_database(args.database_url, lambda: import_csv(kind=args.kind, data=data))
-    summary = result.as_dict() if hasattr(result, "as_dict") else result
-    print(json.dumps(summary, default=str) if isinstance(summary, dict) else summary)
+    try:
+        result = _with_database(args.database_url, lambda: import_csv(kind=args.kind, data=data))
+    except CsvImportError as exc:
+        raise CommandError(_import_errors(args.file, exc)) from None
+    print(json.dumps(result.as_dict(), default=str))
+
+
+def _import_errors(file: str, problem: Any) -> str:
+    """Every error the importer listed, one per line, and how many there are in all."""
+    count = problem.error_count
+    lines = [f"{file}: {count} error{'s' if count != 1 else ''}; nothing was imported"]
+    lines += [f"  line {e.line}" + (f", {e.column}" if e.column else "") + f": {e.message}"
+              for e in problem.errors]
+    if count > len(problem.errors):
+        lines.append(f"  ... and {count - len(problem.errors)} more (the first {len(problem.errors)} are listed)")
+    return "\n".join(lines)
+
+
+def _import_help() -> str:
+    from models.transfer import import_columns
+
+    return "columns (header names exact, any order):\n\n" + "\n\n".join(
+        import_columns(kind).describe() for kind in IMPORT_KINDS
+    )
+
+
+def _with_columns(parser: argparse.ArgumentParser) -> Callable[[], str]:
+    """`parser`'s help with each kind's columns, written only when help is asked for
+    (they come from the survey files in force, read through the database layer)."""
+
+    def format_help() -> str:
+        parser.epilog = _import_help()
+        return argparse.ArgumentParser.format_help(parser)
+
+    return format_help
+
+
+def _kept_password() -> str | None:
+    try:
+        return DEMO_PASSWORD_FILE.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _keep_password(password: str) -> None:
+    DEMO_PASSWORD_FILE.write_text(password + "\n")
+    DEMO_PASSWORD_FILE.chmod(0o600)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
+    """The demo login's password is made once and kept in DEMO_PASSWORD_FILE, so
+    every later run prints the same one; a demo user whose password was set
+    some other way keeps it."""
     from models.demo import DemoError, generate, has_data
-    from models.keys import create_user
+    from models.keys import authenticate_user, create_user, user_exists
 
-    password = secrets.token_urlsafe(9)
+    kept = _kept_password()
+    password = kept or secrets.token_urlsafe(9)
 
-    async def work() -> Any:
+    async def work() -> tuple[Any, bool]:
+        """(the demo made, or None; whether `password` signs the demo user in)"""
         if args.if_empty and await has_data():
-            await create_user(username=DEMO_USER, password=password)
-            return None
+            if not await user_exists(username=DEMO_USER):
+                await create_user(username=DEMO_USER, password=password)
+                return None, True
+            return None, kept is not None and await authenticate_user(username=DEMO_USER, password=kept) is not None
         result = await generate(contractors=args.contractors, seed=args.seed, wipe=args.wipe)
         await create_user(username=DEMO_USER, password=password)
-        return result
+        return result, True
 
     try:
-        result = _with_database(args.database_url, work)
+        result, signs_in = _with_database(args.database_url, work)
     except DemoError as exc:
         raise CommandError(str(exc)) from None
+    if signs_in and kept is None:
+        _keep_password(password)
     if result is None:
         print("The database already holds data: kept as it is (rapport demo --wipe starts over).")
         print("API keys are shown once only; make a new one with: rapport apikey create NAME")
@@ -215,10 +275,68 @@ def cmd_demo(args: argparse.Namespace) -> None:
         )
         print(f"Customer survey to try: {result.survey_url}")
         print(f"Contractor pulse to try: {result.pulse_url}")
-    print(f"Dashboard: {settings.dashboard_url}  user {DEMO_USER!r}, password {password!r}")
+    if signs_in:
+        print(f"Dashboard: {settings.dashboard_url}  user {DEMO_USER!r}, password {password!r} "
+              f"(kept in {DEMO_PASSWORD_FILE})")
+    else:
+        print(f"Dashboard: {settings.dashboard_url}  user {DEMO_USER!r}, with the password it was given "
+              f"(not the one in {DEMO_PASSWORD_FILE}); set a new one with: rapport user create {DEMO_USER}")
     if result is not None:
         print("API key 'demo' (shown once; send as 'Authorization: Bearer <key>'):")
         print(result.api_key)
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    """Demo data if the database is empty, then the collector and the dashboard side
+    by side until Ctrl-C or SIGTERM, which stop both and end with status 0.
+
+    Each step runs in a process group of its own, so a Ctrl-C reaches only this
+    command, which asks each running step to stop (SIGTERM) and waits for it: a
+    server still importing its modules ends without a traceback, a running one
+    finishes its requests.
+    """
+    env = {**os.environ, "DATABASE_URL": args.database_url}
+    env.setdefault("RAPPORT_BASE_URL", f"http://{args.host}:{args.port}")
+    env.setdefault("RAPPORT_DASHBOARD_URL", f"http://{args.host}:{args.dash_port}/dashboard/")
+    running: dict[str, subprocess.Popen[bytes]] = {}
+    stop_requested = False
+
+    def start(name: str, *argv: str) -> None:
+        running[name] = subprocess.Popen([sys.executable, "-m", *argv], env=env, process_group=0)
+
+    def stop(signum: int | None = None, frame: FrameType | None = None) -> None:
+        nonlocal stop_requested
+        stop_requested = signum is not None or stop_requested
+        for process in running.values():
+            if process.poll() is None:
+                process.terminate()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        start("demo", "collector.cli", "demo", "--if-empty")
+        if running.pop("demo").wait() != 0 and not stop_requested:
+            raise CommandError("the demo data could not be made (see above)")
+        if stop_requested:
+            return
+        start("collector", "collector.cli", "serve", "--host", args.host, "--port", str(args.port))
+        start("dashboard", "dashboard.server", "--host", args.host, "--port", str(args.dash_port))
+        failed = None
+        while not stop_requested and failed is None:
+            failed = next((name for name, p in running.items() if p.poll() is not None), None)
+            time.sleep(0.1)
+    finally:
+        stop()
+        deadline = time.monotonic() + STOP_GRACE
+        for process in running.values():
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    if failed is not None and not stop_requested:
+        status = running[failed].returncode
+        raise CommandError(f"the {failed} stopped (status {status}), so both were stopped; see above")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -230,10 +348,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="migrate the database, then serve the collector")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    defaults = argparse.ArgumentDefaultsHelpFormatter
+    serve = commands.add_parser("serve", help="migrate the database, then serve the collector",
+                                description="Apply pending migrations, then serve the survey pages and the API.",
+                                formatter_class=defaults)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="processes serving requests; more than 1 reads DATABASE_URL in each")
     serve.set_defaults(run=cmd_serve)
 
     commands.add_parser("migrate", help="apply pending database migrations").set_defaults(run=cmd_migrate)
@@ -279,17 +401,37 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=1000, help="the newest N entries (default 1000)")
     audit.set_defaults(run=cmd_audit)
 
-    importer = commands.add_parser("import", help="import a CSV file whole, or nothing")
-    importer.add_argument("kind", choices=IMPORT_KINDS)
-    importer.add_argument("file")
+    importer = commands.add_parser(
+        "import", help="import a CSV file whole, or nothing",
+        description="Import a CSV file (UTF-8, a header line first) whole, or nothing: every error is "
+                    "listed with its line and column, and nothing is stored unless every line is good.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    importer.add_argument("kind", choices=IMPORT_KINDS, help="what the file holds: %(choices)s")
+    importer.add_argument("file", help="the CSV file")
+    importer.format_help = _with_columns(importer)  # type: ignore[method-assign]
     importer.set_defaults(run=cmd_import)
 
-    demo = commands.add_parser("demo", help="fill an empty database with a believable demo brand")
+    demo = commands.add_parser("demo", help="fill an empty database with a believable demo brand",
+                               description="Fill the database with a demo brand and print an API key, "
+                                           "survey links and the dashboard login (its password is kept "
+                                           f"in {DEMO_PASSWORD_FILE}).",
+                               formatter_class=defaults)
     demo.add_argument("--if-empty", action="store_true", help="leave a database that holds data as it is")
     demo.add_argument("--wipe", action="store_true", help="delete all survey data first")
-    demo.add_argument("--contractors", type=int, default=300)
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--contractors", type=int, default=300, help="how many contractors to invent")
+    demo.add_argument("--seed", type=int, default=7, help="random seed: the same seed, the same demo")
     demo.set_defaults(run=cmd_demo)
+
+    run = commands.add_parser("run", help="demo data if empty, then the collector and the dashboard together",
+                              description="What `make run` does: `rapport demo --if-empty`, then the "
+                                          "collector and the dashboard side by side; Ctrl-C or SIGTERM "
+                                          "stops both.",
+                              formatter_class=defaults)
+    run.add_argument("--host", default="127.0.0.1", help="address both servers listen on")
+    run.add_argument("--port", type=int, default=8000, help="the collector's port")
+    run.add_argument("--dash-port", type=int, default=8050, help="the dashboard's port")
+    run.set_defaults(run=cmd_run)
     return parser
 
 

@@ -4,16 +4,29 @@ Server-rendered HTML forms, no JavaScript and nothing from another host. The
 token in the link is the only key. Each render carries a fresh hidden
 submission id, so a form the browser sends twice is stored once and both
 sends see the thank-you page.
+
+Every answer POST is answered with a 303 to a page a browser may load again
+(POST/redirect/GET), so Back and reload never resend a form: stored answers
+go to ``{link}/thanks``; answers to fix go back to the link itself, which
+shows them with their errors from a short-lived cookie scoped to that link
+(the draft), cleared once the answers are stored; any refusal goes back to
+the link, which says why.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import secrets
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -21,15 +34,20 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from collector.api import MAX_SUBMISSION_ID, Outcome, receive_answers
 from models import queries
-from models.queries import LinkKind
+from models.queries import Link, LinkKind
 from models.settings import settings
 from surveys.language import pick_language
-from surveys.schema import QuestionKind, Survey, localize
+from surveys.schema import SKIP, QuestionKind, Survey, localize
+from surveys.validation import AnswerErrors, validate
 
-__all__ = ["SECURITY_HEADERS", "routes", "too_many_tries"]
+__all__ = ["SECURITY_HEADERS", "routes", "too_many_tries", "when"]
 
 HERE = Path(__file__).parent
 FORM_FIELDS = ("submission_id", "lang")
+DRAFT_COOKIE = "rapport_draft"
+DRAFT_CHUNK = 3800  # characters per cookie; browsers keep 4096 bytes per cookie
+DRAFT_CHUNKS = 4  # a longest pulse comment (1000 four-byte characters) needs two
+DRAFT_MAX_AGE = 24 * 3600
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -45,7 +63,10 @@ TEXT: dict[str, dict[str, str]] = {
         "optional": "optional",
         "yes": "Yes",
         "no": "No",
-        "fix": "Please check the answers marked below.",
+        "missing_one": "1 answer is missing.",
+        "missing_many": "{n} answers are missing.",
+        "check_one": "1 answer needs checking.",
+        "check_many": "{n} answers need checking.",
         "confidential": "Your answers are confidential. [Brand] sees results only for groups of at "
         "least {min_group} people, never your answers on their own.",
         "not_found_title": "Link not found",
@@ -54,6 +75,7 @@ TEXT: dict[str, dict[str, str]] = {
         "expired": "This survey link has expired, so it no longer takes answers. Thank you all the same.",
         "not_open_title": "Not open yet",
         "not_open": "This survey is not open yet. Please come back when it opens.",
+        "opens_on": "This survey opens on {when}. Please come back then.",
         "answered_title": "Already answered",
         "answered": "This survey has been answered already, so there is nothing more to do. Thank you!",
         "thanks_title": "Thank you",
@@ -66,7 +88,10 @@ TEXT: dict[str, dict[str, str]] = {
         "optional": "opcional",
         "yes": "Sí",
         "no": "No",
-        "fix": "Revisa las respuestas marcadas abajo.",
+        "missing_one": "Falta 1 respuesta.",
+        "missing_many": "Faltan {n} respuestas.",
+        "check_one": "Hay que revisar 1 respuesta.",
+        "check_many": "Hay que revisar {n} respuestas.",
         "confidential": "Tus respuestas son confidenciales. [Brand] solo ve resultados de grupos de "
         "al menos {min_group} personas, nunca tus respuestas por separado.",
         "not_found_title": "Enlace no encontrado",
@@ -75,6 +100,7 @@ TEXT: dict[str, dict[str, str]] = {
         "expired": "Este enlace de encuesta ha caducado y ya no admite respuestas. Gracias de todos modos.",
         "not_open_title": "Aún no está abierta",
         "not_open": "Esta encuesta aún no está abierta. Vuelve cuando se abra.",
+        "opens_on": "Esta encuesta se abre el {when}. Vuelve entonces.",
         "answered_title": "Ya respondida",
         "answered": "Esta encuesta ya fue respondida, así que no hace falta nada más. ¡Gracias!",
         "thanks_title": "Gracias",
@@ -85,6 +111,34 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 _MESSAGES = {403: "not_open", 404: "not_found", 409: "answered", 410: "expired"}
+
+_CALENDAR = {
+    "en": (
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+         "October", "November", "December"),
+        "{weekday} {day} {month} {year} at {time} (UTC)",
+    ),
+    "es": (
+        ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
+        ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
+         "octubre", "noviembre", "diciembre"),
+        "{weekday} {day} de {month} de {year} a las {time} (UTC)",
+    ),
+}
+
+
+def when(instant: datetime, lang: str) -> str:
+    """A moment as people write it in `lang` (English otherwise), in UTC.
+
+    >>> from datetime import UTC, datetime
+    >>> when(datetime(2026, 12, 7, 9, 0, tzinfo=UTC), "es")
+    'lunes 7 de diciembre de 2026 a las 09:00 (UTC)'
+    """
+    weekdays, months, pattern = _CALENDAR.get(lang, _CALENDAR["en"])
+    utc = instant.astimezone(UTC)
+    return pattern.format(weekday=weekdays[utc.weekday()], day=utc.day, month=months[utc.month - 1],
+                          year=utc.year, time=utc.strftime("%H:%M"))
 
 templates = Jinja2Templates(
     env=Environment(
@@ -110,15 +164,13 @@ def _render(request: Request, name: str, context: dict[str, Any], status: int) -
     return templates.TemplateResponse(request, name, context, status_code=status, headers=SECURITY_HEADERS)
 
 
-def _message(request: Request, status: int, lang: str) -> Response:
+def _message(request: Request, status: int, lang: str, link: Link | None = None) -> Response:
     key = _MESSAGES[status]
     words = _words(lang)
-    return _render(
-        request,
-        "message.html",
-        {"lang": lang, "title": words[f"{key}_title"], "text": words[key]},
-        status,
-    )
+    text = words[key]
+    if status == 403 and link is not None and link.opens_at is not None:
+        text = words["opens_on"].replace("{when}", when(link.opens_at, lang))
+    return _render(request, "message.html", {"lang": lang, "title": words[f"{key}_title"], "text": text}, status)
 
 
 def too_many_tries(request: Request, retry_after: int) -> Response:
@@ -138,6 +190,7 @@ def too_many_tries(request: Request, retry_after: int) -> Response:
 def _questions(survey: Survey, lang: str, t: dict[str, str]) -> list[dict[str, Any]]:
     """What the template needs of each question, in `lang`."""
     shown = []
+    skip_label = localize(survey.skip_labels, lang, settings.brand) if survey.skip_labels else ""
     for q in survey.questions:
         if q.scale is not None:
             lo, hi = q.scale
@@ -155,6 +208,7 @@ def _questions(survey: Survey, lang: str, t: dict[str, str]) -> list[dict[str, A
                 "text": q.text(lang, settings.brand),
                 "required": q.required,
                 "options": options,
+                "skip": (SKIP, skip_label) if q.skippable else None,
                 "columns": len(options) if q.scale and len(options) <= 7 else 6,
                 "low": localize(q.low_labels, lang, settings.brand) if q.low_labels else "",
                 "high": localize(q.high_labels, lang, settings.brand) if q.high_labels else "",
@@ -164,17 +218,36 @@ def _questions(survey: Survey, lang: str, t: dict[str, str]) -> list[dict[str, A
     return shown
 
 
+def _summary(questions: list[dict[str, Any]], values: Mapping[str, str], errors: Mapping[str, str],
+             words: dict[str, str]) -> dict[str, Any] | None:
+    """The error summary above the form: how many answers, and a link to each, in survey order."""
+    wrong = [q for q in questions if q["id"] in errors]
+    if not wrong:
+        return None
+    missing = all(not values.get(q["id"], "").strip() for q in wrong)
+    key = ("missing" if missing else "check") + ("_one" if len(wrong) == 1 else "_many")
+    return {
+        "text": words[key].replace("{n}", str(len(wrong))),
+        "links": [(q["id"], q["text"]) for q in wrong],
+    }
+
+
 def _form(
     request: Request,
     kind: LinkKind,
     lang: str,
     *,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
     submission_id: str | None = None,
+    status: int = 200,
 ) -> Response:
     survey = queries.survey_in_force(kind)
     words = _words(lang)
+    questions = _questions(survey, lang, words)
+    values = values or {}
+    errors = errors or {}
+    summary = _summary(questions, values, errors, words)
     return _render(
         request,
         "survey.html",
@@ -183,19 +256,21 @@ def _form(
             "kind": kind,
             "title": localize(survey.title, lang, settings.brand),
             "intro": localize(survey.intro, lang, settings.brand),
-            "questions": _questions(survey, lang, words),
-            "values": values or {},
-            "errors": errors or {},
+            "questions": questions,
+            "values": values,
+            "errors": errors,
+            "summary": summary,
+            "first_error": summary["links"][0][0] if summary else None,
             "submission_id": submission_id or secrets.token_urlsafe(18),
             "action": request.url.path,
         },
-        422 if errors else 200,
+        status,
     )
 
 
 def _thanks(request: Request, kind: LinkKind, lang: str) -> Response:
     survey = queries.survey_in_force(kind)
-    return _render(
+    response = _render(
         request,
         "message.html",
         {
@@ -206,24 +281,112 @@ def _thanks(request: Request, kind: LinkKind, lang: str) -> Response:
         },
         200,
     )
+    _forget_draft(request, response)
+    return response
+
+
+# --- the draft: answers to fix, kept between the POST and the GET that shows them ---------
+
+
+def _link_path(request: Request) -> str:
+    prefix = "s" if request.url.path.startswith("/s/") else "p"
+    return f"/{prefix}/{request.path_params['token']}"
+
+
+def _save_draft(response: Response, path: str, values: Mapping[str, str], submission_id: str | None) -> bool:
+    """Keep the answers to fix in cookies scoped to the link; False if they are too long to keep."""
+    raw = json.dumps({"values": dict(values), "submission_id": submission_id}, separators=(",", ":"))
+    encoded = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    chunks = [encoded[i:i + DRAFT_CHUNK] for i in range(0, len(encoded), DRAFT_CHUNK)]
+    if len(chunks) > DRAFT_CHUNKS:
+        return False
+    secure = settings.base_url.startswith("https:")
+    for n in range(DRAFT_CHUNKS):
+        name = f"{DRAFT_COOKIE}{n}"
+        if n < len(chunks):
+            response.set_cookie(name, chunks[n], max_age=DRAFT_MAX_AGE, path=path, secure=secure,
+                                httponly=True, samesite="lax")
+        else:
+            response.delete_cookie(name, path=path, secure=secure, httponly=True, samesite="lax")
+    return True
+
+
+def _read_draft(request: Request) -> tuple[dict[str, str], str | None] | None:
+    """The answers and submission id a failed POST left for this link, if any."""
+    encoded = "".join(request.cookies.get(f"{DRAFT_COOKIE}{n}", "") for n in range(DRAFT_CHUNKS))
+    if not encoded:
+        return None
+    try:
+        draft = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    if not isinstance(draft, dict) or not isinstance(draft.get("values"), dict):
+        return None
+    values = {str(k): v for k, v in draft["values"].items() if isinstance(v, str)}
+    submission_id = draft.get("submission_id")
+    return values, submission_id if isinstance(submission_id, str) else None
+
+
+def _forget_draft(request: Request, response: Response) -> None:
+    if any(f"{DRAFT_COOKIE}{n}" in request.cookies for n in range(DRAFT_CHUNKS)):
+        secure = settings.base_url.startswith("https:")
+        for n in range(DRAFT_CHUNKS):
+            response.delete_cookie(f"{DRAFT_COOKIE}{n}", path=_link_path(request), secure=secure,
+                                   httponly=True, samesite="lax")
+
+
+def _see_other(path: str, lang: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?{urlencode({'lang': lang})}", status_code=303, headers=SECURITY_HEADERS)
+
+
+# --- handlers ----------------------------------------------------------------------------
+
+
+def _language(request: Request, kind: LinkKind) -> str:
+    return pick_language(
+        queries.survey_in_force(kind).languages,
+        request.query_params.get("lang"),
+        request.headers.get("accept-language"),
+    )
 
 
 async def _show(request: Request, kind: LinkKind) -> Response:
-    query_lang = request.query_params.get("lang")
-    accept = request.headers.get("accept-language")
-    languages = queries.survey_in_force(kind).languages
-    lang = pick_language(languages, query_lang, accept)
+    lang = _language(request, kind)
     link = await queries.find_link(token=request.path_params["token"], kind=kind)
     if link is None:
         return _message(request, 404, lang)
     now = queries.now_utc()
+    response: Response
     if link.not_open_yet(now):
-        return _message(request, 403, lang)
-    if link.closed(now):
-        return _message(request, 410, lang)
+        response = _message(request, 403, lang, link)
+    elif link.closed(now):
+        response = _message(request, 410, lang)
+    elif await queries.is_answered(link=link):
+        response = _message(request, 409, lang)
+    else:
+        draft = _read_draft(request)
+        if draft is None:
+            return _form(request, kind, lang)
+        values, submission_id = draft
+        try:
+            validate(queries.survey_in_force(kind), values, lang=lang)
+            errors: dict[str, str] = {}
+        except AnswerErrors as problem:
+            errors = problem.errors
+        return _form(request, kind, lang, values=values, errors=errors, submission_id=submission_id)
+    _forget_draft(request, response)
+    return response
+
+
+async def _result(request: Request, kind: LinkKind) -> Response:
+    """The page an answered link's POST redirects to: the thank-you, as often as it is loaded."""
+    lang = _language(request, kind)
+    link = await queries.find_link(token=request.path_params["token"], kind=kind)
+    if link is None:
+        return _message(request, 404, lang)
     if await queries.is_answered(link=link):
-        return _message(request, 409, lang)
-    return _form(request, kind, lang)
+        return _thanks(request, kind, lang)
+    return _see_other(_link_path(request), lang)  # nothing stored: the link says what to do
 
 
 async def _answer(request: Request, kind: LinkKind) -> Response:
@@ -246,41 +409,52 @@ async def _answer(request: Request, kind: LinkKind) -> Response:
         source="web",
         kind=kind,
     )
-    if outcome.status == 201:
-        return _thanks(request, kind, outcome.lang)
-    if outcome.status == 422:
-        return _form(
-            request,
-            kind,
-            outcome.lang,
-            values=raw,
-            errors=dict(outcome.errors or {}),
-            submission_id=submission_id,
-        )
-    lang = outcome.lang if outcome.link else pick_language(
+    path = _link_path(request)
+    lang = outcome.lang if outcome.link or outcome.status == 201 else pick_language(
         queries.survey_in_force(kind).languages,
-        request.query_params.get("lang"),
+        form_lang if isinstance(form_lang, str) else request.query_params.get("lang"),
         request.headers.get("accept-language"),
     )
-    return _message(request, outcome.status, lang)
+    if outcome.status == 201:
+        response = _see_other(f"{path}/thanks", lang)
+        _forget_draft(request, response)
+        return response
+    if outcome.status == 422:
+        response = _see_other(path, lang)
+        if _save_draft(response, path, raw, submission_id):
+            return response
+        # answers too long to keep in a cookie (not from this form): show them right here
+        errors = dict(outcome.errors or {})
+        return _form(request, kind, lang, values=raw, errors=errors, submission_id=submission_id, status=422)
+    return _see_other(path, lang)  # the link's page says why (unknown, not open, closed, answered)
 
 
 async def customer_survey(request: Request) -> Response:
-    """GET shows the customer survey; POST answers it."""
+    """GET shows the customer survey; POST answers it, then redirects (303)."""
     if request.method == "POST":
         return await _answer(request, "customer")
     return await _show(request, "customer")
 
 
 async def pulse_survey(request: Request) -> Response:
-    """GET shows the contractor pulse; POST answers it."""
+    """GET shows the contractor pulse; POST answers it, then redirects (303)."""
     if request.method == "POST":
         return await _answer(request, "pulse")
     return await _show(request, "pulse")
 
 
+async def customer_result(request: Request) -> Response:
+    return await _result(request, "customer")
+
+
+async def pulse_result(request: Request) -> Response:
+    return await _result(request, "pulse")
+
+
 routes: list[BaseRoute] = [
     Route("/s/{token}", customer_survey, methods=["GET", "POST"]),
+    Route("/s/{token}/thanks", customer_result, methods=["GET"]),
     Route("/p/{token}", pulse_survey, methods=["GET", "POST"]),
+    Route("/p/{token}/thanks", pulse_result, methods=["GET"]),
     Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
 ]

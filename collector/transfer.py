@@ -12,11 +12,14 @@ paths like every /api/v1 path.
 - ``GET /api/v1/export/customer-responses.csv`` and
   ``GET /api/v1/export/pulse-responses.csv`` with optional ``from``/``to``
   (ISO 8601 date or date-time; a date-only ``to`` includes that whole day),
-  streamed in batches. The pulse export says what it held back in the
-  headers ``X-Rapport-Suppressed-Responses`` (waves under
+  streamed in batches. The pulse export holds the waves that closed in the
+  window and says what it held back in the headers
+  ``X-Rapport-Suppressed-Responses`` (open waves and waves under
   RAPPORT_MIN_GROUP contractors, left out) and
   ``X-Rapport-Suppressed-Comments`` (waves under RAPPORT_MIN_COMMENT_GROUP,
   comments blanked).
+- ``GET /api/v1/export/pulse-index.csv``: the pulse figures per closed wave
+  and group, through the same gate as ``/api/v1/index``.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from starlette.routing import BaseRoute, Route
 from models.transfer import (
     CsvImportError,
     export_customer_responses,
+    export_pulse_index,
     export_pulse_responses,
+    import_columns,
     import_csv,
     parse_instant,
 )
@@ -123,11 +128,21 @@ async def export_pulse(request: Request) -> Response:
     return StreamingResponse(export.chunks(), media_type=CSV_TYPE, headers=headers)
 
 
+async def export_pulse_figures(request: Request) -> Response:
+    try:
+        start, end = _window(request)
+    except BadParameter as exc:
+        return JSONResponse({"error": str(exc), "parameter": exc.parameter}, status_code=400)
+    return Response(await export_pulse_index(start=start, end=end), media_type=CSV_TYPE,
+                    headers=_attachment("pulse-index.csv"))
+
+
 routes: list[BaseRoute] = [
     *(Route(f"/api/v1/import/{kind}", _importer(kind), methods=["POST"])
       for kind in ("contractors", "customer-responses", "pulse-responses")),
     Route("/api/v1/export/customer-responses.csv", export_customer, methods=["GET"]),
     Route("/api/v1/export/pulse-responses.csv", export_pulse, methods=["GET"]),
+    Route("/api/v1/export/pulse-index.csv", export_pulse_figures, methods=["GET"]),
 ]
 
 
@@ -159,23 +174,19 @@ _WINDOW = [
      "description": "ISO 8601 date-time (exclusive), or a date (that whole day included)."},
 ]
 _IMPORTS = {
-    "contractors": (
-        "Import contractors (upsert by external id)",
-        "Columns: external_id, name, region, service_type, started_on (YYYY-MM-DD, may be blank), "
-        "optional active (yes/no).",
-    ),
-    "customer-responses": (
-        "Import answered customer surveys",
-        "Columns: job_external_id, contractor_external_id, completed_at, submitted_at, csat, nps, ces, "
-        "promise_kept, comment. Missing jobs are created; contractors must exist. "
-        "A customer-responses export re-imports as it is.",
-    ),
-    "pulse-responses": (
-        "Import answered contractor pulses",
-        "Columns: contractor_external_id, wave, submitted_at, one per pulse question id "
-        "(see GET /api/v1/surveys), comment. The wave must exist and contain submitted_at.",
-    ),
+    "contractors": "Import contractors (upsert by external id)",
+    "customer-responses": "Import answered customer surveys",
+    "pulse-responses": "Import answered contractor pulses",
 }
+
+
+def _import_description(kind: str) -> str:
+    """The columns of `kind` from their one definition (`rapport import --help` prints the same)."""
+    columns = import_columns(kind)
+    return (f"Columns: {', '.join(columns.required)}; optional: {', '.join(columns.optional)}. "
+            f"{columns.notes} The file is imported whole or not at all; every error of every line "
+            f"is reported at once. Example:\n\n```csv\n{columns.example_lines()}```")
+
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
     "ImportResult": {
@@ -208,7 +219,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         f"/api/v1/import/{kind}": {
             "post": {
                 "summary": summary,
-                "description": description + " The file is imported whole or not at all.",
+                "description": _import_description(kind),
                 "requestBody": _CSV_BODY,
                 "responses": {
                     "200": _json("ImportResult", "Imported."),
@@ -218,7 +229,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 },
             }
         }
-        for kind, (summary, description) in _IMPORTS.items()
+        for kind, summary in _IMPORTS.items()
     },
     "/api/v1/export/customer-responses.csv": {
         "get": {
@@ -233,12 +244,23 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/api/v1/export/pulse-responses.csv": {
         "get": {
-            "summary": "Pulse responses as CSV, without contractor identity (submitted in the window)",
-            "description": "Columns: wave, submitted_at (date only), one per pulse scale question, cei, "
-                           "comment. No contractor id, name, region or service type; random order "
-                           "within each wave. Waves with fewer than RAPPORT_MIN_GROUP contractors are "
-                           "left out, comments of waves under RAPPORT_MIN_COMMENT_GROUP are blanked; the "
-                           "headers X-Rapport-Suppressed-Responses and X-Rapport-Suppressed-Comments count them.",
+            "summary": "Pulse responses as CSV, without contractor identity (waves that closed in the window)",
+            "description": "Columns: wave, one per pulse scale question, cei, comment. No contractor id, name, "
+                           "region, service type or time; within a wave, rows are sorted by their answers. Only "
+                           "closed waves with at least RAPPORT_MIN_GROUP respondents; comments only for waves of "
+                           "at least RAPPORT_MIN_COMMENT_GROUP. The headers X-Rapport-Suppressed-Responses and "
+                           "X-Rapport-Suppressed-Comments count what was held back.",
+            "parameters": _WINDOW,
+            "responses": {"200": {"description": "CSV.", "content": {"text/csv": {}}},
+                          "400": {"description": "A bad from/to; `parameter` names it."}, **_UNAUTHORISED},
+        }
+    },
+    "/api/v1/export/pulse-index.csv": {
+        "get": {
+            "summary": "Pulse figures as CSV: per closed wave and group, through the same gate as /index",
+            "description": "One row per reported wave and group (everyone, each region, service type and "
+                           "tenure band at the wave's close): n_contractors, n_responses, cei, "
+                           "cei_favourable_pct, each dimension's score and % favourable, suppressed, reason.",
             "parameters": _WINDOW,
             "responses": {"200": {"description": "CSV.", "content": {"text/csv": {}}},
                           "400": {"description": "A bad from/to; `parameter` names it."}, **_UNAUTHORISED},

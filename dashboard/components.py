@@ -34,6 +34,14 @@ def fmt(value: float | None, pattern: str = "{:.1f}") -> str:
     return "–" if value is None else pattern.format(value)
 
 
+def count(value: int | str | None) -> str:
+    """A head count as the reports give it: exact with thousands separators,
+    or a band such as "fewer than 5" for a hidden group."""
+    if value is None:
+        return "–"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
 def page_head(title: str, subtitle: str, *extra: Any) -> html.Div:
     return html.Div(className="page-head", children=[
         html.Div([html.H1(title, className="page-title"), html.P(subtitle, className="page-sub")]),

@@ -210,8 +210,8 @@ def overview_view(run: Runner, filters: Filters) -> dict[str, Any]:
 
     async def both() -> dict[str, Any]:
         index, before, customer, customer_before = await _together(
-            analytics.index_report(window=window, population=population, **_thresholds()),
-            analytics.index_report(window=window.previous(), population=population, **_thresholds()),
+            _index(window=window, population=population),
+            _index(window=window.previous(), population=population),
             analytics.customer_report(window=window, population=population),
             analytics.customer_report(window=window.previous(), population=population),
         )
@@ -260,7 +260,7 @@ def drivers_view(run: Runner, filters: Filters) -> dict[str, Any]:
     async def both() -> dict[str, Any]:
         linkage, index = await _together(
             analytics.linkage_report(window=window, population=population, min_group=settings.min_group),
-            analytics.index_report(window=window, population=population, **_thresholds()),
+            _index(window=window, population=population),
         )
         return {"linkage": linkage, "index": index}
 
@@ -273,7 +273,7 @@ def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, 
 
     async def both() -> dict[str, Any]:
         index, customer = await _together(
-            analytics.index_report(window=window, population=population, group_by=group_by, **_thresholds()),
+            _index(window=window, population=population, group_by=group_by),
             analytics.customer_report(window=window, population=population, group_by=group_by),
         )
         return {"index": index, "customer": customer}
@@ -316,6 +316,18 @@ async def _together(*coros: Coroutine[Any, Any, Any]) -> list[Any]:
     if dialect() == "postgres":
         return list(await asyncio.gather(*coros))
     return [await coro for coro in coros]
+
+
+async def _index(*, window: analytics.Window, population: analytics.Population,
+                 group_by: str | None = None) -> dict[str, Any]:
+    """The index report, or when the filters name two attributes at once
+    (which pulse figures refuse), a report that says so in place of figures."""
+    try:
+        return await analytics.index_report(window=window, population=population, group_by=group_by,
+                                            **_thresholds())
+    except analytics.OneAttribute as exc:
+        return analytics.refused_report(window=window, population=population, group_by=group_by,
+                                        reason=str(exc), **_thresholds())
 
 
 def _thresholds() -> dict[str, int]:

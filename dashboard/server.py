@@ -47,7 +47,7 @@ from models.db import health, migrate, tortoise_config
 from models.keys import authenticate_user
 from models.ratelimit import RateLimits, client_address
 from models.sessions import SESSION_LIFETIME, end_session, session_user, start_session
-from models.settings import settings
+from models.settings import SettingsError, normalise_database_url, settings
 
 __all__ = ["AuthGuard", "SecurityHeaders", "create_app", "main"]
 
@@ -370,15 +370,25 @@ def create_app(database_url: str | None = None, *, rate_limits: RateLimits | Non
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """`rapport-dashboard [--host 127.0.0.1] [--port 8050]`: migrate, then serve."""
+    """`rapport-dashboard [--database-url URL] [--host 127.0.0.1] [--port 8050]`: migrate, then serve."""
     import uvicorn
 
-    parser = argparse.ArgumentParser(prog="rapport-dashboard", description="Serve the Rapport dashboard.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8050)
+    parser = argparse.ArgumentParser(
+        prog="rapport-dashboard",
+        description="Apply pending migrations, then serve the Rapport dashboard (sign in with a user "
+                    "made by `rapport user create NAME`).",
+    )
+    parser.add_argument("--database-url", default=None,
+                        help="sqlite://FILE or postgres://... (default: $DATABASE_URL, else sqlite://rapport.db)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on, 0.0.0.0 for every interface (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8050, help="port to listen on (default: %(default)s)")
     args = parser.parse_args(argv)
-    asyncio.run(migrate())
-    uvicorn.run(create_app(), host=args.host, port=args.port, proxy_headers=True)
+    try:
+        url = normalise_database_url(args.database_url) if args.database_url else settings.database_url
+    except SettingsError as exc:
+        parser.error(str(exc))
+    asyncio.run(migrate(url))
+    uvicorn.run(create_app(url), host=args.host, port=args.port, proxy_headers=True)
 
 
 if __name__ == "__main__":

@@ -72,9 +72,11 @@ from __future__ import annotations
 import asyncio
 import calendar
 import functools
+import hashlib
 import math
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, fields
+from dataclasses import field as dc_field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import combinations
@@ -84,9 +86,10 @@ import numpy as np
 
 from models.db import connection, dialect
 from models.entities import PulseWave
+from models.waves import WaveStatus, waves_in
 from models.settings import settings
 from surveys import stats
-from surveys.privacy import filter_allowed, suppressed_groups
+from surveys.privacy import band, filter_allowed, publishable, suppressed_groups
 from surveys.schema import Survey, builtin_survey, load_survey
 from surveys.scoring import nps as nps_score
 from surveys.scoring import share_percent
@@ -100,8 +103,11 @@ __all__ = [
     "Window",
     "customer_report",
     "filter_options",
+    "OneAttribute",
+    "index_by_wave",
     "index_report",
     "linkage_report",
+    "refused_report",
 ]
 
 GROUP_BY = ("region", "service_type", "tenure_band", "wave")
@@ -229,9 +235,9 @@ def tenure_band(started_on: date | None, end: date) -> str:
     """The tenure band at `end`: under 3 months, 3–12 months, 1–2 years, 2 years +."""
     if started_on is None:
         return UNKNOWN_TENURE
-    for band, limit in zip(TENURE_BANDS, _tenure_limits(end)):
+    for name, limit in zip(TENURE_BANDS, _tenure_limits(end)):
         if started_on > limit:
-            return band
+            return name
     return TENURE_BANDS[-1]
 
 
@@ -331,16 +337,9 @@ def _privacy(
     if not breakdown:
         return reasons
     shown = {g: v[0] for g, v in sizes.items() if v[0] > 0}
-    for g in suppressed_groups(shown, min_group):
+    for g in suppressed_groups(shown, min_group, [g for g in shown if reasons[g] is not None]):
         reasons[g] = reasons[g] or REASON_NEXT
-    while True:
-        hidden = [g for g in shown if reasons[g] is not None]
-        visible = [g for g in shown if reasons[g] is None]
-        hidden_size = sum(shown[g] for g in hidden)
-        if not visible or not (len(hidden) == 1 or 0 < hidden_size < min_group):
-            return reasons
-        smallest = min(visible, key=lambda g: (shown[g], str(g)))
-        reasons[smallest] = REASON_NEXT
+    return reasons
 
 
 def _reason_row(reason: str | None) -> dict[str, Any]:
@@ -348,6 +347,36 @@ def _reason_row(reason: str | None) -> dict[str, Any]:
 
 
 # --- the index -------------------------------------------------------------------------
+#
+# Pulse figures are built from *units*: the respondents of one reported wave
+# (closed, closing in the window, at least min_group respondents; see
+# models/waves.py) who share one value of one attribute, or all of them. Per
+# wave and per figure (respondents, each dimension, each dimension's complete
+# answers for reliability, comments), `surveys.privacy.publishable` decides
+# which units may be reported, from the counts per combination of region,
+# service type and tenure band. A row adds up the units it may use, so any
+# two rows differ by whole units, each of at least min_group people, and no
+# combination of shown units isolates fewer (docs/metrics.md, "Privacy").
+# Tenure bands are taken at each wave's close, so a unit never changes with
+# the window.
+
+ATTRIBUTES = ("region", "service_type", "tenure_band")
+REASON_WAVE_OPEN = "the wave is still open; figures appear once it closes"
+REASON_WAVE_SMALL = "fewer than {m} contractors answered this wave"
+REASON_NO_WAVE = "no wave with at least {m} answers closed in this period"
+REASON_NOBODY = "no contractor of this selection answered a wave that closed in this period"
+REASON_UNIT = "fewer than {m} contractors, or hidden with a small group that the totals would otherwise reveal"
+
+
+class OneAttribute(ValueError):
+    """Pulse figures are filtered or broken down by one attribute at a time."""
+
+    def __init__(self, parameter: str) -> None:
+        super().__init__(
+            "pulse figures can be filtered or broken down by one of region, service type and tenure band "
+            "at a time (two at once could single out a contractor); "
+            f"remove '{parameter}' or the other one")
+        self.parameter = parameter
 
 
 def _variance(n: int, s: int, ss: int) -> float | None:
@@ -358,7 +387,8 @@ def _variance(n: int, s: int, ss: int) -> float | None:
 
 
 def _reliability(k: int, items: list[tuple[int, int, int]], total: tuple[int, int, int] | None) -> dict[str, Any]:
-    """Cronbach's alpha (and Spearman-Brown for two items) from SQL sums."""
+    """Cronbach's alpha (and Spearman-Brown for two items) from SQL sums over
+    the same complete responses for every term."""
     out: dict[str, Any] = {"alpha": None, "spearman_brown": None, "reliability": None,
                            "reliability_low": None, "n_complete": total[0] if total else 0}
     if total is None or len(items) != k or k < 2:
@@ -383,42 +413,6 @@ def _reliability(k: int, items: list[tuple[int, int, int]], total: tuple[int, in
     return out
 
 
-def _index_row(
-    group: Any,
-    sums: dict[str, Any] | None,
-    reason: str | None,
-    survey: Survey,
-    comments: list[str] | None,
-) -> dict[str, Any]:
-    sums = sums or _empty_sums()
-    hidden = reason is not None
-    dims: dict[str, Any] = {}
-    fav_total = ans_total = 0
-    for d in survey.dimensions:
-        score_sum, score_n, fav, ans = sums["dims"].get(d.id, (0.0, 0, 0, 0))
-        fav_total, ans_total = fav_total + fav, ans_total + ans
-        rel = sums["rel"].get(d.id) or _reliability(0, [], None)
-        dims[d.id] = {
-            "score": None if hidden or not score_n else score_sum / score_n,
-            "favourable_pct": None if hidden else share_percent(fav, ans),
-            "n_contractors": None if hidden else score_n,
-            **({k: None for k in rel} if hidden else rel),
-        }
-    return {
-        "group": group,
-        "n_contractors": sums["nc"],
-        "n_responses": sums["nr"],
-        "n_invited": sums["ni"],
-        "response_rate": None if hidden or not sums["ni"] else sums["na"] / sums["ni"],
-        "cei": None if hidden or not sums["cei_n"] else sums["cei_sum"] / sums["cei_n"],
-        "cei_favourable_pct": None if hidden else share_percent(fav_total, ans_total),
-        "dimensions": dims,
-        **_reason_row(reason),
-        "comments": comments,
-        "comments_suppressed": comments is None,
-    }
-
-
 def _group_label(key: str | None, g: Any, waves: dict[int, dict[str, Any]]) -> Any:
     if key == "tenure_band":
         return _band_name(g)
@@ -435,80 +429,12 @@ def _group_order(key: str | None, g: Any, waves: dict[int, dict[str, Any]]) -> t
     return (str(g),)
 
 
-async def _waves() -> dict[int, dict[str, Any]]:
-    rows = await PulseWave.all().order_by("opens_at").values("id", "name", "opens_at", "closes_at")
-    return {
-        row["id"]: {"name": row["name"], "opens_at": row["opens_at"].isoformat(),
-                    "closes_at": row["closes_at"].isoformat()}
-        for row in rows
-    }
-
-
 async def _gather(*queries: Awaitable[Any]) -> list[Any]:
     """Independent queries side by side on PostgreSQL (each takes a pooled
     connection: two cores), one after the other on SQLite (one connection)."""
     if dialect() == "postgres":
         return list(await asyncio.gather(*queries))
     return [await query for query in queries]
-
-
-@dataclass(frozen=True)
-class _Person:
-    """One contractor's attributes for grouping and filtering, the tenure band
-    as its code at the window's end; never leaves this module."""
-
-    region: str
-    service_type: str
-    tenure_band: int
-
-
-def _filters(population: Population) -> list[tuple[str, Any]]:
-    """The active filters as (attribute, value), a tenure band as its code."""
-    return [(name, _band_code(value) if name == "tenure_band" else value)
-            for name, value in population.active().items()]
-
-
-def _subsets(filters: list[tuple[str, Any]]) -> list[tuple[tuple[str, Any], ...]]:
-    """The full filter set first, then every proper subset of it (the parents
-    a filtered group could be subtracted from)."""
-    return [s for k in range(len(filters), -1, -1) for s in combinations(filters, k)]
-
-
-def _fits(attributes: Any, subset: Iterable[tuple[str, Any]]) -> bool:
-    get = attributes.get if isinstance(attributes, dict) else functools.partial(getattr, attributes)
-    return all(get(name) == value for name, value in subset)
-
-
-async def _people(end: date) -> dict[int, _Person]:
-    """Every contractor's region, service type and tenure band (≤ a few thousand rows)."""
-    q = _Sql()
-    sql = (f"SELECT c.id AS id, c.region AS region, c.service_type AS service_type, "
-           f"{_tenure_sql(q, end)} AS band FROM contractors c")
-    return {row["id"]: _Person(row["region"], row["service_type"], int(row["band"]))
-            for row in await q.rows(sql)}
-
-
-def _group_sizes(
-    units: Iterable[tuple[Any, Any, int]], subsets: list[tuple[tuple[str, Any], ...]]
-) -> dict[Any, list[int]]:
-    """Distinct contractors per group for the full filter set and each parent,
-    from (group, attributes, contractors) units."""
-    sizes: dict[Any, list[int]] = {}
-    for g, attributes, n in units:
-        counts = sizes.setdefault(g, [0] * len(subsets))
-        for index, subset in enumerate(subsets):
-            if _fits(attributes, subset):
-                counts[index] += n
-    return sizes
-
-
-def _empty_sums() -> dict[str, Any]:
-    return {"nc": 0, "nr": 0, "ni": 0, "na": 0, "cei_sum": 0.0, "cei_n": 0, "dims": {}, "rel": {}, "totals": {}}
-
-
-def _add_dim(entry: dict[str, Any], dim: str, score_sum: float, score_n: int, fav: int, ans: int) -> None:
-    s, n, f, a = entry["dims"].get(dim, (0.0, 0, 0, 0))
-    entry["dims"][dim] = (s + score_sum, n + score_n, f + fav, a + ans)
 
 
 def _complete_sql(q: _Sql, survey: Survey, answered: str = "s.answered", dimension: str = "s.dimension") -> str:
@@ -518,30 +444,12 @@ def _complete_sql(q: _Sql, survey: Survey, answered: str = "s.answered", dimensi
 
 
 def _dimension_sums_sql(q: _Sql, keys: dict[str, str], source: str, where: str, survey: Survey | None) -> str:
-    """Per `keys` (alias: expression) and dimension, over pulse_scores `p`
-    (`source` may join contractors `c`): score_n, score_sum, fav, ans and,
-    given the survey, the reliability totals tn, ts, tss (count, sum and sum
-    of squares of the item totals) over complete dimensions only.
-
-    The big pass groups by the number of items answered too, so the
-    completeness test (a CASE on the dimension) runs once per group in the
-    outer query rather than once per row."""
+    """Per `keys` (alias: expression) and dimension, over pulse_scores `p`:
+    score_n, score_sum, fav, ans."""
     columns = ", ".join(f"{expr} AS {alias}" for alias, expr in keys.items())
     by = ", ".join(str(i) for i in range(1, len(keys) + 2))  # the keys and the dimension
     sums = "COUNT(*) AS score_n, SUM(p.score) AS score_sum, SUM(p.favourable) AS fav, SUM(p.answered) AS ans"
-    if survey is None:
-        return f"SELECT {columns}, p.dimension AS dim, {sums} FROM pulse_scores p {source}WHERE {where} GROUP BY {by}"
-    inner = (f"SELECT {columns}, p.dimension AS dim, p.answered AS k, {sums}, SUM(p.item_sum) AS ts, "
-             f"SUM(p.item_sum * p.item_sum) AS tss FROM pulse_scores p {source}WHERE {where} "
-             f"GROUP BY {by}, {len(keys) + 2}")
-    complete = _complete_sql(q, survey, "t.k", "t.dim")
-    return (
-        f"SELECT {', '.join(f't.{alias}' for alias in keys)}, t.dim, SUM(t.score_n) AS score_n, "
-        "SUM(t.score_sum) AS score_sum, SUM(t.fav) AS fav, SUM(t.ans) AS ans, "
-        f"SUM(CASE WHEN {complete} THEN t.score_n ELSE 0 END) AS tn, "
-        f"SUM(CASE WHEN {complete} THEN t.ts ELSE 0 END) AS ts, "
-        f"SUM(CASE WHEN {complete} THEN t.tss ELSE 0 END) AS tss FROM ({inner}) AS t GROUP BY {by}"
-    )
+    return f"SELECT {columns}, p.dimension AS dim, {sums} FROM pulse_scores p {source}WHERE {where} GROUP BY {by}"
 
 
 async def _contractor_responses(window: Window) -> list[dict[str, Any]]:
@@ -563,210 +471,276 @@ async def _contractor_dimensions(window: Window, dims: list[str]) -> dict[int, t
     return {row["cid"]: tuple(_f(row[f"d{i}"]) for i in range(len(dims))) for row in rows}
 
 
-async def _group_dimensions(
-    *, window: Window, population: Population, key: str | None, survey: Survey
-) -> list[dict[str, Any]]:
-    """Per group `g` (0 without a key) and dimension, over the contractors of
-    the population: n contractors with a score, mean_sum (the sum of their
-    mean scores: a group's score is the mean of its contractors' means), fav,
-    ans and the reliability totals (tn, ts, tss). Per-contractor means stay
-    inside the database."""
-    q = _Sql()
-    per_contractor = _dimension_sums_sql(q, {"cid": "p.contractor_id"}, "", q.between("p.submitted_at", window),
-                                         survey)
-    conds = list(_conditions(q, population, window.end).values())
-    return await q.rows(
-        f"SELECT {_key_sql(q, key, window.end)} AS g, m.dim AS dim, COUNT(*) AS n, "
-        "SUM(m.score_sum / m.score_n) AS mean_sum, SUM(m.fav) AS fav, SUM(m.ans) AS ans, SUM(m.tn) AS tn, "
-        f"SUM(m.ts) AS ts, SUM(m.tss) AS tss FROM ({per_contractor}) AS m JOIN contractors c ON c.id = m.cid "
-        f"{'WHERE ' + ' AND '.join(conds) + ' ' if conds else ''}GROUP BY 1, 2")
+Cell = tuple[str, str, int]  # region, service type, tenure band code at the wave's close
+Selector = tuple[int, Any] | None  # (index in ATTRIBUTES, value), or everyone
 
 
-async def _wave_cells(
-    window: Window, names: list[str], survey: Survey
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Per wave and combination of the filtered attributes: responses (one per
-    contractor and wave, so also contractors) and CEI sums; and per dimension
-    the score sums, item counts and reliability totals."""
-    q, s = _Sql(), _Sql()
-    keys = ", ".join(str(i) for i in range(1, len(names) + 2))
-    columns = [f"{_key_sql(q, name, window.end)} AS {name}" for name in names]
-    responses = q.rows(
-        f"SELECT {', '.join(['r.wave_id AS w', *columns])}, COUNT(*) AS n, SUM(r.cei) AS cei_sum, "
-        f"COUNT(r.cei) AS cei_n FROM pulse_responses r "
-        f"{'JOIN contractors c ON c.id = r.contractor_id ' if names else ''}"
-        f"WHERE {q.between('r.submitted_at', window)} GROUP BY {keys}")
-    scores = s.rows(_dimension_sums_sql(
-        s, {"w": "p.wave_id", **{name: _key_sql(s, name, window.end) for name in names}},
-        "JOIN contractors c ON c.id = p.contractor_id " if names else "", s.between("p.submitted_at", window),
-        survey))
-    return await _gather(responses, scores)  # type: ignore[return-value]
+def _selects(selector: Selector, cell: Cell) -> bool:
+    return selector is None or cell[selector[0]] == selector[1]
 
 
-async def _invite_cells(window: Window) -> list[dict[str, Any]]:
-    """Per wave that opened in the window and combination of region, service
-    type and tenure band: the pulse invites and how many were answered (at
-    any time). The one read of the invites, rolled up here into the overall
-    row, the groups and the trend; a few hundred rows at most. (wave,
-    contractor) is unique in both tables, so the join counts each invite once.
-    The responses table has no window column to carry this: an invite
-    belongs to the window its wave opened in, answered whenever."""
-    q = _Sql()
-    rows = await q.rows(
-        f"SELECT i.wave_id AS w, c.region AS region, c.service_type AS service_type, "
-        f"{_tenure_sql(q, window.end)} AS tenure_band, COUNT(*) AS invited, COUNT(r.id) AS answered "
-        "FROM pulse_invites i JOIN pulse_waves pw ON pw.id = i.wave_id "
-        "JOIN contractors c ON c.id = i.contractor_id "
+@dataclass
+class _Family:
+    """Counts per wave and cell of the people behind one kind of figure, and
+    the units each wave may report for it."""
+
+    counts: dict[int, dict[Cell, int]]
+    min_group: int
+    shown: dict[int, tuple[frozenset[Any], ...] | None] = dc_field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.shown = {w: publishable(cells, self.min_group) for w, cells in self.counts.items()}
+
+    def allows(self, wave: int, selector: Selector) -> bool:
+        shown = self.shown.get(wave)
+        return shown is not None and (selector is None or selector[1] in shown[selector[0]])
+
+
+def _lim_sql(q: _Sql, waves: list[WaveStatus]) -> str:
+    """A CTE `lim(w, b3, b12, b24)`: each wave's tenure limits at its close."""
+    cast = ("::int", "::date") if q.postgres else ("", "")
+    values = ", ".join(
+        f"({q.p(w.id)}{cast[0]}, " + ", ".join(f"{q.p(b)}{cast[1]}" for b in _tenure_limits(w.closes_at.date())) + ")"
+        for w in waves)
+    return f"WITH lim(w, b3, b12, b24) AS (VALUES {values}) "
+
+
+_BAND_AT_CLOSE = ("(CASE WHEN c.started_on IS NULL THEN -1 WHEN c.started_on > lim.b3 THEN 0 "
+                  "WHEN c.started_on > lim.b12 THEN 1 WHEN c.started_on > lim.b24 THEN 2 ELSE 3 END)")
+
+
+def _cell(row: dict[str, Any]) -> Cell:
+    return (row["region"], row["service_type"], int(row["band"]))
+
+
+@dataclass
+class _Units:
+    """Everything the index reads, per reported wave and cell."""
+
+    respondents: dict[int, dict[Cell, set[int]]]
+    comments: dict[int, dict[Cell, list[str]]]
+    invited: dict[int, dict[Cell, list[int]]]  # [invited, answered]
+    dims: dict[tuple[int, Cell, str], list[float]]  # n, score_sum, fav, ans
+    totals: dict[tuple[int, Cell, str], list[int]]  # complete responses: n, sum, sum of squares of item totals
+    items: dict[tuple[int, Cell, str], dict[str, list[int]]]  # complete responses, per item: n, sum, sum of squares
+
+
+async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
+    """The index's four reads, each one pass over one table (joined to the
+    contractors and the waves' tenure limits), grouped by wave and cell."""
+    units = _Units({}, {}, {}, {}, {}, {})
+    if not waves:
+        return units
+    people, scores, items, invites = _Sql(), _Sql(), _Sql(), _Sql()
+    cell = f"c.region AS region, c.service_type AS service_type, {_BAND_AT_CLOSE} AS band"
+    responses_sql = (
+        f"{_lim_sql(people, waves)}SELECT r.wave_id AS w, r.contractor_id AS cid, {cell}, r.comment AS comment "
+        "FROM pulse_responses r JOIN lim ON lim.w = r.wave_id JOIN contractors c ON c.id = r.contractor_id")
+    scores_sql = (
+        f"{_lim_sql(scores, waves)}SELECT p.wave_id AS w, {cell}, p.dimension AS dim, p.answered AS k, "
+        "COUNT(*) AS n, SUM(p.score) AS score_sum, SUM(p.favourable) AS fav, SUM(p.answered) AS ans, "
+        "SUM(p.item_sum) AS ts, SUM(p.item_sum * p.item_sum) AS tss FROM pulse_scores p "
+        "JOIN lim ON lim.w = p.wave_id JOIN contractors c ON c.id = p.contractor_id GROUP BY 1, 2, 3, 4, 5, 6")
+    items_sql = (
+        f"{_lim_sql(items, waves)}SELECT a.wave_id AS w, {cell}, a.dimension AS dim, a.item AS item, "
+        "COUNT(*) AS n, SUM(a.value) AS s, SUM(a.value * a.value) AS ss FROM pulse_item_answers a "
+        "JOIN lim ON lim.w = a.wave_id JOIN contractors c ON c.id = a.contractor_id "
+        "JOIN pulse_scores s ON s.response_id = a.response_id AND s.dimension = a.dimension "
+        f"AND {_complete_sql(items, survey)} GROUP BY 1, 2, 3, 4, 5, 6")
+    invites_sql = (
+        f"{_lim_sql(invites, waves)}SELECT i.wave_id AS w, {cell}, COUNT(*) AS invited, COUNT(r.id) AS answered "
+        "FROM pulse_invites i JOIN lim ON lim.w = i.wave_id JOIN contractors c ON c.id = i.contractor_id "
         "LEFT JOIN pulse_responses r ON r.wave_id = i.wave_id AND r.contractor_id = i.contractor_id "
-        f"WHERE {q.between('pw.opens_at', window)} GROUP BY 1, 2, 3, 4")
-    for row in rows:
-        row["tenure_band"] = int(row["tenure_band"])
-    return rows
+        "GROUP BY 1, 2, 3, 4")
+    response_rows, score_rows, item_rows, invite_rows = await _gather(
+        people.rows(responses_sql), scores.rows(scores_sql), items.rows(items_sql), invites.rows(invites_sql))
+    for row in response_rows:
+        key = _cell(row)
+        units.respondents.setdefault(row["w"], {}).setdefault(key, set()).add(row["cid"])
+        if row["comment"]:
+            units.comments.setdefault(row["w"], {}).setdefault(key, []).append(row["comment"])
+    for row in invite_rows:
+        units.invited.setdefault(row["w"], {})[_cell(row)] = [_i(row["invited"]), _i(row["answered"])]
+    complete = {d.id: len(survey.items(d.id)) for d in survey.dimensions}
+    for row in score_rows:
+        key = (row["w"], _cell(row), row["dim"])
+        sums = units.dims.setdefault(key, [0, 0.0, 0, 0])
+        for i, name in enumerate(("n", "score_sum", "fav", "ans")):
+            sums[i] += _f(row[name]) if name == "score_sum" else _i(row[name])  # type: ignore[operator]
+        if _i(row["k"]) == complete.get(row["dim"]):
+            total = units.totals.setdefault(key, [0, 0, 0])
+            total[0] += _i(row["n"])
+            total[1] += round(float(row["ts"] or 0))
+            total[2] += round(float(row["tss"] or 0))
+    for row in item_rows:
+        by_item = units.items.setdefault((row["w"], _cell(row), row["dim"]), {})
+        by_item[row["item"]] = [_i(row["n"]), _i(row["s"]), _i(row["ss"])]
+    return units
 
 
-def _add_invites(
-    sums: dict[Any, dict[str, Any]], cells: list[dict[str, Any]], filters: list[tuple[str, Any]], key: str | None
-) -> None:
-    """Add the invite cells that pass the filters to each group's sums (the
-    group: everyone for None, else the cell's wave or contractor attribute)."""
-    for cell in cells:
-        if _fits(cell, filters):
-            entry = sums.setdefault(0 if key is None else cell["w" if key == "wave" else key], _empty_sums())
-            entry["ni"] += _i(cell["invited"])
-            entry["na"] += _i(cell["answered"])
+_COMMENT_ORDER_KEY = b"rapport comment order"
 
 
-async def _item_sums(
-    *, window: Window, population: Population, key: str | None, survey: Survey
-) -> dict[tuple[Any, str], dict[str, tuple[int, int, int]]]:
-    """Per group, dimension and item, over complete responses: the count, sum
-    and sum of squares of the answers. Summed over every answer, minus those
-    of the (rare) incomplete dimensions, so the big pass needs no join to
-    the dimension scores."""
-    def sql(q: _Sql, incomplete: bool) -> str:
-        conds = _conditions(q, population, window.end)
-        where = [q.between("a.submitted_at", window), *conds.values()]
-        people = "JOIN contractors c ON c.id = a.contractor_id " if conds or key not in (None, "wave") else ""
-        scores = ""
-        if incomplete:
-            scores = "JOIN pulse_scores s ON s.response_id = a.response_id AND s.dimension = a.dimension "
-            where.append(f"NOT ({_complete_sql(q, survey)})")
-        return (
-            f"SELECT {_key_sql(q, key, window.end, 'a.wave_id')} AS g, a.dimension AS dim, a.item AS item, "
-            "COUNT(*) AS n, SUM(a.value) AS s, SUM(a.value * a.value) AS ss FROM pulse_item_answers a "
-            f"{people}{scores}WHERE {' AND '.join(where)} GROUP BY 1, 2, 3"
-        )
-
-    q, s = _Sql(), _Sql()
-    every, incomplete = await _gather(q.rows(sql(q, False)), s.rows(sql(s, True)))
-    sums: dict[tuple[Any, str], dict[str, tuple[int, int, int]]] = {}
-    for rows, sign in ((every, 1), (incomplete, -1)):
-        for row in rows:
-            by_item = sums.setdefault((row["g"], row["dim"]), {})
-            n, s1, s2 = by_item.get(row["item"], (0, 0, 0))
-            by_item[row["item"]] = (n + sign * _i(row["n"]), s1 + sign * _i(row["s"]), s2 + sign * _i(row["ss"]))
-    return sums
+def _comment_order(text: str) -> bytes:
+    """A fixed order that says nothing about who wrote what, or when."""
+    return hashlib.blake2b(text.encode(), key=_COMMENT_ORDER_KEY, digest_size=8).digest()
 
 
-def _add_totals(entry: dict[str, Any], row: dict[str, Any]) -> None:
-    """Add a row's reliability totals (count, sum, sum of squares) to a group's sums."""
-    n, s1, s2 = entry["totals"].get(row["dim"], (0, 0, 0))
-    entry["totals"][row["dim"]] = (n + _i(row["tn"]), s1 + round(float(row["ts"] or 0)),
-                                   s2 + round(float(row["tss"] or 0)))
+class _Index:
+    """The gates and the pooled rows of one index report."""
+
+    def __init__(self, units: _Units, waves: list[WaveStatus], survey: Survey, min_group: int,
+                 min_comment_group: int) -> None:
+        self.units, self.survey, self.min_group = units, survey, min_group
+        self.waves = [w for w in waves if w.reported]
+        ids = [w.id for w in self.waves]
+        counts = {w: {c: len(p) for c, p in units.respondents.get(w, {}).items()} for w in ids}
+        self.people = _Family(counts, min_group)
+        self.commented = _Family(counts, max(min_group, min_comment_group))
+        self.dimension: dict[str, _Family] = {}
+        self.complete: dict[str, _Family] = {}
+        for d in survey.dimensions:
+            self.dimension[d.id] = _Family(self._counts(ids, units.dims, d.id), min_group)
+            self.complete[d.id] = _Family(self._counts(ids, units.totals, d.id), min_group)
+
+    @staticmethod
+    def _counts(ids: list[int], table: dict[tuple[int, Cell, str], Any], dim: str) -> dict[int, dict[Cell, int]]:
+        out: dict[int, dict[Cell, int]] = {w: {} for w in ids}
+        for (w, cell, d), sums in table.items():
+            if d == dim and w in out:
+                out[w][cell] = int(sums[0])
+        return out
+
+    def values(self, attribute: int) -> list[Any]:
+        """The values of an attribute among the respondents of the reported waves."""
+        return sorted({cell[attribute] for w in self.waves for cell in self.units.respondents.get(w.id, {})},
+                      key=lambda v: (v < 0, v) if attribute == 2 else (str(v),))
+
+    def row(self, selector: Selector, waves: list[WaveStatus]) -> dict[str, Any]:
+        """The pooled figures of the selector's units over `waves`, each figure
+        from the units that its own gate allows."""
+        m = self.min_group
+        shown = [w.id for w in waves if self.people.allows(w.id, selector)]
+        everyone = {cid for w in waves for cell, who in self.units.respondents.get(w.id, {}).items()
+                    if _selects(selector, cell) for cid in who}
+        if not shown:
+            return self._hidden(len(everyone), REASON_UNIT.format(m=m) if everyone else REASON_NOBODY)
+        cells = [(w, cell) for w in shown for cell in self.units.respondents.get(w, {}) if _selects(selector, cell)]
+        contractors = {cid for w, cell in cells for cid in self.units.respondents[w][cell]}
+        invited = answered = 0
+        for w in shown:
+            for cell, (i, a) in self.units.invited.get(w, {}).items():
+                if _selects(selector, cell):
+                    invited, answered = invited + i, answered + a
+        dims, fav_total, ans_total, weighted, weights = {}, 0, 0, 0.0, 0.0
+        for d in self.survey.dimensions:
+            allowed = {w for w in shown if self.dimension[d.id].allows(w, selector)}
+            n = score_sum = fav = ans = 0
+            for w, cell in cells:
+                if w in allowed and (s := self.units.dims.get((w, cell, d.id))):
+                    n, score_sum, fav, ans = n + s[0], score_sum + s[1], fav + s[2], ans + s[3]
+            score = score_sum / n if n else None
+            if score is not None:
+                weighted, weights = weighted + d.weight * score, weights + d.weight
+                fav_total, ans_total = fav_total + fav, ans_total + ans
+            dims[d.id] = {"score": score, "favourable_pct": share_percent(fav, ans) if n else None,
+                          "n_contractors": n if n else None, **self._reliability(d.id, selector, allowed, cells)}
+        return {
+            "n_contractors": len(contractors),
+            "n_responses": sum(len(self.units.respondents[w][cell]) for w, cell in cells),
+            "n_waves": len(shown),
+            "n_invited": invited,
+            "response_rate": answered / invited if invited else None,
+            "cei": weighted / weights if weights else None,
+            "cei_favourable_pct": share_percent(fav_total, ans_total),
+            "dimensions": dims,
+            "suppressed": False,
+            "reason": None,
+            **self._comments(selector, shown),
+        }
+
+    def _reliability(self, dim: str, selector: Selector, allowed: set[int],
+                     cells: list[tuple[int, Cell]]) -> dict[str, Any]:
+        k = len(self.survey.items(dim))
+        total = [0, 0, 0]
+        by_item: dict[str, list[int]] = {}
+        for w, cell in cells:
+            if w not in allowed or not self.complete[dim].allows(w, selector):
+                continue
+            for i, v in enumerate(self.units.totals.get((w, cell, dim), (0, 0, 0))):
+                total[i] += v
+            for item, sums in self.units.items.get((w, cell, dim), {}).items():
+                into = by_item.setdefault(item, [0, 0, 0])
+                for i, v in enumerate(sums):
+                    into[i] += v
+        return _reliability(k, [tuple(by_item[i]) for i in sorted(by_item)],  # type: ignore[misc]
+                            tuple(total) if total[0] else None)  # type: ignore[arg-type]
+
+    def _comments(self, selector: Selector, shown: list[int]) -> dict[str, Any]:
+        allowed = [w for w in shown if self.commented.allows(w, selector)]
+        if not allowed:
+            return {"comments": None, "comments_suppressed": True}
+        texts = [t for w in allowed for cell, some in self.units.comments.get(w, {}).items()
+                 if _selects(selector, cell) for t in some]
+        return {"comments": sorted(sorted(texts, key=_comment_order)[:MAX_COMMENTS]), "comments_suppressed": False}
+
+    def _hidden(self, n: int, reason: str | None) -> dict[str, Any]:
+        empty = {k: None for k in ("score", "favourable_pct", "n_contractors", "alpha", "spearman_brown",
+                                   "reliability", "reliability_low", "n_complete")}
+        return {
+            "n_contractors": band(n, self.min_group) if n < self.min_group else f"{self.min_group} or more",
+            "n_responses": None, "n_waves": 0, "n_invited": None, "response_rate": None,
+            "cei": None, "cei_favourable_pct": None,
+            "dimensions": {d.id: dict(empty) for d in self.survey.dimensions},
+            "suppressed": True, "reason": reason, "comments": None, "comments_suppressed": True,
+        }
 
 
-def _reliabilities(
-    sums: dict[tuple[Any, str], dict[str, tuple[int, int, int]]], level: dict[Any, dict[str, Any]],
-    survey: Survey, *, pooled: bool,
-) -> dict[Any, dict[str, dict[str, Any]]]:
-    """Reliability per group and dimension from the item sums and the level's
-    totals; `pooled` adds the groups' item sums together first (they
-    partition the population: one overall figure)."""
-    if pooled:
-        merged: dict[tuple[Any, str], dict[str, tuple[int, int, int]]] = {}
-        for (_, dim), by_item in sums.items():
-            target = merged.setdefault((0, dim), {})
-            for item, (n, s, ss) in by_item.items():
-                n0, s0, ss0 = target.get(item, (0, 0, 0))
-                target[item] = (n0 + n, s0 + s, ss0 + ss)
-        sums = merged
-    sums = {key: dict(by_item) for key, by_item in sums.items()}
-    for g, entry in level.items():
-        for dim, total in entry["totals"].items():
-            if total[0]:
-                sums.setdefault((g, dim), {})[""] = total
-    dims = {d.id for d in survey.dimensions}
-    out: dict[Any, dict[str, dict[str, Any]]] = {}
-    for (g, dim), by_item in sums.items():
-        by_item = dict(by_item)
-        total = by_item.pop("", None)
-        k = len(survey.items(dim)) if dim in dims else 0
-        out.setdefault(g, {})[dim] = _reliability(k, [by_item[i] for i in sorted(by_item)], total)
-    return out
+def _selector(population: Population, group_by: str | None) -> Selector:
+    """The one attribute a pulse report may filter on (checked against group_by)."""
+    active = [(ATTRIBUTES.index(name), _band_code(v) if name == "tenure_band" else v)
+              for name, v in population.active().items()]
+    if len(active) > 1:
+        raise OneAttribute(ATTRIBUTES[active[1][0]])
+    if active and group_by in ATTRIBUTES and ATTRIBUTES.index(group_by) != active[0][0]:
+        raise OneAttribute("group_by")
+    return active[0] if active else None
 
 
-async def _comments(
-    *, window: Window, population: Population, key: str | None
-) -> tuple[list[str], dict[Any, list[str]], dict[Any, list[str]]]:
-    """Up to MAX_COMMENTS recent pulse comments overall, per group and per wave,
-    each in alphabetical order (not in time order, which could help single
-    someone out)."""
-    q = _Sql()
-    where = [q.between("r.submitted_at", window), *_conditions(q, population, window.end).values(),
-             "r.comment IS NOT NULL", "r.comment <> ''"]
-    sql = (
-        f"SELECT comment, g, w, rn0, rn1, rn2 FROM (SELECT r.comment AS comment, "
-        f"{_key_sql(q, key, window.end)} AS g, r.wave_id AS w, "
-        "ROW_NUMBER() OVER (ORDER BY r.id DESC) AS rn0, "
-        f"ROW_NUMBER() OVER (PARTITION BY {_key_sql(q, key, window.end)} ORDER BY r.id DESC) AS rn1, "
-        "ROW_NUMBER() OVER (PARTITION BY r.wave_id ORDER BY r.id DESC) AS rn2 "
-        "FROM pulse_responses r JOIN contractors c ON c.id = r.contractor_id "
-        f"WHERE {' AND '.join(where)}) AS t "
-        f"WHERE rn0 <= {MAX_COMMENTS} OR rn1 <= {MAX_COMMENTS} OR rn2 <= {MAX_COMMENTS}"
-    )
-    overall: list[str] = []
-    groups: dict[Any, list[str]] = {}
-    waves: dict[Any, list[str]] = {}
-    for row in await q.rows(sql):
-        if row["rn0"] <= MAX_COMMENTS:
-            overall.append(row["comment"])
-        if row["rn1"] <= MAX_COMMENTS:
-            groups.setdefault(row["g"], []).append(row["comment"])
-        if row["rn2"] <= MAX_COMMENTS:
-            waves.setdefault(row["w"], []).append(row["comment"])
-    return (sorted(overall), {g: sorted(t) for g, t in groups.items()},
-            {w: sorted(t) for w, t in waves.items()})
-
-
-def _rows(
-    *, key: str | None, sizes: dict[Any, list[int]], sums: dict[Any, dict[str, Any]],
-    rel: dict[Any, dict[str, dict[str, Any]]], comments: dict[Any, list[str]], survey: Survey,
-    min_group: int, min_comment_group: int, waves: dict[int, dict[str, Any]],
-) -> list[dict[str, Any]]:
-    """The rows of one level (overall, a breakdown, the trend) from its sums."""
-    breakdown = key is not None
-    reasons = _privacy(sizes, min_group, breakdown=breakdown)
-    comment_reasons = _privacy(sizes, max(min_comment_group, min_group), breakdown=breakdown)
+async def index_by_wave(*, window: Window, min_group: int, min_comment_group: int,
+                        now: datetime | None = None) -> list[dict[str, Any]]:
+    """Per reported wave of the window: the overall row and one row per group
+    of each attribute that had respondents in it, through the same gates as
+    `index_report` (the aggregate pulse export)."""
+    survey = pulse_survey()
+    waves = await waves_in(window.start, window.end, min_group=min_group, now=now)
+    reported = [w for w in waves if w.reported]
+    index = _Index(await _read_units(reported, survey), waves, survey, min_group, min_comment_group)
     rows = []
-    for g in sorted((g for g in sizes if sizes[g][0] > 0 or not breakdown),
-                    key=lambda g: _group_order(key, g, waves)):
-        entry = sums.get(g) or _empty_sums()
-        entry = {**entry, "rel": rel.get(g, {})}
-        row = _index_row(
-            _group_label(key, g, waves), entry, reasons[g], survey,
-            comments.get(g, []) if comment_reasons[g] is None else None,
-        )
-        if key == "wave":
-            wave = waves.get(int(g), {})
-            row.update(wave=wave.get("name"), opens_at=wave.get("opens_at"), closes_at=wave.get("closes_at"))
-        rows.append(row)
+    for w in reported:
+        rows.append({"wave": w.name, "group_by": None, "group": None, **index.row(None, [w])})
+        for attribute, name in enumerate(ATTRIBUTES):
+            for value in index.values(attribute):
+                row = index.row((attribute, value), [w])
+                if row["reason"] != REASON_NOBODY:
+                    rows.append({"wave": w.name, "group_by": name,
+                                 "group": _band_name(value) if name == "tenure_band" else value, **row})
     return rows
 
 
-def _may_show_comments(sizes: dict[Any, list[int]], min_group: int, min_comment_group: int,
-                       breakdown: bool) -> bool:
-    reasons = _privacy(sizes, max(min_comment_group, min_group), breakdown=breakdown)
-    return any(r is None for r in reasons.values())
+def refused_report(*, window: Window, population: Population, group_by: str | None, reason: str,
+                   min_group: int, min_comment_group: int) -> dict[str, Any]:
+    """An index report with nothing in it but the reason (for a view that
+    shows the refusal in place of figures)."""
+    survey = pulse_survey()
+    hidden = _Index(_Units({}, {}, {}, {}, {}, {}), [], survey, min_group, min_comment_group)._hidden(0, reason)
+    return {
+        "window": window.as_dict(), "population": population.as_dict(), "group_by": group_by,
+        "min_group": min_group, "min_comment_group": min_comment_group, "cei_unit": "response",
+        "waves_rule": "closed in the window", "dimensions": _dimensions(survey),
+        "overall": {"group": None, **hidden, "suppressed": True}, "groups": [], "trend": [], "waves": [],
+        "refused": reason,
+    }
 
 
 async def index_report(
@@ -776,107 +750,62 @@ async def index_report(
     group_by: str | None = None,
     min_group: int,
     min_comment_group: int,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The CEI and its dimensions for the population, overall, per group and per wave.
+    """The CEI and its dimensions over the waves that closed in the window:
+    overall, per group and per wave, every figure through the privacy gate.
 
-    Side by side: per-contractor response counts and CEI means (for group
-    sizes and the CEI), dimension sums per group of contractors (each
-    contractor's mean taken inside the database), per-wave sums (for the
-    trend and a wave breakdown), the item sums per group (reliability) and
-    the invite counts per wave and contractor attributes; the levels are
-    rolled up here from them. Each scans one table; none joins responses.
+    Raises ValueError for an unknown group_by and OneAttribute when a filter
+    and a breakdown (or two filters) name different attributes.
     """
     if group_by is not None and group_by not in GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(GROUP_BY)}")
+    selector = _selector(population, group_by)
     survey = pulse_survey()
-    filters = _filters(population)
-    subsets = _subsets(filters)
-    names = [name for name, _ in filters]
-    by_contractor = group_by if group_by != "wave" else None
-    (waves, people, per_contractor, group_dims, (per_wave, per_wave_dims), reliability,
-     invites) = await _gather(
-        _waves(), _people(window.end), _contractor_responses(window),
-        _group_dimensions(window=window, population=population, key=by_contractor, survey=survey),
-        _wave_cells(window, names, survey),
-        _item_sums(window=window, population=population, key=group_by, survey=survey), _invite_cells(window),
-    )
-    chosen = {row["cid"] for row in per_contractor if _fits(people[row["cid"]], filters)}
-
-    def contractor_level(key: str | None) -> tuple[dict[Any, list[int]], dict[Any, dict[str, Any]]]:
-        def g(cid: int) -> Any:
-            return 0 if key is None else getattr(people[cid], key)
-        sizes = _group_sizes(((g(row["cid"]), people[row["cid"]], 1) for row in per_contractor), subsets)
-        sums: dict[Any, dict[str, Any]] = {}
-        for row in per_contractor:
-            if row["cid"] in chosen:
-                entry = sums.setdefault(g(row["cid"]), _empty_sums())
-                entry["nc"] += 1
-                entry["nr"] += _i(row["nr"])
-                if row["cei"] is not None:
-                    entry["cei_sum"] += float(row["cei"])
-                    entry["cei_n"] += 1
-        for row in group_dims:  # grouped by `by_contractor`: the overall row adds them all up
-            entry = sums.setdefault(0 if key is None else row["g"], _empty_sums())
-            _add_dim(entry, row["dim"], _f(row["mean_sum"]) or 0.0, _i(row["n"]), _i(row["fav"]), _i(row["ans"]))
-            _add_totals(entry, row)
-        return sizes, sums
-
-    def wave_level() -> tuple[dict[Any, list[int]], dict[Any, dict[str, Any]]]:
-        sizes = _group_sizes(((row["w"], row, _i(row["n"])) for row in per_wave), subsets)
-        sums: dict[Any, dict[str, Any]] = {}
-        for row in per_wave:
-            if _fits(row, filters):
-                entry = sums.setdefault(row["w"], _empty_sums())
-                entry["nc"] += _i(row["n"])
-                entry["nr"] += _i(row["n"])
-                entry["cei_sum"] += _f(row["cei_sum"]) or 0.0
-                entry["cei_n"] += _i(row["cei_n"])
-        for row in per_wave_dims:
-            if _fits(row, filters):
-                entry = sums.setdefault(row["w"], _empty_sums())
-                _add_dim(entry, row["dim"], _f(row["score_sum"]) or 0.0, _i(row["score_n"]), _i(row["fav"]),
-                         _i(row["ans"]))
-                _add_totals(entry, row)
-        return sizes, sums
-
-    overall_sizes, overall_sums = contractor_level(None)
-    if not overall_sizes:
-        overall_sizes = {0: [0] * len(subsets)}
-    _add_invites(overall_sums, invites, filters, None)
-    trend_sizes, trend_sums = wave_level()
-    _add_invites(trend_sums, invites, filters, "wave")
+    waves = await waves_in(window.start, window.end, min_group=min_group, now=now)
+    reported = [w for w in waves if w.reported]
+    index = _Index(await _read_units(reported, survey), waves, survey, min_group, min_comment_group)
+    overall = {"group": None, **index.row(selector, reported)}
+    if not reported:
+        overall.update(suppressed=True, reason=REASON_NO_WAVE.format(m=min_group))
+    trend = []
+    for w in waves:
+        if w.reported:
+            row = index.row(selector, [w])
+        else:
+            row = index._hidden(0, None)
+            row.update(suppressed=True, reason=REASON_WAVE_OPEN if w.state == "open"
+                       else REASON_WAVE_SMALL.format(m=min_group))
+        listed = w.as_dict(min_group)
+        if w.reported:  # the row's own counts, for its population
+            listed = {k: listed[k] for k in ("wave", "opens_at", "closes_at", "state")}
+        elif selector is not None:  # a wave's progress, not a group's
+            listed.update(n_contractors=None, n_invited=None, response_rate=None)
+        trend.append({"group": w.name, **row, **listed})
+    groups: list[dict[str, Any]] = []
     if group_by == "wave":
-        group_sizes, group_sums = trend_sizes, trend_sums
+        groups = trend
     elif group_by:
-        group_sizes, group_sums = contractor_level(group_by)
-        _add_invites(group_sums, invites, filters, group_by)
-    else:
-        group_sizes, group_sums = {}, {}
-    levels = [(None, overall_sizes), ("wave", trend_sizes)] + ([(group_by, group_sizes)] if group_by else [])
-    comments: tuple[list[str], dict[Any, list[str]], dict[Any, list[str]]] = ([], {}, {})
-    if any(_may_show_comments(sizes, min_group, min_comment_group, key is not None) for key, sizes in levels):
-        comments = await _comments(window=window, population=population, key=group_by)
-    common = dict(survey=survey, min_group=min_group, min_comment_group=min_comment_group, waves=waves)
-    overall = _rows(key=None, sizes=overall_sizes, sums=overall_sums,
-                    rel=_reliabilities(reliability, overall_sums, survey, pooled=True), comments={0: comments[0]},
-                    **common)  # type: ignore[arg-type]
-    groups = _rows(key=group_by, sizes=group_sizes, sums=group_sums,
-                   rel=_reliabilities(reliability, group_sums, survey, pooled=False), comments=comments[1],
-                   **common) if group_by else []  # type: ignore[arg-type]
-    trend = groups if group_by == "wave" else _rows(
-        key="wave", sizes=trend_sizes, sums=trend_sums, rel={}, comments=comments[2],
-        **common)  # type: ignore[arg-type]
+        attribute = ATTRIBUTES.index(group_by)
+        values = index.values(attribute)
+        if selector is not None:
+            values = [v for v in values if v == selector[1]]
+        for value in values:
+            groups.append({"group": _band_name(value) if group_by == "tenure_band" else value,
+                           **index.row((attribute, value), reported)})
     return {
         "window": window.as_dict(),
         "population": population.as_dict(),
         "group_by": group_by,
         "min_group": min_group,
         "min_comment_group": min_comment_group,
-        "cei_unit": "contractor",
+        "cei_unit": "response",
+        "waves_rule": "closed in the window",
         "dimensions": _dimensions(survey),
-        "overall": overall[0],
+        "overall": overall,
         "groups": groups,
         "trend": trend,
+        "waves": [w.as_dict(min_group) for w in waves],
     }
 
 
@@ -899,12 +828,14 @@ async def filter_options() -> dict[str, Any]:
             return None
         return value.date().isoformat() if isinstance(value, datetime) else str(value)[:10]
 
-    waves = await _waves()
+    rows = await PulseWave.all().order_by("opens_at").values("name", "opens_at", "closes_at")
+    waves = [{"name": r["name"], "opens_at": r["opens_at"].isoformat(), "closes_at": r["closes_at"].isoformat()}
+             for r in rows]
     return {
         "regions": regions,
         "service_types": services,
         "tenure_bands": list(TENURE_BANDS),
-        "waves": list(waves.values()),
+        "waves": waves,
         "first_date": day(span["first"]),
         "last_date": day(span["last"]),
     }

@@ -40,6 +40,7 @@ __all__ = [
     "list_api_keys",
     "list_users",
     "revoke_api_key",
+    "user_exists",
     "verify_password",
 ]
 
@@ -169,6 +170,10 @@ async def create_user(*, username: str, password: str) -> User:
     user.password_hash = password_hash
     await user.save(update_fields=["password_hash"])
     return user
+
+
+async def user_exists(*, username: str) -> bool:
+    return await User.filter(username=username.strip()).exists()
 
 
 async def authenticate_user(*, username: str, password: str) -> User | None:

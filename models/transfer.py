@@ -14,7 +14,8 @@ force (the same as the web form: the usual cells through each question's
 ``quick_cleaner``, a table of the strings validate accepts as they are, and
 any line with another cell through ``validate`` itself, so values and
 messages are identical); then, inside one transaction, against the
-database with set-based queries; only when nothing is wrong are the rows
+database with set-based queries (an unknown contractor is reported in the
+same pass as the line's other errors); only when nothing is wrong are the rows
 written, with multi-row INSERTs (PostgreSQL: ``INSERT ... SELECT FROM
 unnest(arrays)``; SQLite: ``executemany`` / multi-VALUES, with a larger page
 cache for the duration), never one ORM save per row. Pulse scores are
@@ -23,7 +24,8 @@ dimension. Problems raise
 ``CsvImportError``, whose ``errors`` name the line (the header is line 1) and
 the column, up to ``MAX_ERRORS`` of them, with ``error_count`` the total.
 
-Columns (header names exact, any order):
+Columns (header names exact, any order), defined once in ``import_columns``,
+which ``rapport import --help`` prints with an example line:
 
 - contractors: ``external_id, name, region, service_type, started_on``
   and optionally ``active`` (yes/no, default yes). Upsert by external id.
@@ -51,15 +53,16 @@ Export
 row per customer response with its job's and contractor's external ids,
 filtered on the job's ``completed_at`` in [start, end).
 
-``await export_pulse_responses(*, start, end) -> PulseExport`` filtered on
-``submitted_at`` in [start, end): wave, submitted date, one column per pulse
-question (answers as given), cei, comment. Confidential, not anonymous, so:
-no contractor id, external id, name, region or service type; the time is cut
-to the date; within a wave rows come in a fresh random order, never by
-contractor. A wave with fewer than ``settings.min_group`` contractors in the
-export is left out entirely, and when it has fewer than
-``settings.min_comment_group`` its comments are blanked (issue 3's privacy
-rule); ``PulseExport`` counts both so the API can say so in headers.
+``await export_pulse_responses(*, start, end) -> PulseExport``: the pulse
+waves that closed in [start, end) with at least ``settings.min_group``
+respondents (models/waves.py), one row per response: wave, one column per
+pulse question (answers as given), cei, comment. Confidential, not
+anonymous, so: no contractor id, external id, name, region, service type or
+time; within a wave rows are sorted by their answers, an order that says
+nothing about who answered or when. Comments only for waves of at least
+``settings.min_comment_group``; ``PulseExport`` counts what was held back
+so the API can say so in headers. ``export_pulse_index`` gives the figures
+per wave and group instead, through the index's own gate.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
+import textwrap
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -77,12 +80,14 @@ from typing import Any, Literal
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from models.analytics import Window, index_by_wave, pulse_survey
 from models.db import connection
 from models.queries import survey_in_force
 from models.settings import settings
 from models.tokens import new_token
+from models.waves import waves_in
 from surveys.csvsafe import neutralise, restore
-from surveys.schema import Survey
+from surveys.schema import SKIP, Question, QuestionKind, Survey
 from surveys.scoring import PulseScoring, cei, score_pulse
 from surveys.validation import UNSURE, AnswerErrors, quick_cleaner, validate
 
@@ -90,12 +95,15 @@ __all__ = [
     "KINDS",
     "MAX_ERRORS",
     "CsvImportError",
+    "ImportColumns",
     "ImportResult",
     "PulseExport",
     "RowError",
     "customer_export_header",
     "export_customer_responses",
+    "export_pulse_index",
     "export_pulse_responses",
+    "import_columns",
     "import_csv",
     "CUSTOMER_RESPONSE_COLUMNS",
     "insert_rows",
@@ -178,8 +186,100 @@ class _Errors:
             self.kept.append(RowError(line, column, message))
 
     def raise_if_any(self) -> None:
-        if self.count:
-            raise CsvImportError(self.kept, error_count=self.count)
+        if self.count:  # in line order, whichever check found them
+            raise CsvImportError(sorted(self.kept, key=lambda e: e.line), error_count=self.count)
+
+
+# --- columns ------------------------------------------------------------------------
+
+_FIXED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    # (column, example value); every one of them is required
+    "contractors": (("external_id", "C-1001"), ("name", "Ana Ruiz"), ("region", "North"),
+                    ("service_type", "delivery"), ("started_on", "2025-03-01")),
+    "customer-responses": (("job_external_id", "JOB-77"), ("contractor_external_id", "C-1001"),
+                           ("completed_at", "2026-11-23T10:30:00Z"), ("submitted_at", "2026-11-23T18:05:00Z")),
+    "pulse-responses": (("contractor_external_id", "C-1001"), ("wave", "2026-W48"),
+                        ("submitted_at", "2026-11-24T09:00:00Z")),
+}
+_NOTES = {
+    "contractors": "Upsert by external_id. region, service_type and started_on (YYYY-MM-DD) may be "
+                   "blank; active is yes or no (default yes).",
+    "customer-responses": "A missing job is created (its contractor must exist); an existing job must "
+                          "belong to that contractor and be unanswered. source is accepted and ignored, "
+                          "so a customer-responses export re-imports as it is.",
+    "pulse-responses": "The wave must exist (POST /api/v1/waves) and contain submitted_at; the "
+                       "contractor must exist. Optional questions may be left out.",
+}
+
+
+@dataclass(frozen=True)
+class ImportColumns:
+    """The columns of one import kind, with an example value each: the one definition
+    the importer checks headers against and ``rapport import --help`` prints."""
+
+    kind: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    ignored: tuple[str, ...]
+    example: Mapping[str, str]
+    notes: str
+
+    def example_lines(self) -> str:
+        """A header line and one data line, as CSV."""
+        columns = [*self.required, *self.optional]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerow([self.example[c] for c in columns])
+        return out.getvalue()
+
+    def describe(self) -> str:
+        """What `rapport import --help` and the README say about this kind."""
+        def wrapped(text: str) -> list[str]:
+            return textwrap.wrap(text, 78, initial_indent="  ", subsequent_indent="    ")
+
+        lines = [f"{self.kind}:", *wrapped("required: " + ", ".join(self.required))]
+        if self.optional:
+            lines += wrapped("optional: " + ", ".join(self.optional))
+        lines += textwrap.wrap(self.notes, 78, initial_indent="  ", subsequent_indent="  ")
+        lines.append("  example:")
+        lines.extend("    " + line for line in self.example_lines().splitlines())
+        return "\n".join(lines)
+
+
+def _example_answer(question: Question) -> str:
+    if question.scale is not None:
+        return str(question.scale[1] - 1)  # 4 of 1-5, 9 of 0-10, 6 of 1-7
+    if question.kind is QuestionKind.YES_NO:
+        return "yes"
+    if question.kind is QuestionKind.CHOICE:
+        return question.choices[0].value
+    return ""
+
+
+def import_columns(kind: str) -> ImportColumns:
+    """The columns of `kind`; answer columns come from the survey in force."""
+    if kind not in _FIXED_COLUMNS:
+        raise ValueError(f"unknown import kind {kind!r}; choose one of {', '.join(KINDS)}")
+    fixed = _FIXED_COLUMNS[kind]
+    example = dict(fixed)
+    required = tuple(name for name, _ in fixed)
+    optional: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+    notes = _NOTES[kind]
+    if kind == "contractors":
+        optional = ("active",)
+        example["active"] = "yes"
+    else:
+        survey = survey_in_force("customer" if kind == "customer-responses" else "pulse")
+        required += tuple(q.id for q in survey.questions if q.required)
+        optional = tuple(q.id for q in survey.questions if not q.required)
+        example.update({q.id: _example_answer(q) for q in survey.questions})
+        if kind == "customer-responses":
+            ignored = ("source",)
+        if any(q.skippable for q in survey.questions):
+            notes += f" An index item may be {SKIP!r} (prefer not to say): it counts as unanswered."
+    return ImportColumns(kind, required, optional, ignored, example, notes)
 
 
 # --- parsing cells ----------------------------------------------------------------
@@ -473,8 +573,8 @@ async def import_csv(*, kind: str, data: str | bytes) -> ImportResult:
 
 
 async def _import_contractors(data: str | bytes) -> ImportResult:
-    required = ("external_id", "name", "region", "service_type", "started_on")
-    header, records = _read(data, required=required, optional=("active",))
+    columns = import_columns("contractors")
+    header, records = _read(data, required=columns.required, optional=columns.optional)
     index = {name: i for i, name in enumerate(header)}
     errors = _Errors()
     rows: dict[str, tuple[Any, ...]] = {}
@@ -528,13 +628,14 @@ async def _import_contractors(data: str | bytes) -> ImportResult:
 
 async def _import_customer(data: str | bytes) -> ImportResult:
     survey = survey_in_force("customer")
-    fixed = ("job_external_id", "contractor_external_id", "completed_at", "submitted_at")
-    required = (*fixed, *(q.id for q in survey.questions if q.required))
-    optional = tuple(q.id for q in survey.questions if not q.required)
-    header, records = _read(data, required=required, optional=optional, ignored=("source",))
+    columns = import_columns("customer-responses")
+    header, records = _read(data, required=columns.required, optional=columns.optional,
+                            ignored=columns.ignored)
     index = {name: i for i, name in enumerate(header)}
     read_answers = _Answers(survey, header)
     errors = _Errors()
+    # every line whose job and contractor can be read, so the database checks below
+    # report their errors in the same pass as the line's own; all complete when no error
     parsed: list[tuple[int, str, str, datetime, datetime, dict[str, Any]]] = []
     first_line: dict[str, int] = {}
     for number, line in _lines(records, index, errors):
@@ -551,9 +652,8 @@ async def _import_customer(data: str | bytes) -> ImportResult:
                 first_line[job] = number
         if completed and submitted and submitted < completed:
             errors.add(number, "submitted_at", "is before completed_at")
-        if job and contractor and completed and submitted and answers is not None:
-            parsed.append((number, job, contractor, completed, submitted, answers))
-    errors.raise_if_any()
+        if job and contractor:
+            parsed.append((number, job, contractor, completed, submitted, answers))  # type: ignore[arg-type]
 
     expiry = timedelta(days=settings.link_days)
     async with in_transaction() as conn, _bulk(conn):
@@ -574,7 +674,8 @@ async def _import_customer(data: str | bytes) -> ImportResult:
                 continue
             stored = jobs.get(job)
             if stored is None:
-                new_jobs.append((job, contractor_id, completed, new_token(), completed + expiry, completed))
+                if completed is not None:
+                    new_jobs.append((job, contractor_id, completed, new_token(), completed + expiry, completed))
             elif stored["contractor_id"] != contractor_id:
                 errors.add(number, "contractor_external_id",
                            f"job {job!r} belongs to another contractor in the database")
@@ -611,10 +712,8 @@ async def _import_customer(data: str | bytes) -> ImportResult:
 
 async def _import_pulse(data: str | bytes) -> ImportResult:
     survey = survey_in_force("pulse")
-    fixed = ("contractor_external_id", "wave", "submitted_at")
-    required = (*fixed, *(q.id for q in survey.questions if q.required))
-    optional = tuple(q.id for q in survey.questions if not q.required)
-    header, records = _read(data, required=required, optional=optional)
+    columns = import_columns("pulse-responses")
+    header, records = _read(data, required=columns.required, optional=columns.optional)
     index = {name: i for i, name in enumerate(header)}
     read_answers = _Answers(survey, header)
     errors = _Errors()
@@ -632,9 +731,8 @@ async def _import_pulse(data: str | bytes) -> ImportResult:
                            f"contractor {contractor!r} already answered wave {wave!r} on line {first_line[key]}")
             else:
                 first_line[key] = number
-        if contractor and wave and submitted and answers is not None:
-            parsed.append((number, contractor, wave, submitted, answers))
-    errors.raise_if_any()
+        if contractor and wave:  # checked against the database below, in the same pass
+            parsed.append((number, contractor, wave, submitted, answers))  # type: ignore[arg-type]
 
     async with in_transaction() as conn, _bulk(conn):
         contractors = {r["external_id"]: r["id"] for r in await _select_in(
@@ -662,7 +760,7 @@ async def _import_pulse(data: str | bytes) -> ImportResult:
                 errors.add(number, "wave", f"no wave {wave!r}: create it first (POST /api/v1/waves)")
                 continue
             wave_id, opens, closes = bounds[wave]
-            if not opens <= submitted <= closes:
+            if submitted is not None and not opens <= submitted <= closes:
                 errors.add(number, "submitted_at",
                            f"outside wave {wave!r} ({opens.isoformat()} to {closes.isoformat()})")
             if contractor_id is None:
@@ -832,58 +930,82 @@ class PulseExport:
     suppressed_responses: int = 0
     comments_suppressed: int = 0
     _waves: list[tuple[int, bool]] = field(default_factory=list)  # (wave id, show comments)
-    _where: str = ""
-    _values: list[Any] = field(default_factory=list)
     _questions: list[str] = field(default_factory=list)
 
     async def chunks(self) -> AsyncIterator[str]:
-        """CSV text, header first, wave by wave in a fresh random order within each wave."""
+        """CSV text, header first, wave by wave, each wave's rows sorted by
+        their answers: an order that says nothing about who or when."""
         yield _csv_chunk([self.header])
         conn = connection()
         sql = _placeholders(conn, (
-            "SELECT w.name AS wave, r.submitted_at, r.answers, r.cei, r.comment "
-            f"FROM pulse_responses r JOIN pulse_waves w ON w.id = r.wave_id WHERE r.wave_id = ?{self._where}"
+            "SELECT w.name AS wave, r.answers, r.cei, r.comment "
+            "FROM pulse_responses r JOIN pulse_waves w ON w.id = r.wave_id WHERE r.wave_id = ?"
         ))
-        shuffle = random.SystemRandom().shuffle
         for wave_id, show_comments in self._waves:
-            rows = await conn.execute_query_dict(sql, [wave_id, *self._values])
-            shuffle(rows)
+            rows = sorted((self._row(r, show_comments) for r in await conn.execute_query_dict(sql, [wave_id])),
+                          key=lambda row: [(v is None, "" if v is None else str(v)) for v in row])
             for start in range(0, len(rows), EXPORT_BATCH):
-                yield _csv_chunk(self._row(r, show_comments) for r in rows[start:start + EXPORT_BATCH])
+                yield _csv_chunk(rows[start:start + EXPORT_BATCH])
 
     def _row(self, r: Mapping[str, Any], show_comments: bool) -> list[Any]:
         answers = r["answers"]
         if isinstance(answers, str):
             answers = json.loads(answers)
         return [
-            r["wave"], _db_instant(r["submitted_at"]).date().isoformat(),
+            r["wave"],
             *(answers.get(q) for q in self._questions),
             None if r["cei"] is None else round(float(r["cei"]), 6),
-            r["comment"] if show_comments else None,
+            (r["comment"] or None) if show_comments else None,
         ]
+
+
+def _days(start: datetime | None, end: datetime | None) -> tuple[date, date]:
+    """[start, end) as inclusive days (a missing end: today, UTC)."""
+    first = start.astimezone(UTC).date() if start else date(1970, 1, 1)
+    last = (end.astimezone(UTC) - timedelta(microseconds=1)).date() if end else datetime.now(UTC).date()
+    return first, max(first, last)
 
 
 async def export_pulse_responses(*, start: datetime | None = None,
                                  end: datetime | None = None) -> PulseExport:
-    """Plan a pulse export over submitted_at in [start, end), applying the group thresholds."""
+    """Plan a pulse export of the waves that closed in [start, end) (models.waves):
+    only closed waves with at least min_group respondents, comments only for
+    waves of at least min_comment_group; no times, no attributes."""
     survey = survey_in_force("pulse")
     questions = [q.id for q in survey.questions if q.id != "comment" and q.scale is not None]
-    conn = connection()
-    where, values = _window("r.submitted_at", start, end)
-    groups = await conn.execute_query_dict(_placeholders(conn, (
-        "SELECT w.id, COUNT(DISTINCT r.contractor_id) AS contractors, COUNT(*) AS responses, "
-        "COUNT(r.comment) AS comments FROM pulse_waves w JOIN pulse_responses r ON r.wave_id = w.id "
-        f"WHERE 1 = 1{where} GROUP BY w.id, w.opens_at, w.name ORDER BY w.opens_at, w.name"
-    )), values)
-    export = PulseExport(header=["wave", "submitted_at", *questions, "cei", "comment"],
-                         _where=where, _values=values, _questions=questions)
-    for g in groups:
-        if g["contractors"] < settings.min_group:
+    export = PulseExport(header=["wave", *questions, "cei", "comment"], _questions=questions)
+    first, last = _days(start, end)
+    for wave in await waves_in(first, last, min_group=settings.min_group):
+        if not wave.reported:
             export.suppressed_waves += 1
-            export.suppressed_responses += g["responses"]
+            export.suppressed_responses += wave.respondents
             continue
-        show = g["contractors"] >= settings.min_comment_group
+        show = wave.respondents >= max(settings.min_group, settings.min_comment_group)
         if not show:
-            export.comments_suppressed += g["comments"]
-        export._waves.append((g["id"], show))
+            export.comments_suppressed += wave.respondents
+        export._waves.append((wave.id, show))
     return export
+
+
+PULSE_INDEX_FIGURES = ("n_contractors", "n_responses", "cei", "cei_favourable_pct")
+
+
+async def export_pulse_index(*, start: datetime | None = None, end: datetime | None = None) -> str:
+    """The aggregate pulse export: per closed wave and group (everyone, each
+    region, service type and tenure band), the figures `/api/v1/index` may
+    show, through the same gate; a hidden group's row says so and why."""
+    first, last = _days(start, end)
+    dims = [d.id for d in pulse_survey().dimensions]
+    rows = await index_by_wave(window=Window(first, last), min_group=settings.min_group,
+                               min_comment_group=settings.min_comment_group)
+    header = ["wave", "group_by", "group", *PULSE_INDEX_FIGURES,
+              *(f"{d}_{k}" for d in dims for k in ("score", "favourable_pct")), "suppressed", "reason"]
+    out = [header]
+    for row in rows:
+        figures = [None if isinstance(row[k], float) and row["suppressed"] else row[k] for k in PULSE_INDEX_FIGURES]
+        out.append([
+            row["wave"], row["group_by"], row["group"], *figures,
+            *(row["dimensions"][d][k] for d in dims for k in ("score", "favourable_pct")),
+            row["suppressed"], row["reason"],
+        ])
+    return _csv_chunk(out)

@@ -25,6 +25,7 @@ __all__ = [
     "Dimension",
     "Question",
     "QuestionKind",
+    "SKIP",
     "Survey",
     "SurveyDefinitionError",
     "builtin_survey",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 BRAND_PLACEHOLDER = "[Brand]"
+SKIP = "skip"
+"""The answer to a skippable question that means "prefer not to say": counted as unanswered."""
 DEFINITIONS_DIR = Path(__file__).parent / "definitions"
 _ID = re.compile(r"[a-z][a-z0-9_]*")
 _LANG = re.compile(r"[a-z]{2,3}")
@@ -94,6 +97,7 @@ class Question:
     max_length: int = 1000
     low_labels: Mapping[str, str] = field(default_factory=dict)
     high_labels: Mapping[str, str] = field(default_factory=dict)
+    skippable: bool = False  # offers SKIP ("prefer not to say"), which counts as unanswered
 
     def __post_init__(self) -> None:
         for name in ("labels", "low_labels", "high_labels"):
@@ -133,9 +137,10 @@ class Survey:
     questions: tuple[Question, ...]
     dimensions: tuple[Dimension, ...]
     languages: tuple[str, ...]
+    skip_labels: Mapping[str, str] = field(default_factory=dict)  # "prefer not to say", by language
 
     def __post_init__(self) -> None:
-        for name in ("title", "intro", "thanks"):
+        for name in ("title", "intro", "thanks", "skip_labels"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         for name in ("questions", "dimensions", "languages"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
@@ -168,6 +173,7 @@ class Survey:
             "title": dict(self.title),
             "intro": dict(self.intro),
             "thanks": dict(self.thanks),
+            "skip": {"value": SKIP, "labels": dict(self.skip_labels)} if self.skip_labels else None,
             "dimensions": [
                 {
                     "id": d.id,
@@ -183,6 +189,7 @@ class Survey:
                     "type": q.kind.value,
                     "range": list(q.scale) if q.scale else None,
                     "required": q.required,
+                    "skippable": q.skippable,
                     "dimension": q.dimension,
                     "reversed": q.reversed,
                     "labels": dict(q.labels),
@@ -200,7 +207,9 @@ class Survey:
 
 # --- parsing -----------------------------------------------------------------
 
-_SURVEY_KEYS = {"id", "version", "languages", "title", "intro", "thanks", "dimensions", "questions"}
+_SURVEY_KEYS = {
+    "id", "version", "languages", "title", "intro", "thanks", "skip_labels", "dimensions", "questions",
+}
 _DIMENSION_KEYS = {"id", "labels", "weight", "description"}
 _QUESTION_KEYS = {
     "id", "kind", "labels", "required", "dimension", "reversed",
@@ -267,6 +276,10 @@ class _Parser:
         languages = tuple(raw_languages)
 
         texts = {name: self.labels(data[name], name, languages) for name in ("title", "intro", "thanks")}
+        # with skip_labels, every index item (a question with a dimension) offers "prefer not to say"
+        skip_labels = (
+            self.labels(data["skip_labels"], "skip_labels", languages) if "skip_labels" in data else {}
+        )
 
         raw_dimensions = data.get("dimensions", [])
         if not isinstance(raw_dimensions, list):
@@ -283,7 +296,7 @@ class _Parser:
         if not isinstance(raw_questions, list) or not raw_questions:
             raise self.fail("questions", "must be a non-empty list of tables ([[questions]])")
         questions = tuple(
-            self.question(raw, f"questions[{i}]", languages, dimension_ids)
+            self.question(raw, f"questions[{i}]", languages, dimension_ids, skippable=bool(skip_labels))
             for i, raw in enumerate(raw_questions)
         )
         question_ids = [q.id for q in questions]
@@ -303,6 +316,7 @@ class _Parser:
             questions=questions,
             dimensions=dimensions,
             languages=languages,
+            skip_labels=skip_labels,
         )
 
     def dimension(self, raw: object, key: str, languages: tuple[str, ...]) -> Dimension:
@@ -328,7 +342,8 @@ class _Parser:
         )
 
     def question(
-        self, raw: object, key: str, languages: tuple[str, ...], dimension_ids: list[str]
+        self, raw: object, key: str, languages: tuple[str, ...], dimension_ids: list[str],
+        *, skippable: bool = False,
     ) -> Question:
         raw = self.table(raw, key, _QUESTION_KEYS)
         for name in ("id", "kind", "labels"):
@@ -387,6 +402,7 @@ class _Parser:
             max_length=max_length,
             low_labels=anchors.get("low_labels", {}),
             high_labels=anchors.get("high_labels", {}),
+            skippable=skippable and dimension is not None,
         )
 
     def choices(self, raw: object, key: str, languages: tuple[str, ...]) -> tuple[Choice, ...]:

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 
-from surveys.schema import Question, QuestionKind, Survey
+from surveys.schema import SKIP, Question, QuestionKind, Survey, localize
 
 __all__ = ["UNSURE", "Answer", "AnswerErrors", "quick_cleaner", "validate"]
 
@@ -27,6 +27,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "unknown": "This is not a question in this survey.",
         "required": "Please answer this question.",
+        "required_or_skip": "Please choose an answer, or “{skip}”.",
         "range": "Choose a number from {lo} to {hi}.",
         "whole": "Answer with a whole number from {lo} to {hi}.",
         "yes_no": "Answer yes or no.",
@@ -37,6 +38,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "es": {
         "unknown": "Esta pregunta no forma parte de la encuesta.",
         "required": "Por favor, responde esta pregunta.",
+        "required_or_skip": "Elige una respuesta, o «{skip}».",
         "range": "Elige un número del {lo} al {hi}.",
         "whole": "Responde con un número entero del {lo} al {hi}.",
         "yes_no": "Responde sí o no.",
@@ -142,8 +144,10 @@ def validate(survey: Survey, raw: Mapping[str, object], *, lang: str = "en") -> 
 
     The result has every question id, in survey order (None when an optional
     question is unanswered). Scales become int, yes/no bool, choices and text
-    str. Raises AnswerErrors listing every problem, with messages in ``lang``
-    ("en" or "es", falling back to English).
+    str. A skippable question answered ``SKIP`` ("prefer not to say") is
+    unanswered: None, and no error even though it is required. Raises
+    AnswerErrors listing every problem, with messages in ``lang`` ("en" or
+    "es", falling back to English).
     """
     known = {question.id for question in survey.questions}
     errors = {
@@ -153,6 +157,9 @@ def validate(survey: Survey, raw: Mapping[str, object], *, lang: str = "en") -> 
     for question in survey.questions:
         value = raw.get(question.id, _MISSING)
         answer: Answer = None
+        if question.skippable and isinstance(value, str) and value.strip() == SKIP:
+            answers[question.id] = None
+            continue
         if not _is_blank(value):
             try:
                 answer = _clean(question, value)
@@ -160,7 +167,11 @@ def validate(survey: Survey, raw: Mapping[str, object], *, lang: str = "en") -> 
                 errors[question.id] = _message(lang, problem.key, **problem.params)
                 continue
         if answer is None and question.required:
-            errors[question.id] = _message(lang, "required")
+            if question.skippable:
+                skip = localize(survey.skip_labels, lang.split("-")[0].lower())
+                errors[question.id] = _message(lang, "required_or_skip", skip=skip)
+            else:
+                errors[question.id] = _message(lang, "required")
             continue
         answers[question.id] = answer
     if errors:
@@ -185,6 +196,8 @@ def quick_cleaner(question: Question) -> Callable[[str], object]:
     table: dict[str, Answer] = {}
     if not question.required:
         table[""] = None
+    if question.skippable:
+        table[SKIP] = None
     if question.kind is QuestionKind.TEXT:
         limit = question.max_length
 

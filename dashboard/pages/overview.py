@@ -8,7 +8,7 @@ import dash
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import data
-from dashboard.components import card, delta, fmt, graph, kpi, notice, page_head
+from dashboard.components import card, count, delta, fmt, graph, kpi, notice, page_head
 from dashboard.figures import trend_figure
 from models.settings import settings
 
@@ -79,6 +79,19 @@ def render(report: dict[str, Any]) -> Any:
             y_title="Answers per job, %", y_range=(0, 100), hover_unit=" %", count="jobs"))),
     ])
     parts: list[Any] = [tiles]
+    waiting = [w for w in report["index"].get("waves", []) if w.get("state") != "reported"]
+    if waiting:
+        parts.append(notice(
+            "Some pulse waves are not in these figures yet.",
+            " ".join(
+                f"{w['wave']}: still open until {w['closes_at'][:10]}"
+                + (f", {_pct(w['response_rate']):.0f} % answered so far." if w.get("response_rate") is not None
+                   else ".")
+                if w["state"] == "open" else
+                f"{w['wave']}: fewer than {settings.min_group} contractors answered, so it is left out."
+                for w in waiting)
+            + " Pulse scores come only from closed waves, so no one's answers can be told apart as they arrive.",
+            id="overview-waves"))
     if not customer.get("n") and not index.get("n_responses"):
         parts.append(notice("No answers in this period.",
                             "Nothing was answered between these dates for this selection. Widen the period or "
@@ -89,23 +102,24 @@ def render(report: dict[str, Any]) -> Any:
 
 def _cei_tile(index: dict[str, Any], before: dict[str, Any]) -> html.Div:
     if index.get("suppressed") or index.get("cei") is None:
-        why = (f"Fewer than {settings.min_group} contractors answered the pulse for this selection, so the "
-               "index is not shown.") if index.get("suppressed") else "No pulse answers in this period."
+        why = (index.get("reason") or f"Fewer than {settings.min_group} contractors answered the pulse for this "
+               "selection, so the index is not shown.") if index.get("suppressed") else (
+               "No pulse wave closed in this period.")
         return kpi("Connection & Empowerment Index", None, id="overview-cei",
                    hidden=f"hidden (<{settings.min_group})" if index.get("suppressed") else "no data", note=why)
     previous = None if before.get("suppressed") else before.get("cei")
     return kpi("Connection & Empowerment Index", index["cei"], unit="/ 100", id="overview-cei",
                change=delta(index["cei"], previous, unit=" pts"),
                note=f"{fmt(index.get('cei_favourable_pct'), '{:.0f}')} % favourable · "
-                    f"{index.get('n_contractors', 0):,} contractors")
+                    f"{count(index.get('n_contractors'))} contractors · {index.get('n_waves', 0)} closed wave(s)")
 
 
 def _pulse_rate_tile(index: dict[str, Any], before: dict[str, Any]) -> html.Div:
     """Share of the pulse invites of waves that opened in the period that were answered;
     the responses submitted in the period stay visible underneath."""
     label, tile = "Pulse response rate", "overview-pulse"
-    answered = (f"{index.get('n_responses', 0):,} responses from {index.get('n_contractors', 0):,} contractors"
-                " in this period")
+    answered = (f"{count(index.get('n_responses'))} responses from {count(index.get('n_contractors'))} "
+                "contractors in waves closed in this period")
     if index.get("suppressed"):
         return kpi(label, None, id=tile, hidden=f"hidden (<{settings.min_group})",
                    note=f"{answered} · too few contractors to show a rate")
@@ -113,7 +127,7 @@ def _pulse_rate_tile(index: dict[str, Any], before: dict[str, Any]) -> html.Div:
         return kpi(label, None, id=tile, hidden="no invites", note=f"{answered} · no pulse wave opened in it")
     return kpi(label, _pct(index["response_rate"]), unit="%", pattern="{:.0f}", id=tile,
                change=delta(_pct(index["response_rate"]), _pct(before.get("response_rate")), unit=" pts"),
-               note=f"{answered} · {index.get('n_invited', 0):,} invited")
+               note=f"{answered} · {count(index.get('n_invited'))} invited")
 
 
 def _pct(share: float | None) -> float | None:

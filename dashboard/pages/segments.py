@@ -8,9 +8,8 @@ import dash
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import data
-from dashboard.components import card, fmt, graph, hidden_cell, notice, page_head, table
+from dashboard.components import card, count, fmt, graph, hidden_cell, notice, page_head, table
 from dashboard.figures import HIDDEN_WITH, hidden_label, segments_heatmap
-from models import analytics
 from models.settings import settings
 
 dash.register_page(__name__, path="/segments", name="Segments", title="Segments · Rapport", order=3)
@@ -65,12 +64,14 @@ def matrix(report: dict[str, Any]) -> dict[str, Any]:
 def render(report: dict[str, Any], *, group_by: str) -> Any:
     m = matrix(report)
     label = BREAKDOWNS[group_by]
+    if report["index"].get("refused"):
+        return notice("Pulse scores need one attribute at a time.", report["index"]["refused"], warn=True,
+                      id="segments-refused")
     if not m["rows"]:
         return notice("No groups in this period.", "No contractor answered the pulse in this selection. Widen "
                       "the period or clear a filter.", id="segments-empty")
-    small = analytics.REASON_SMALL.format(m=settings.min_group)
-    labels = [hidden_label(settings.min_group) if (reason or small) == small else HIDDEN_WITH
-              for _, _, reason in m["counts"]]
+    labels = [hidden_label(settings.min_group) if not isinstance(n, int) and str(n).startswith("fewer")
+              else HIDDEN_WITH for n, _, _ in m["counts"]]
     figure = segments_heatmap(m["rows"], m["columns"], m["values"], m["hidden"], title=f"By {label.lower()}",
                               row_title=label, min_group=settings.min_group, formats=m["formats"],
                               hidden_text=labels)
@@ -81,12 +82,13 @@ def render(report: dict[str, Any], *, group_by: str) -> Any:
         for value, is_hidden, pattern in zip(values, hidden, m["formats"]):
             cells.append(hidden_cell(settings.min_group, text=text, reason=reason) if is_hidden
                          else html.Td(fmt(value, pattern), className="num"))
-        cells += [html.Td(f"{n_contractors:,}", className="num"), html.Td(f"{n_customers:,}", className="num")]
+        cells += [html.Td(count(n_contractors), className="num"), html.Td(count(n_customers), className="num")]
         body.append(html.Tr(cells))
     hidden_names = [name for name, h in zip(m["rows"], m["hidden"]) if h[0]]
     legend = html.P([html.Span(className="swatch"), f"{hidden_label(settings.min_group)}: fewer than "
                      f"{settings.min_group} contractors answered, so the group's pulse scores are not shown. "
-                     f"{HIDDEN_WITH}: hidden with a smaller hidden group, which the total would otherwise reveal. "
+                     f"{HIDDEN_WITH}: hidden with a smaller group, which the totals or another breakdown would "
+                     "otherwise reveal. Pulse scores come from waves that have closed. "
                      "Customer numbers are not under this rule and are always shown."],
                     className="legend", id="segments-legend")
     sub = ("Colour compares groups within each column (darker = higher). Pulse scores are 0–100; CSAT % is the "

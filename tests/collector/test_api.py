@@ -252,6 +252,18 @@ def test_pulse_answers_by_json_and_closed_wave_is_a_410(client: TestClient, auth
     assert _count(client, PulseResponse) == 1
 
 
+def test_pulse_items_answered_skip_by_json_are_unanswered(client: TestClient, auth: dict[str, str]) -> None:
+    _contractor(client, auth)
+    _wave(client, auth, "open")
+    [live] = client.post("/api/v1/waves/open/invites", headers=auth).json()
+    url = f"/api/v1/responses/{live['token']}"
+    blank = client.post(url, json={"answers": {**PULSE, "trust_judgement": None}})
+    assert blank.status_code == 422 and list(blank.json()["errors"]) == ["trust_judgement"]
+    answers = {**PULSE, "trust_judgement": "skip", "trust_respect": "skip"}
+    assert client.post(url, json={"answers": answers}).status_code == 201
+    assert _count(client, PulseScore) == 5  # trust, with no item answered, is left out
+
+
 def test_wave_not_open_yet_refuses_answers(client: TestClient, auth: dict[str, str]) -> None:
     _contractor(client, auth)
     start = datetime.now(UTC) + timedelta(days=1)

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from collector.cli import main
 from models.db import connection
-from models.entities import Contractor
+from models.entities import Contractor, PulseWave
 from surveys.schema import builtin_survey
 from tests.conftest import open_database
 
@@ -26,7 +26,7 @@ TABLES_WITH_CONTRACTOR = ("pulse_item_answers", "pulse_scores", "pulse_responses
 
 
 def _brand(client: TestClient, auth: dict[str, str]) -> dict[str, Any]:
-    """Ana and ten others, a pulse wave all eleven answered, Ana's two jobs (one
+    """Ana and ten others, a pulse wave all eleven answered (since closed), Ana's two jobs (one
     answered) and one job of c0's (answered). Returns Ana's links and ids."""
     for ext in ["ana", *OTHERS]:
         name = "Ana Forgettable" if ext == "ana" else f"Person {ext}"
@@ -40,6 +40,8 @@ def _brand(client: TestClient, auth: dict[str, str]) -> dict[str, Any]:
         comment = "ana-pulse-secret" if ext == "ana" else f"pulse of {ext}"
         answered = client.post(f"/api/v1/responses/{token}", json={"answers": {**PULSE, "comment": comment}})
         assert answered.status_code == 201, answered.text
+    closed = datetime.now(UTC) - timedelta(minutes=1)  # reports read closed waves only
+    client.portal.call(lambda: PulseWave.filter(name="w1").update(closes_at=closed))  # type: ignore[union-attr]
     jobs = {}
     for job, who in (("ja1", "ana"), ("ja2", "ana"), ("jb1", "c0")):
         made = client.post("/api/v1/jobs", json={"external_id": job, "contractor": who,

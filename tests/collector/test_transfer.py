@@ -50,6 +50,13 @@ def test_bad_lines_are_422_naming_line_and_column(client: TestClient, auth: dict
     rows = list(csv.reader(io.StringIO(client.get("/api/v1/export/customer-responses.csv", headers=auth).text)))
     assert len(rows) == 1  # nothing stored
 
+    # every kind of error in one answer: a line's own and an unknown contractor's
+    both = bad + "J3,C9,2026-03-02,2026-03-02T09:00:00,3,6,4,no,\n"
+    response = client.post("/api/v1/import/customer-responses", content=both, headers=auth)
+    assert response.status_code == 422 and response.json()["error_count"] == 2
+    assert [(e["line"], e["column"]) for e in response.json()["errors"]] == [
+        (3, "ces"), (4, "contractor_external_id")]
+
     unusable = client.post("/api/v1/import/pulse-responses", content="wave\n", headers=auth)
     assert unusable.status_code == 400 and unusable.json()["errors"][0]["line"] == 1
     no_file = client.post("/api/v1/import/contractors", headers=auth, files={"other": ("x.csv", b"x")})
@@ -66,7 +73,11 @@ def test_export_parameters_and_pulse_headers(client: TestClient, auth: dict[str,
     assert pulse.status_code == 200
     assert pulse.headers["x-rapport-suppressed-responses"] == "0"
     header = next(csv.reader(io.StringIO(pulse.text)))
-    assert header[:2] == ["wave", "submitted_at"] and "contractor_external_id" not in header
+    assert header[0] == "wave" and "submitted_at" not in header and "contractor_external_id" not in header
+    figures = client.get("/api/v1/export/pulse-index.csv?from=2026-01-01", headers=auth)
+    assert figures.status_code == 200 and figures.headers["content-type"].startswith("text/csv")
+    assert next(csv.reader(io.StringIO(figures.text)))[:4] == ["wave", "group_by", "group", "n_contractors"]
+    assert client.get("/api/v1/export/pulse-index.csv?to=nope", headers=auth).json()["parameter"] == "to"
 
 
 def test_openapi_lists_the_transfer_paths() -> None:
@@ -78,4 +89,14 @@ def test_openapi_lists_the_transfer_paths() -> None:
         "/api/v1/import/pulse-responses",
         "/api/v1/export/customer-responses.csv",
         "/api/v1/export/pulse-responses.csv",
+        "/api/v1/export/pulse-index.csv",
     }
+
+
+def test_openapi_describes_each_import_by_its_one_column_definition() -> None:
+    from collector.transfer import OPENAPI_PATHS
+    from models.transfer import KINDS, import_columns
+
+    for kind in KINDS:
+        description = OPENAPI_PATHS[f"/api/v1/import/{kind}"]["post"]["description"]
+        assert import_columns(kind).example_lines() in description

@@ -128,7 +128,7 @@ def world_run(db_url: str, loop_thread: asyncio.AbstractEventLoop) -> Iterator[d
     run(close())
 
 
-FILTERS = data.Filters(DAY - timedelta(days=13), DAY)
+FILTERS = data.Filters(DAY - timedelta(days=13), DAY + timedelta(days=14))  # March closes on 03-21
 
 
 def test_the_facade_returns_the_query_layers_own_numbers(world_run: data.Runner) -> None:
@@ -138,7 +138,7 @@ def test_the_facade_returns_the_query_layers_own_numbers(world_run: data.Runner)
     overview = data.overview_view(world_run, FILTERS)
     assert overview["index"] == world_run(analytics.index_report(window=window, **thresholds))
     assert overview["customer"] == world_run(analytics.customer_report(window=window))
-    assert overview["index_previous"]["window"] == {"from": "2026-02-11", "to": "2026-02-24"}
+    assert overview["index_previous"]["window"] == {"from": "2026-01-28", "to": "2026-02-24"}
     linkage = data.linkage_view(world_run, FILTERS, lag_weeks=0)
     assert linkage == world_run(analytics.linkage_report(window=window, min_group=settings.min_group))
     assert linkage["n"] == 60 and linkage["correlations"][0]["r"] > 0.3
@@ -149,28 +149,33 @@ def test_the_facade_returns_the_query_layers_own_numbers(world_run: data.Runner)
 def test_the_pulse_response_rate_comes_through_the_facade_and_onto_the_overview(world_run: data.Runner) -> None:
     overview = data.overview_view(world_run, FILTERS)
     index = overview["index"]["overall"]
-    assert (index["n_invited"], index["n_responses"], index["response_rate"]) == (80, 64, 0.8)
-    assert overview["index_previous"]["overall"]["response_rate"] is None  # nobody invited before
-    # by wave: Islands (four) is hidden, and March with it (next-smallest rule); the counts stay
-    assert [(r["wave"], r["suppressed"], r["n_invited"], r["response_rate"])
-            for r in overview["index"]["trend"]] == [("March", True, 76, None), ("Islands", True, 4, None)]
+    # March's wave closed in the period; the Islands wave of four contributes nothing
+    assert (index["n_invited"], index["n_responses"], index["response_rate"]) == (76, 60, 60 / 76)
+    assert overview["index_previous"]["overall"]["response_rate"] is None  # no wave before
+    assert [(r["wave"], r["state"], r["suppressed"], r["n_invited"], r["response_rate"], r["n_contractors"])
+            for r in overview["index"]["trend"]] == [("March", "reported", False, 76, 60 / 76, 60),
+                                                     ("Islands", "too_few", True, 4, None, "fewer than 5")]
     islands = data.overview_view(world_run, FILTERS.with_(region="islands"))["index"]["overall"]
-    assert islands["suppressed"] and islands["n_invited"] == 4 and islands["response_rate"] is None
+    assert islands["suppressed"] and islands["n_invited"] is None and islands["response_rate"] is None
     hidden = {g["group"]: g for g in data.segments_view(world_run, FILTERS, group_by="region")["index"]["groups"]}
-    assert hidden["islands"]["suppressed"] and hidden["islands"]["response_rate"] is None
+    assert "islands" not in hidden  # nobody of theirs in a reported wave
+    refused = data.segments_view(world_run, FILTERS.with_(region="north"), group_by="service_type")["index"]
+    assert refused["refused"] and refused["overall"]["suppressed"] and refused["groups"] == []
 
     from dashboard.app import create_dash_app
 
     create_dash_app()  # registers the pages
     from dashboard.pages import overview as page
 
-    tile = _text(_find(page.render(overview), "overview-pulse"))
-    assert tile.startswith("Pulse response rate 80 %")
-    assert "64 responses from 64 contractors" in tile and "80 invited" in tile
+    rendered = page.render(overview)
+    tile = _text(_find(rendered, "overview-pulse"))
+    assert tile.startswith("Pulse response rate 79 %")
+    assert "60 responses from 60 contractors" in tile and "76 invited" in tile
     assert "no comparison" in tile
+    assert "Islands: fewer than 5 contractors answered" in _text(_find(rendered, "overview-waves"))
     hidden_tile = _text(_find(page.render(data.overview_view(world_run, FILTERS.with_(region="islands"))),
                               "overview-pulse"))
-    assert "hidden" in hidden_tile and "4 responses from 4 contractors" in hidden_tile and " %" not in hidden_tile
+    assert "hidden" in hidden_tile and " %" not in hidden_tile and "4" not in hidden_tile
 
 
 def _find(node: Any, id: str) -> Any:
@@ -196,7 +201,7 @@ def _text(node: Any) -> str:
 def test_the_lag_moves_the_customer_window(world_run: data.Runner) -> None:
     linkage = data.linkage_view(world_run, FILTERS, lag_weeks=2)
     assert linkage["lag_days"] == 14
-    assert linkage["customer_window"] == {"from": "2026-03-11", "to": "2026-03-24"}
+    assert linkage["customer_window"] == {"from": "2026-03-11", "to": "2026-04-07"}
 
 
 def test_the_lag_series_is_one_linkage_report_per_week(world_run: data.Runner) -> None:
@@ -209,7 +214,9 @@ def test_the_lag_series_is_one_linkage_report_per_week(world_run: data.Runner) -
 
 def test_a_group_of_four_comes_back_suppressed_through_the_facade(world_run: data.Runner) -> None:
     islands = data.overview_view(world_run, FILTERS.with_(region="islands"))["index"]["overall"]
-    assert islands["suppressed"] and islands["cei"] is None and islands["n_contractors"] == 4
+    # their own wave had four answers: it is in no figure, and no count says four
+    assert islands["suppressed"] and islands["cei"] is None and islands["n_contractors"] == 0
+    assert "closed" in islands["reason"]
     groups = data.segments_view(world_run, FILTERS, group_by="region")["index"]["groups"]
-    hidden = {g["group"]: g for g in groups if g["suppressed"]}
-    assert "islands" in hidden and all(g["cei"] is None for g in hidden.values())
+    assert "islands" not in {g["group"] for g in groups}
+    assert all(g["cei"] is None for g in groups if g["suppressed"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -113,3 +115,33 @@ def _session_csrf(client: TestClient) -> str:
 
 def test_healthz_is_public(app_client: TestClient) -> None:
     assert app_client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+
+
+def test_the_command_takes_database_url_like_every_command(monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    import uvicorn
+
+    from dashboard import server
+
+    calls: list[Any] = []
+
+    async def fake_migrate(url: str | None = None) -> None:
+        calls.append(("migrate", url))
+
+    monkeypatch.setattr(server, "migrate", fake_migrate)
+    monkeypatch.setattr(server, "create_app", lambda url=None: calls.append(("app", url)) or "app")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(("run", app, options["port"])))
+    server.main(["--database-url", f"sqlite://{tmp_path}/other.db", "--port", "9050"])
+    assert calls[0][0] == "migrate" and calls[0][1].startswith(f"sqlite://{tmp_path}/other.db?")
+    assert calls[1] == ("app", calls[0][1]) and calls[2] == ("run", "app", 9050)
+    with pytest.raises(SystemExit):
+        server.main(["--database-url", "mysql://db"])
+
+
+def test_the_command_help_shows_every_option_with_its_default(capsys: pytest.CaptureFixture[str]) -> None:
+    from dashboard import server
+
+    with pytest.raises(SystemExit):
+        server.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--database-url" in text and "(default: 8050)" in text and "(default: 127.0.0.1)" in text

@@ -102,3 +102,69 @@ def test_filter_allowed(filtered, parent, allowed):
 def test_filter_allowed_rejects_impossible_sizes():
     with pytest.raises(ValueError):
         filter_allowed(6, 5, 5)
+
+
+# --- publishable: the groups one wave may report ----------------------------------------
+
+import itertools  # noqa: E402
+
+import numpy as np  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from surveys.privacy import band, publishable  # noqa: E402
+
+
+def _leaks(cells: dict[tuple[str, ...], int], shown: tuple[frozenset[str], ...], min_group: int) -> list[tuple]:
+    """Brute force: the sets of combinations, holding fewer than min_group people, that some
+    weighted sum of the shown groups' totals (and the overall) isolates. A figure over a set of
+    combinations is derivable iff removing those columns lowers the rank of the shown groups'
+    incidence matrix."""
+    keys = [k for k, n in cells.items() if n > 0]
+    rows = [[1.0] * len(keys)] + [[1.0 if k[i] == v else 0.0 for k in keys]
+                                  for i, values in enumerate(shown) for v in values]
+    matrix = np.array(rows)
+    full = np.linalg.matrix_rank(matrix)
+    small = [j for j, k in enumerate(keys) if cells[k] < min_group]
+    found = []
+    for size in range(1, min_group):
+        for subset in itertools.combinations(small, size):
+            if sum(cells[keys[j]] for j in subset) >= min_group:
+                continue
+            rest = [j for j in range(len(keys)) if j not in subset]
+            if not rest or np.linalg.matrix_rank(matrix[:, rest]) < full:
+                found.append(tuple(keys[j] for j in subset))
+    return found
+
+
+def test_band_hides_small_counts_only():
+    assert (band(0, 5), band(1, 5), band(4, 5), band(5, 5), band(12, 5)) == (0, "fewer than 5", "fewer than 5", 5, 12)
+
+
+def test_crossed_breakdowns_lose_the_attribute_that_isolates_someone():
+    cells = {("n", "d"): 1, ("n", "c"): 5, ("s", "d"): 5}
+    assert _leaks(cells, (frozenset("ns"), frozenset("cd")), 5)  # both breakdowns shown would leak
+    shown = publishable(cells, 5)
+    assert shown is not None and not _leaks(cells, shown, 5)
+
+
+def test_a_wave_below_the_threshold_reports_nothing():
+    assert publishable({("n", "d"): 2, ("s", "c"): 2}, 5) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.tuples(st.sampled_from("abc"), st.sampled_from("xy"), st.sampled_from("pq")),
+                       st.integers(0, 9), min_size=1, max_size=12))
+def test_no_sum_of_shown_groups_isolates_fewer_than_min_group(cells):
+    shown = publishable(cells, 5)
+    if sum(cells.values()) < 5:
+        assert shown is None
+        return
+    assert shown is not None
+    assert _leaks(cells, shown, 5) == []
+    sizes = [dict() for _ in range(3)]
+    for key, n in cells.items():
+        for i, v in enumerate(key):
+            sizes[i][v] = sizes[i].get(v, 0) + n
+    for i, values in enumerate(shown):
+        assert all(sizes[i][v] >= 5 for v in values)  # and every shown group is large itself

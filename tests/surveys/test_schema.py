@@ -241,6 +241,7 @@ def mutate(change) -> dict:
          "mini.toml: dimensions[1]: dimension 'pride' has no questions"),
         (lambda d: d.update(languages=[]), "mini.toml: languages: must be a non-empty list"),
         (lambda d: d.update(questions=[]), "mini.toml: questions: must be a non-empty list"),
+        (lambda d: d.update(skip_labels={"en": "Pass"}), "mini.toml: skip_labels.es: missing or empty text"),
     ],
 )
 def test_parse_errors_name_the_key(change, expected):
@@ -251,3 +252,14 @@ def test_parse_default_source():
     data = mutate(lambda d: d.pop("id"))
     with pytest.raises(SurveyDefinitionError, match=r"^<survey>: id: missing$"):
         parse_survey(data)
+
+
+def test_skip_labels_make_every_index_item_skippable():
+    pulse = builtin_survey("pulse")
+    assert dict(pulse.skip_labels) == {"en": "Prefer not to say", "es": "Prefiero no responder"}
+    assert all(q.skippable == (q.dimension is not None) for q in pulse.questions)
+    assert not any(q.skippable for q in builtin_survey("customer").questions)
+    assert not any(q.skippable for q in parse_survey(minimal()).questions)  # none without skip_labels
+    described = pulse.as_dict()
+    assert described["skip"] == {"value": "skip", "labels": dict(pulse.skip_labels)}
+    assert [q["skippable"] for q in described["questions"]] == [q.skippable for q in pulse.questions]

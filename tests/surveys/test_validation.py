@@ -230,3 +230,30 @@ def test_quick_cleaner_covers_the_usual_cells_and_leaves_the_odd_ones():
         assert promise(cell) is UNSURE, cell
     for cell in (" padded", "two\nlines", "bell\x07", "x" * 2000, "   "):
         assert comment(cell) is UNSURE, cell
+
+
+PULSE = builtin_survey("pulse")
+PULSE_ANSWERS = {q.id: "4" for q in PULSE.questions if q.dimension}
+
+
+def test_prefer_not_to_say_is_unanswered_without_an_error():
+    answers = validate(PULSE, {**PULSE_ANSWERS, "trust_judgement": "skip", "trust_respect": " skip "})
+    assert answers["trust_judgement"] is None and answers["trust_respect"] is None
+    assert answers["connection_identity"] == 4
+
+
+def test_a_blank_index_item_still_needs_an_answer_or_a_skip():
+    raw = {**PULSE_ANSWERS, "trust_judgement": ""}
+    assert errors_of(raw, PULSE) == {"trust_judgement": "Please choose an answer, or “Prefer not to say”."}
+    assert errors_of(raw, PULSE, lang="es") == {"trust_judgement": "Elige una respuesta, o «Prefiero no responder»."}
+
+
+def test_only_skippable_questions_take_skip():
+    assert "csat" in errors_of({**FORM, "csat": "skip"})
+    assert "enps" in errors_of({**PULSE_ANSWERS, "enps": "skip"}, PULSE)
+
+
+def test_quick_cleaner_takes_skip_as_unanswered():
+    item = quick_cleaner(PULSE.question("trust_judgement"))
+    assert item("skip") is None and item("4") == 4 and item("") is UNSURE
+    assert quick_cleaner(PULSE.question("enps"))("skip") is UNSURE
