@@ -15,8 +15,11 @@ import functools
 import hashlib
 import hmac
 import secrets
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from anyio import to_thread
 from pwdlib import PasswordHash
@@ -45,6 +48,10 @@ __all__ = [
 ]
 
 KEY_PREFIX = "rpk_"
+# argon2id takes 64 MiB per hash: at most this many at once per process, so a
+# flood of sign-ins from many addresses queues instead of exhausting memory.
+HASHING_AT_ONCE = 2
+_hashing = threading.BoundedSemaphore(HASHING_AT_ONCE)
 LAST_USED_EVERY = timedelta(minutes=5)  # a key's last_used_at is written at most this often
 
 
@@ -150,6 +157,19 @@ def verify_password(password: str, stored: str) -> tuple[bool, str | None]:
     return PASSWORDS.verify_and_update(password, stored)
 
 
+T = TypeVar("T")
+
+
+async def _off_the_loop(work: Callable[..., T], *args: str) -> T:
+    """Run a hashing function in a worker thread, HASHING_AT_ONCE at a time."""
+
+    def bounded() -> T:
+        with _hashing:
+            return work(*args)
+
+    return await to_thread.run_sync(bounded)
+
+
 @functools.cache
 def _dummy_hash() -> str:
     """A hash to check unknown and disabled users against, so timing says nothing."""
@@ -163,7 +183,7 @@ async def create_user(*, username: str, password: str) -> User:
         raise CredentialError("a user needs a name")
     if len(password) < 8:
         raise CredentialError("a password needs at least 8 characters")
-    password_hash = await to_thread.run_sync(hash_password, password)
+    password_hash = await _off_the_loop(hash_password, password)
     user = await User.get_or_none(username=username)
     if user is None:
         return await User.create(username=username, password_hash=password_hash)
@@ -181,8 +201,8 @@ async def authenticate_user(*, username: str, password: str) -> User | None:
     users cost the same hashing as known ones; an old hash is upgraded on success."""
     user = await User.get_or_none(username=username.strip())
     usable = user is not None and user.disabled_at is None
-    stored = user.password_hash if usable and user is not None else await to_thread.run_sync(_dummy_hash)
-    ok, new_hash = await to_thread.run_sync(verify_password, password, stored)
+    stored = user.password_hash if usable and user is not None else await _off_the_loop(_dummy_hash)
+    ok, new_hash = await _off_the_loop(verify_password, password, stored)
     if not (ok and usable and user is not None):
         return None
     user.last_login_at = datetime.now(UTC)
