@@ -120,10 +120,15 @@ def test_a_four_contractor_region_stays_hidden(page: Any, server: LiveServer) ->
             assert texts[1:8] == ["hidden*"] * 7
     expect(page.locator("#segments-hidden")).to_contain_text(SMALL_REGION)
     expect(page.locator("#segments-legend")).to_contain_text(HIDDEN)
-    # another filter: still hidden, never a number
+    # another filter: still hidden, never a number. Wait for the filtered figures
+    # (the text changes; Dash patches the table in place), not the ones on screen.
+    before = page.inner_text("#segments-body")
     choose(page, "filters-service", "delivery")
     page.wait_for_url(re.compile(r"service_type=delivery"))
-    page.wait_for_selector("#segments-table, #segments-empty")
+    page.wait_for_function("old => { const body = document.querySelector('#segments-body'); "
+                           "return body !== null && body.innerText !== old && "
+                           "body.querySelector('#segments-table, #segments-empty, #segments-refused') !== null; }",
+                           arg=before)
     page.wait_for_load_state("networkidle")
     row = page.locator("#segments-table tbody tr", has_text=SMALL_REGION)
     if row.count():
