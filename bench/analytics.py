@@ -49,6 +49,15 @@ def _stamps(epochs: np.ndarray) -> np.ndarray:
     return np.char.add(np.char.replace(text, "T", " "), "+00:00")
 
 
+def _bands_at_close(started: np.ndarray, closes: np.ndarray) -> np.ndarray:
+    """Each contractor's tenure band code at each wave's close, as freeze_groups stores it: (wave, contractor)."""
+    from models.analytics import tenure_code
+
+    days = [date.fromisoformat(str(d)) for d in started]
+    ends = [datetime.fromtimestamp(float(c), UTC).date() for c in closes]
+    return np.array([[tenure_code(d, end) for d in days] for end in ends], dtype=np.int64)
+
+
 def _score(survey, values: np.ndarray) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, ...]]]:  # type: ignore[no-untyped-def]
     """`surveys.scoring.score_pulse` over every row of complete answers at once,
     with the same operations in the same order (so the same floats); checked
@@ -117,13 +126,16 @@ def generate(n_contractors: int, n_customers: int) -> dict[str, dict[str, np.nda
         "answers": np.full(n_pulse, "{}"), "comment": np.full(n_pulse, None), "cei": cei,
         "survey_version": np.ones(n_pulse, dtype=np.int64), "lang": np.full(n_pulse, "en"),
         "source": np.full(n_pulse, "web"), "submission_id": np.char.add("P", rid.astype(str)),
+        # the groups frozen on each response (models.queries.freeze_groups)
+        **{name: tables["contractors"][name][who] for name in ("region", "service_type")},
+        "tenure_band": _bands_at_close(started, opens + 14 * day)[wave, who],
     }
     names = list(dims)
 
     def copied(times: int) -> dict[str, np.ndarray]:
-        """The response's contractor, wave and time, repeated on each of its rows."""
+        """The response's contractor, wave, time and frozen groups, repeated on each of its rows."""
         return {name: np.tile(tables["pulse_responses"][name], times)
-                for name in ("contractor_id", "wave_id", "submitted_at")}
+                for name in ("contractor_id", "wave_id", "submitted_at", "region", "service_type", "tenure_band")}
 
     tables["pulse_scores"] = {
         "response_id": np.tile(rid, len(names)),
@@ -141,6 +153,7 @@ def generate(n_contractors: int, n_customers: int) -> dict[str, dict[str, np.nda
         "item": np.repeat(np.array([q.id for q in items]), n_pulse),
         "value": scored.T.reshape(-1),
         **copied(len(items)),
+        "complete": np.full(n_pulse * len(items), True),  # every item answered
     }
     for table in ("pulse_scores", "pulse_item_answers"):
         size = len(tables[table]["response_id"])

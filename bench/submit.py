@@ -7,17 +7,24 @@ postgres://postgres@127.0.0.1:5432, dropped afterwards), this script
    run can use, with a bulk insert;
 2. waits for a quiet machine (1-minute load average under 1.0; at most
    --max-wait seconds, then measures anyway and says so);
-3. serves a minimal Starlette app doing one plain Tortoise insert per POST
-   under uvicorn (one worker, access log off) and loads it;
+3. serves a minimal Starlette app under uvicorn (one worker, access log off)
+   and loads two baselines: one plain Tortoise insert per POST (into
+   contractors), and one raw SQL statement per POST storing a customer
+   response for the token in the path into the same customer_responses table
+   the collector writes (its indexes and foreign keys included):
+   `INSERT ... SELECT FROM jobs WHERE token = $1`, no validation, no checks;
 4. serves the collector under the same uvicorn settings on the same database
    and fires JSON submissions at POST /api/v1/responses/{token}, a distinct
    token per request: link lookup, validation, insert;
 5. checks from the server side that every answered request stored exactly one
    row and that none failed (a reused token would measure the 409 path);
 
-then prints requests/s, p50 and p99 for each, the ratio submit/baseline and
-the load average. Target (issue 2): ratio >= 60 % and p99 < 100 ms at 64
-concurrent clients.
+then prints requests/s, p50 and p99 for each, and the server's CPU time per
+request: the app process (from /proc/PID/stat) and, for PostgreSQL, the
+database backends serving it (their pids from pg_stat_activity). CPU per
+request is the steadier figure: wall-clock ratios on a shared 2-core machine
+swing by 2x from run to run. Target (issue 2): ratio submit/ORM baseline >= 60 %
+and p99 < 100 ms at 64 concurrent clients.
 
 Load comes from `wrk` (Debian: `apt-get install -y wrk`) when it is on the
 PATH: `wrk -t2 -c64 -d10s --latency` with a Lua script that gives each wrk
@@ -67,6 +74,7 @@ from bench.scratch import scratch_postgres
 ROOT = Path(__file__).resolve().parent.parent
 ANSWERS = {"csat": 4, "nps": 9, "ces": 6, "promise_kept": True, "comment": "On time and friendly."}
 WARMUP_SECONDS = 2.0
+PATHS = {"insert": "/insert", "raw": "/raw/", "submit": "/api/v1/responses/"}
 MAX_RATE = 5000  # requests/s no server here reaches; seeds this many links per second of load
 
 
@@ -83,6 +91,18 @@ def baseline_app() -> Starlette:
         row = await Contractor.create(external_id=uuid.uuid4().hex, name="bench")
         return JSONResponse({"id": row.id}, status_code=201)
 
+    async def raw(request: Request) -> Response:
+        """The least a submission can cost: one raw statement, the answers as given."""
+        from models.db import connection
+
+        body = json.loads(await request.body())
+        conn = connection()
+        postgres = conn.capabilities.dialect == "postgres"
+        values = [request.path_params["token"], datetime.now(UTC), json.dumps(body["answers"]),
+                  body["submission_id"]]
+        rows = await conn.execute_query_dict(RAW_INSERT["postgres" if postgres else "sqlite"], values)
+        return JSONResponse({"id": rows[0]["id"]}, status_code=201) if rows else JSONResponse({}, status_code=409)
+
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -91,7 +111,22 @@ def baseline_app() -> Starlette:
         async with RegisterTortoise(app, config=tortoise_config(os.environ["DATABASE_URL"])):
             yield
 
-    return Starlette(routes=[Route("/insert", insert, methods=["POST"]), Route("/healthz", healthz)], lifespan=lifespan)
+    return Starlette(routes=[Route("/insert", insert, methods=["POST"]), Route("/raw/{token}", raw, methods=["POST"]),
+                             Route("/healthz", healthz)], lifespan=lifespan)
+
+
+def _raw_insert(postgres: bool) -> str:
+    p = (lambda n, t: f"${n}::{t}") if postgres else (lambda n, t: f"?{n}")
+    return (
+        "INSERT INTO customer_responses (job_id, contractor_id, completed_at, submitted_at, csat, nps, ces, "
+        "promise_kept, comment, answers, survey_version, lang, source, submission_id) "
+        f"SELECT j.id, j.contractor_id, j.completed_at, {p(2, 'timestamptz')}, 4, 9, 6, true, 'On time and friendly.', "
+        f"{p(3, 'jsonb')}, 1, 'en', 'api', {p(4, 'varchar')} FROM jobs j WHERE j.token = {p(1, 'varchar')} "
+        "ON CONFLICT DO NOTHING RETURNING id"
+    )
+
+
+RAW_INSERT = {"postgres": _raw_insert(True), "sqlite": _raw_insert(False)}
 
 
 # --- set-up ------------------------------------------------------------------------
@@ -214,17 +249,67 @@ class Result:
     p99_ms: float
     load: float = 0.0  # 1-minute load average just before the run
     stored: int = 0  # rows the server stored during the run
+    app_cpu: float = 0.0  # CPU seconds of the app process during the run
+    db_cpu: float = 0.0  # CPU seconds of the PostgreSQL backends serving it (0 for SQLite: in-process)
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
 
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU (app + database) per answered request, in milliseconds."""
+        return (self.app_cpu + self.db_cpu) * 1000 / max(1, self.requests)
+
     def line(self) -> str:
+        per = 1000 / max(1, self.requests)
         return (
             f"  {self.name:<9} {self.rate:7.0f} req/s   p50 {self.p50_ms:6.1f} ms   "
-            f"p99 {self.p99_ms:6.1f} ms   ({self.requests} requests, {self.failures} failed, "
-            f"{self.stored} rows stored; load before {self.load:.2f})"
+            f"p99 {self.p99_ms:6.1f} ms   CPU/request {self.cpu_ms:5.2f} ms "
+            f"(app {self.app_cpu * per:.2f} + db {self.db_cpu * per:.2f})   ({self.requests} requests, "
+            f"{self.failures} failed, {self.stored} rows stored; load before {self.load:.2f})"
         )
+
+
+# --- server CPU --------------------------------------------------------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (fields 14 and 15 of /proc/PID/stat)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+async def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL backends connected to this database (none for SQLite)."""
+    if url.startswith("sqlite://"):
+        return []
+    import asyncpg
+
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND pid <> pg_backend_pid()")
+    finally:
+        await conn.close()
+    return [row["pid"] for row in rows]
+
+
+async def cpu_snapshot(server_pid: int, url: str) -> tuple[float, dict[int, float]]:
+    return cpu_seconds(server_pid), {pid: cpu_seconds(pid) for pid in await backend_pids(url)}
+
+
+def cpu_used(before: tuple[float, dict[int, float]], after: tuple[float, dict[int, float]]) -> tuple[float, float]:
+    """(app, database) CPU seconds between two snapshots; a backend that appeared counts from zero."""
+    app = after[0] - before[0]
+    db = sum(seconds - before[1].get(pid, 0.0) for pid, seconds in after[1].items())
+    return app, db
 
 
 # --- load: wrk ---------------------------------------------------------------------
@@ -245,7 +330,7 @@ function init(args)
   mode, path = args[1], args[2]
   headers = {["Content-Type"] = "application/json"}
   tokens, next_token = {}, 1
-  if mode == "submit" then
+  if mode ~= "insert" then
     local stride, i = tonumber(args[4]), 0
     for line in io.lines(args[3]) do
       if i % stride == id then tokens[#tokens + 1] = line end
@@ -256,7 +341,7 @@ function init(args)
 end
 
 function request()
-  if mode ~= "submit" then
+  if mode == "insert" then
     return wrk.format("POST", path, headers, '{"n": 1}')
   end
   local token = tokens[next_token] or ("exhausted-" .. id .. "-" .. next_token)
@@ -282,7 +367,7 @@ async def _wrk(
 ) -> Result:
     script = workdir / "submit.lua"
     script.write_text(WRK_SCRIPT)
-    args = [mode, "/api/v1/responses/" if mode == "submit" else "/insert"]
+    args = [mode, PATHS[mode]]
     if tokens is not None:
         token_file = workdir / f"tokens-{name}.txt"
         token_file.write_text("\n".join(tokens) + "\n")
@@ -349,10 +434,10 @@ async def _python_load(
     deadline = start + seconds
 
     def make(index: int) -> tuple[str, dict[str, object]]:
-        if mode == "submit":
+        if mode != "insert":
             assert tokens is not None
             token = tokens[index] if index < len(tokens) else f"exhausted-{index}"
-            return f"/api/v1/responses/{token}", {"answers": ANSWERS, "submission_id": token}
+            return f"{PATHS[mode]}{token}", {"answers": ANSWERS, "submission_id": token}
         return "/insert", {"n": index}
 
     async def worker(connection: Connection) -> None:
@@ -417,15 +502,18 @@ async def _drive(
     options: Options, workdir: Path,
 ) -> Result:
     """Load one server for `seconds`, then count what it stored and check it against the answers."""
-    table = "customer_responses" if mode == "submit" else "contractors"
+    table = "contractors" if mode == "insert" else "customer_responses"
     before, _ = await _count(url, table)
     load = os.getloadavg()[0]
+    cpu_before = await cpu_snapshot(server.process.pid, url)
     if options.use_wrk:
         result = await _wrk(name, server.base, mode=mode, tokens=tokens, seconds=seconds,
                             threads=options.threads, concurrency=options.concurrency, workdir=workdir)
     else:
         result = await _python_load(name, server.base, mode=mode, tokens=tokens, seconds=seconds,
                                     concurrency=options.concurrency)
+    cpu_after = await cpu_snapshot(server.process.pid, url)
+    result.app_cpu, result.db_cpu = cpu_used(cpu_before, cpu_after)
     await asyncio.sleep(1.0)  # requests in flight when the load stopped finish on the server
     after, distinct = await _count(url, table)
     result.load, result.stored = load, after - before
@@ -443,29 +531,34 @@ async def _drive(
     return result
 
 
-async def bench(url: str, options: Options) -> tuple[Result, Result, float]:
+async def bench(url: str, options: Options) -> tuple[list[Result], float]:
+    """The ORM baseline, the raw SQL baseline and the collector, in that order."""
     per_run = int(MAX_RATE * options.seconds)
     per_warmup = int(MAX_RATE * WARMUP_SECONDS)
-    tokens = await _prepare(url, per_run + per_warmup)
-    warm_tokens, run_tokens = tokens[:per_warmup], tokens[per_warmup:]
+    tokens = iter(await _prepare(url, 2 * (per_run + per_warmup)))
+
+    def take(n: int) -> list[str]:
+        return [next(tokens) for _ in range(n)]
+
     quiet = await wait_for_quiet(options)
     results = []
     with tempfile.TemporaryDirectory(prefix="rapport-wrk-") as folder:
         for name, target, mode in (
             ("baseline", "bench.submit:baseline_app", "insert"),
+            ("raw SQL", "bench.submit:baseline_app", "raw"),
             ("submit", "collector.app:create_app", "submit"),
         ):
             server = Server(target, url, options.loop, options.http)
+            keyed = mode != "insert"
             try:
                 await server.ready()
-                await _drive("warm-up", server, url, mode=mode, tokens=warm_tokens if mode == "submit" else None,
+                await _drive("warm-up", server, url, mode=mode, tokens=take(per_warmup) if keyed else None,
                              seconds=WARMUP_SECONDS, options=options, workdir=Path(folder))
-                results.append(await _drive(name, server, url, mode=mode,
-                                            tokens=run_tokens if mode == "submit" else None,
+                results.append(await _drive(name, server, url, mode=mode, tokens=take(per_run) if keyed else None,
                                             seconds=options.seconds, options=options, workdir=Path(folder)))
             finally:
                 server.stop()
-    return results[0], results[1], quiet
+    return results, quiet
 
 
 async def main() -> None:
@@ -478,12 +571,14 @@ async def main() -> None:
     parser.add_argument("--quiet-load", type=float, default=1.0, help="1-minute load average counted as quiet")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--python-client", action="store_true", help="use the Python client even if wrk is there")
+    parser.add_argument("--plain", action="store_true",
+                        help="serve with --loop asyncio --http h11 (to compare with uvloop and httptools)")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
     from models.settings import normalise_database_url
 
-    loop, http = uvicorn_flavour()
+    loop, http = ("asyncio", "h11") if args.plain else uvicorn_flavour()
     use_wrk = shutil.which("wrk") is not None and not args.python_client
     if not use_wrk:
         print("note: wrk not found on the PATH (Debian: apt-get install -y wrk); the load comes from a "
@@ -496,17 +591,19 @@ async def main() -> None:
         if backend == "sqlite":
             with tempfile.TemporaryDirectory(prefix="rapport-bench-") as folder:
                 url = normalise_database_url(f"sqlite://{folder}/bench.sqlite3")
-                baseline, submit, quiet = await bench(url, options)
+                (baseline, raw, submit), quiet = await bench(url, options)
         else:
             async with scratch_postgres() as url:
-                baseline, submit, quiet = await bench(url, options)
+                (baseline, raw, submit), quiet = await bench(url, options)
         ratio = submit.rate / baseline.rate
         print(f"{backend} ({client}; uvicorn 1 worker, --loop {loop} --http {http}, access log off; "
               f"load average {quiet:.2f} when the runs began)")
-        print(baseline.line())
-        print(submit.line())
+        for result in (baseline, raw, submit):
+            print(result.line())
         verdict = "meets" if ratio >= 0.6 and submit.p99_ms < 100 else "MISSES"
-        print(f"  ratio submit/baseline {ratio:.0%}  ({verdict} the target: >= 60 %, p99 < 100 ms)", flush=True)
+        print(f"  ratio submit/baseline {ratio:.0%}  ({verdict} the target: >= 60 %, p99 < 100 ms)")
+        print(f"  submit/raw SQL: {submit.rate / raw.rate:.0%} of the requests/s, "
+              f"{submit.cpu_ms / raw.cpu_ms:.1f}x the server CPU per request", flush=True)
 
 
 if __name__ == "__main__":

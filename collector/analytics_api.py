@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from models import analytics
+from models import analytics, queries
 from models.analytics import CUSTOMER_GROUP_BY, GROUP_BY, LINKAGE_GROUP_BY, TENURE_BANDS, Population, Window
 from models.settings import settings
 
@@ -78,6 +78,15 @@ def _population(request: Request) -> Population:
     )
 
 
+async def _known_population(population: Population) -> None:
+    """A region or service type nobody has is refused (400), not answered with empty
+    figures that read like "no one answered": almost always a typo or a stale link."""
+    for name in ("region", "service_type"):
+        value = getattr(population, name)
+        if value is not None and value not in await queries.known_values(field=name):  # type: ignore[arg-type]
+            raise BadParameter(name, f"no contractor has {name} {value!r}")
+
+
 def _bad(exc: BadParameter) -> Response:
     return JSONResponse({"error": str(exc), "parameter": exc.name}, status_code=400)
 
@@ -86,6 +95,7 @@ async def index(request: Request) -> Response:
     try:
         window, population = _window(request), _population(request)
         group_by = _choice(request, "group_by", GROUP_BY)
+        await _known_population(population)
     except BadParameter as exc:
         return _bad(exc)
     try:
@@ -101,10 +111,20 @@ async def customer(request: Request) -> Response:
     try:
         window, population = _window(request), _population(request)
         group_by = _choice(request, "group_by", CUSTOMER_GROUP_BY)
+        await _known_population(population)
     except BadParameter as exc:
         return _bad(exc)
     return JSONResponse(await analytics.customer_report(
         window=window, population=population, group_by=group_by))
+
+
+def _retired(request: Request, name: str, setting: str) -> None:
+    """A parameter the API no longer takes: a clear 400 rather than silently ignoring it
+    (brands integrate against this API)."""
+    if name in request.query_params:
+        raise BadParameter(name, f"'{name}' is no longer a request parameter: it is the deployment setting "
+                                 f"{setting}, so that no request can move who is included; remove it "
+                                 "from the request")
 
 
 async def linkage(request: Request) -> Response:
@@ -112,12 +132,13 @@ async def linkage(request: Request) -> Response:
         window, population = _window(request), _population(request)
         group_by = _choice(request, "group_by", LINKAGE_GROUP_BY)
         lag_days = _int(request, "lag_days", 0, 0, MAX_LAG_DAYS)
-        min_responses = _int(request, "min_responses", 3, 1, 1000)
+        _retired(request, "min_responses", "RAPPORT_MIN_CUSTOMER_RESPONSES")
+        await _known_population(population)
     except BadParameter as exc:
         return _bad(exc)
     return JSONResponse(await analytics.linkage_report(
         window=window, population=population, group_by=group_by, lag_days=lag_days,
-        min_responses=min_responses, min_group=settings.min_group))
+        min_responses=settings.min_customer_responses, min_group=settings.min_group))
 
 
 routes: list[BaseRoute] = [
@@ -144,7 +165,7 @@ _COMMON = [
            {"type": "string", "enum": list(TENURE_BANDS)}),
 ]
 _ERRORS = {
-    "400": {"description": "A bad parameter; the body names it.",
+    "400": {"description": "A bad parameter (also a region or service type no contractor has); the body names it.",
             "content": {"application/json": {"schema": {"type": "object", "properties": {
                 "error": {"type": "string"}, "parameter": {"type": "string"}}}}}},
     "401": {"description": "No valid API key."},
@@ -181,10 +202,13 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/linkage": _get(
         "CEI and customer satisfaction",
         "Pearson r with Fisher 95 % CI, p, BH-adjusted p, Spearman rho, partial r; drivers by Johnson's "
-        "relative weights; binned points and a fitted line. Associations, not causes.",
+        "relative weights; CSAT by fixed CEI band (0–20 … 80–100, counts as steps). The pulse side is the "
+        "waves that closed in the window with at least RAPPORT_MIN_GROUP respondents; a contractor needs "
+        "RAPPORT_MIN_CUSTOMER_RESPONSES customer answers (a deployment setting: a request sending "
+        "'min_responses' gets a 400). Correlations over fewer than RAPPORT_MIN_GROUP contractors are null "
+        "with a reason. Associations, not causes.",
         LINKAGE_GROUP_BY,
-        [_param("lag_days", "Customer window = pulse window shifted by this many days.",
-                {"type": "integer", "minimum": 0, "maximum": MAX_LAG_DAYS, "default": 0}),
-         _param("min_responses", "Customer responses a contractor needs to be included.",
-                {"type": "integer", "minimum": 1, "default": 3})]),
+        [_param("lag_days", "Customer window = pulse window shifted by this many days. It changes which "
+                            "contractors are included.",
+                {"type": "integer", "minimum": 0, "maximum": MAX_LAG_DAYS, "default": 0})]),
 }

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from collector.guards import ADMIN_LIMIT, SUBMISSION_LIMIT, BodyLimit, parse_json
 from models import queries
 from models.queries import Link, LinkKind, Stored
 from models.settings import settings
@@ -29,6 +30,7 @@ __all__ = ["OPENAPI_PATHS", "Outcome", "receive_answers", "routes", "survey_url"
 
 MAX_ID = 128
 MAX_SUBMISSION_ID = 64
+MIN_YEAR, MAX_YEAR = 1900, 2200  # dates outside these are typing mistakes, and some overflow
 
 
 class BadRequest(ValueError):
@@ -138,10 +140,7 @@ async def _body(request: Request, *, optional: bool = False) -> dict[str, Any]:
     raw = await request.body()
     if optional and not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the body must be a JSON object") from None
+    body = parse_json(raw)  # BadInput (a 400 naming the field) for NUL, depth, repeated keys
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body
@@ -171,7 +170,13 @@ def _datetime(body: Mapping[str, Any], name: str) -> datetime:
         parsed = None
     if parsed is None:
         raise BadRequest(f"{name} must be an ISO 8601 date-time, e.g. 2025-03-01T14:30:00Z")
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    try:  # 0001-01-01T00:00:00+14:00 is a valid string but no instant a database can hold
+        instant = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:
+        instant = None
+    if instant is None or not MIN_YEAR <= instant.year <= MAX_YEAR:
+        raise BadRequest(f"{name} must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    return instant
 
 
 def _date(body: Mapping[str, Any], name: str) -> date | None:
@@ -179,9 +184,12 @@ def _date(body: Mapping[str, Any], name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value) if isinstance(value, str) else _bad_date(name)
+        parsed = date.fromisoformat(value) if isinstance(value, str) else _bad_date(name)
     except ValueError:
         return _bad_date(name)
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise BadRequest(f"{name} must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    return parsed
 
 
 def _bad_date(name: str) -> date:
@@ -201,7 +209,7 @@ def _handled(endpoint: Endpoint) -> Endpoint:
     async def handle(request: Request) -> Response:
         try:
             return await endpoint(request)
-        except BadRequest as problem:
+        except (BadRequest, queries.Invalid) as problem:
             return _error(400, str(problem))
         except queries.NotFound as problem:
             return _error(404, str(problem))
@@ -268,12 +276,7 @@ async def post_wave(request: Request) -> Response:
     body = await _body(request)
     name = _text(body, "name", limit=100)
     opens_at, closes_at = _datetime(body, "opens_at"), _datetime(body, "closes_at")
-    try:
-        wave = await queries.create_wave(name=name, opens_at=opens_at, closes_at=closes_at)  # type: ignore[arg-type]
-    except queries.Conflict:
-        raise
-    except ValueError as problem:
-        raise BadRequest(str(problem)) from None
+    wave = await queries.create_wave(name=name, opens_at=opens_at, closes_at=closes_at)  # type: ignore[arg-type]
     return JSONResponse(
         {"name": wave.name, "opens_at": wave.opens_at.isoformat(), "closes_at": wave.closes_at.isoformat()},
         status_code=201,
@@ -349,14 +352,17 @@ async def post_response(request: Request) -> Response:
     return _error(outcome.status, outcome.message)
 
 
+_ADMIN = [Middleware(BodyLimit, limit=ADMIN_LIMIT)]
+
 routes: list[BaseRoute] = [
-    Route("/api/v1/contractors", _handled(post_contractor), methods=["POST"]),
-    Route("/api/v1/jobs", _handled(post_job), methods=["POST"]),
-    Route("/api/v1/waves", _handled(post_wave), methods=["POST"]),
-    Route("/api/v1/waves/{name}/invites", _handled(post_invites), methods=["POST"]),
+    Route("/api/v1/contractors", _handled(post_contractor), methods=["POST"], middleware=_ADMIN),
+    Route("/api/v1/jobs", _handled(post_job), methods=["POST"], middleware=_ADMIN),
+    Route("/api/v1/waves", _handled(post_wave), methods=["POST"], middleware=_ADMIN),
+    Route("/api/v1/waves/{name}/invites", _handled(post_invites), methods=["POST"], middleware=_ADMIN),
     Route("/api/v1/waves/{name}/invites", _handled(get_invites), methods=["GET"]),
     Route("/api/v1/surveys", _handled(get_surveys), methods=["GET"]),
-    Route("/api/v1/responses/{token}", _handled(post_response), methods=["POST"]),
+    Route("/api/v1/responses/{token}", _handled(post_response), methods=["POST"],
+          middleware=[Middleware(BodyLimit, limit=SUBMISSION_LIMIT)]),
 ]
 
 

@@ -1,7 +1,10 @@
 """The collector: a Starlette app that hands out survey links and takes answers.
 
 Routes come from one module per concern; this module only assembles them,
-opens the database in the lifespan and puts the guards (collector.guards) in front.
+opens the database in the lifespan and puts the guards in front.
+Middleware, outermost first: the access log, gzip, the address guard, the
+unknown-link limit and the API key guard with its audit (collector.access).
+Errors are mapped to answers in `collector.faults`.
 """
 
 from __future__ import annotations
@@ -11,23 +14,31 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from collector import analytics_api, api, forget, openapi, pages, transfer
-from collector.guards import ApiKeyMiddleware, LinkLimits
+from collector.access import ApiKeyMiddleware, LinkLimits
+from collector.accesslog import AccessLog
+from collector.faults import exception_handlers, unavailable_headers
+from collector.guards import AddressGuard
 from models.audit import AuditLog
 from models.db import health, tortoise_config
 from models.ratelimit import RateLimits
 
 __all__ = ["create_app"]
 
+GZIP_MINIMUM = 1000  # bytes: smaller answers (a submission's 201) are not worth the CPU
+
 
 async def healthz(request: Request) -> Response:
-    report = await health()
-    return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+    """{"status": "ok"} or 503 {"status": "unavailable"}; why goes to the log only."""
+    if await health():
+        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"status": "unavailable"}, status_code=503, headers=unavailable_headers())
 
 
 def create_app(database_url: str | None = None, *, rate_limits: RateLimits | None = None) -> Starlette:
@@ -52,8 +63,12 @@ def create_app(database_url: str | None = None, *, rate_limits: RateLimits | Non
             *openapi.routes,
         ],
         middleware=[
+            Middleware(AccessLog),
+            Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM),
+            Middleware(AddressGuard),
             Middleware(LinkLimits, limits=limits),
             Middleware(ApiKeyMiddleware, limits=limits, audit=AuditLog()),
         ],
+        exception_handlers=dict(exception_handlers),
         lifespan=lifespan,
     )

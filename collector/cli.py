@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import logging
 import os
 import secrets
 import signal
@@ -48,13 +49,43 @@ def _with_database(url: str, work: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+class OneLineFormatter(logging.Formatter):
+    """A record and its exception's class on one line, without the traceback: for
+    expected trouble (asyncpg's pool failing to reconnect while PostgreSQL is down),
+    whose message may also quote values."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        kind = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else None
+        line = f"{self.formatTime(record)} {record.levelname} {record.name} {record.getMessage()}"
+        return f"{line} ({kind})" if kind else line
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus Rapport's loggers (rapport.access: one JSON line per
+    request) to the same stderr. uvicorn's own access log stays off: it prints
+    paths, and paths hold survey tokens. asyncpg's warnings are one line each."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["rapport"] = {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    config["formatters"]["one_line"] = {"()": OneLineFormatter}
+    for name, formatter in (("rapport", "rapport"), ("one_line", "one_line")):
+        config["handlers"][name] = {"formatter": formatter, "class": "logging.StreamHandler",
+                                    "stream": "ext://sys.stderr"}
+    config["loggers"]["rapport"] = {"handlers": ["rapport"], "level": "INFO", "propagate": False}
+    config["loggers"]["asyncpg"] = {"handlers": ["one_line"], "level": "WARNING", "propagate": False}
+    return config
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from models.db import migrate
 
     asyncio.run(migrate(args.database_url))
-    options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": False}
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": False, "log_config": log_config()}
     if args.workers > 1:
         # each worker is a fresh interpreter: it reads the database from the environment
         os.environ["DATABASE_URL"] = args.database_url

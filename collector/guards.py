@@ -1,123 +1,223 @@
-"""The collector's guards: API keys, rate limits on failures, and the audit log.
+"""Input limits checked before any work: body sizes, hostile text, JSON shape.
 
-`ApiKeyMiddleware` lets an /api/v1 call through only with a valid key, and
-refuses an address that sent too many wrong keys (429). `LinkLimits` refuses
-an address that tried too many unknown survey links (429, a page for people
-and JSON for the API). Behind a valid key, every read, export, import and
-deletion is written to the audit log, keyed by the route's template (never
-its values), so no handler has to remember to do it.
+- `BodyLimit` (route middleware) refuses a body larger than the route's limit
+  with 413: at once from Content-Length, else as soon as the streamed body
+  passes the limit, without reading the rest.
+- `AddressGuard` (app middleware) refuses a path or query parameter that holds
+  a NUL character or an unpaired surrogate with 400 naming the parameter,
+  before routing: PostgreSQL cannot store either, and no Rapport name needs them.
+- `parse_json` reads a JSON body: bounded depth, no repeated keys, no NUL or
+  unpaired surrogate in any string, each refusal naming the field.
+
+The limits are the rules; the README's "Security and privacy" section lists them.
 """
 
 from __future__ import annotations
 
-import logging
+import json
 from typing import Any
+from urllib.parse import parse_qsl
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from collector.pages import too_many_tries
-from models.audit import AuditLog
-from models.keys import find_api_key
-from models.ratelimit import RateLimits, client_address
+__all__ = [
+    "ADMIN_LIMIT",
+    "IMPORT_LIMIT",
+    "MAX_JSON_DEPTH",
+    "SUBMISSION_LIMIT",
+    "AddressGuard",
+    "BadInput",
+    "BodyLimit",
+    "BodyTooLarge",
+    "bad_text",
+    "parse_json",
+]
 
-__all__ = ["API_PREFIX", "ApiKeyMiddleware", "LinkLimits", "audited"]
-
-log = logging.getLogger("rapport.audit")
-
-API_PREFIX = "/api/v1/"
-PUBLIC_API = ("/api/v1/responses/", "/api/v1/openapi.json")
-LINK_PATHS = ("/s/", "/p/", "/api/v1/responses/")
-# The feed a brand's systems send per contractor and per job: writes, and far
-# too many to audit one by one. Everything else behind a key is audited.
-FEED = frozenset({("POST", "/api/v1/contractors"), ("POST", "/api/v1/jobs")})
-
-
-def audited(method: str, template: str) -> bool:
-    return (method, template) not in FEED and method not in ("HEAD", "OPTIONS")
+SUBMISSION_LIMIT = 32 * 1024  # a survey answer: a few hundred bytes, a long comment a few KB
+ADMIN_LIMIT = 1024 * 1024  # a contractor, a job, a wave, a list of contractors to invite
+IMPORT_LIMIT = 32 * 1024 * 1024  # a CSV import: about 300,000 customer-response lines
+MAX_JSON_DEPTH = 8  # Rapport's deepest body is 3 levels (a contractor's attributes go one more)
 
 
-def _too_many_json(message: str, retry_after: int) -> Response:
-    return JSONResponse({"error": f"{message} Try again in {retry_after} seconds."}, status_code=429,
-                        headers={"Retry-After": str(retry_after)})
+class BadInput(ValueError):
+    """A value of the request cannot be used; `field` names it, the message says why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
-def _status_watcher(send: Send, seen: list[int]) -> Send:
-    async def watch(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            seen.append(int(message["status"]))
-        await send(message)
+class BodyTooLarge(Exception):
+    """The request body is larger than its route accepts."""
 
-    return watch
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit:,} bytes")
+        self.limit = limit
 
 
-class LinkLimits:
-    """Unknown survey links (404s of /s/, /p/ and /api/v1/responses/) count against
-    the address that asked; past RAPPORT_LIMIT_UNKNOWN_LINKS it gets 429 for a while."""
+def too_large(limit: int) -> JSONResponse:
+    return JSONResponse(
+        {"error": f"The request body is larger than this address accepts ({limit:,} bytes)."},
+        status_code=413,
+        headers={"Connection": "close"},
+    )
 
-    def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
+
+class BodyLimit:
+    """Route middleware: at most `limit` bytes of body.
+
+    A Content-Length above the limit is answered 413 before the body is read;
+    a body sent without one (chunked) raises BodyTooLarge from `receive` once it
+    passes the limit, which the app's exception handler answers with 413.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
-        self.limits = limits
+        self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(LINK_PATHS):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        address = client_address(scope.get("client"))
-        wait = await self.limits.retry_after("link", address)
-        if wait is not None:
-            response = (_too_many_json("Too many unknown survey links from your address.", wait)
-                        if scope["path"].startswith(API_PREFIX) else too_many_tries(Request(scope), wait))
-            await response(scope, receive, send)
-            return
-        seen: list[int] = []
-        await self.app(scope, receive, _status_watcher(send, seen))
-        if seen and seen[0] == 404:
-            await self.limits.failed("link", address)
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > self.limit:
+                    await too_large(self.limit)(scope, receive, send)
+                    return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        await self.app(scope, limited, send)
 
 
-class ApiKeyMiddleware:
-    """Every /api/v1 call needs `Authorization: Bearer <key>`, except the
-    token-keyed response endpoint and the OpenAPI document."""
+def bad_text(value: str) -> str | None:
+    """Why `value` cannot be stored, or None: NUL characters and unpaired surrogates.
 
-    def __init__(self, app: ASGIApp, limits: RateLimits, audit: AuditLog) -> None:
+    >>> bad_text("Ana"), bad_text("a\\x00b"), bad_text("\\ud800")
+    (None, 'must not contain a NUL character', 'must not contain an unpaired surrogate')
+    """
+    if "\x00" in value:
+        return "must not contain a NUL character"
+    if not value.isascii() and any("\ud800" <= ch <= "\udfff" for ch in value):
+        return "must not contain an unpaired surrogate"
+    return None
+
+
+class AddressGuard:
+    """App middleware: a path or query parameter with a NUL or an unpaired
+    surrogate is answered 400, naming the parameter, before any route runs."""
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.limits = limits
-        self.audit = audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(API_PREFIX) or path.startswith(PUBLIC_API):
-            await self.app(scope, receive, send)
-            return
-        address = client_address(scope.get("client"))
-        wait = await self.limits.retry_after("key", address)
-        if wait is not None:  # refused before the lookup: a right guess now would prove nothing
-            await _too_many_json("Too many wrong API keys from your address.", wait)(scope, receive, send)
-            return
-        request = Request(scope)
-        scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        record = await find_api_key(key=key.strip()) if scheme.lower() == "bearer" else None
-        if record is None:
-            await self.limits.failed("key", address)
-            response = JSONResponse(
-                {"error": "A valid API key is required: send 'Authorization: Bearer <key>'. "
-                          "Create one with 'rapport apikey create NAME'."},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-            await response(scope, receive, send)
-            return
-        scope.setdefault("state", {})["api_key"] = record.name
-        seen: list[int] = []
-        await self.app(scope, receive, _status_watcher(send, seen))
-        template = getattr(scope.get("route"), "path", None) or path
-        if audited(scope["method"], template):
-            params: dict[str, Any] = {**dict(request.query_params), **scope.get("path_params", {})}
-            try:
-                await self.audit.record(actor_kind="api_key", actor=record.name,
-                                        action=f"{scope['method']} {template}", params=params,
-                                        status=seen[0] if seen else None, client=address)
-            except Exception as exc:  # the answer is sent; a lost entry is logged, not raised
-                log.warning("audit entry not written (%s) for %s %s", type(exc).__name__, scope["method"], template)
+        if scope["type"] == "http":
+            problem = _address_problem(scope)
+            if problem is not None:
+                field, message = problem
+                response = JSONResponse({"error": f"{field} {message}", "parameter": field}, status_code=400)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _address_problem(scope: Scope) -> tuple[str, str] | None:
+    why = bad_text(scope.get("path", ""))
+    if why is not None:
+        return "the address", why
+    query = scope.get("query_string", b"")
+    if b"%00" not in query and b"\x00" not in query:
+        return None
+    # decoded as Starlette decodes it (invalid UTF-8 becomes U+FFFD, never a surrogate)
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True, errors="replace"):
+        for text in (name, value):
+            why = bad_text(text)
+            if why is not None:
+                return f"query parameter {name!r}", why
+    return None
+
+
+def parse_json(raw: bytes) -> Any:
+    """The JSON value of a request body, checked: BadInput names what is wrong.
+
+    >>> parse_json(b'{"name": "Ana"}')
+    {'name': 'Ana'}
+    >>> parse_json(b'{"a": 1, "a": 2}')  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ...
+    collector.guards.BadInput: a is given twice
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput("body", "the body must be UTF-8 JSON") from None
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise BadInput("body", f"the body is nested more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        value = json.loads(text, object_pairs_hook=_no_repeats)
+    except BadInput:
+        raise
+    except (ValueError, RecursionError):
+        raise BadInput("body", "the body must be a JSON object") from None
+    _check_strings(value, "")
+    return value
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of [ and { in `text`, ignoring brackets inside strings
+    (a conservative count: a bracket after an escaped quote may count)."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return 0
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise BadInput(key, f"{key} is given twice")
+        found[key] = value
+    return found
+
+
+def _check_strings(value: Any, path: str) -> None:
+    if isinstance(value, str):
+        why = bad_text(value)
+        if why is not None:
+            raise BadInput(path or "body", f"{path or 'the body'} {why}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else key
+            why = bad_text(key)
+            if why is not None:
+                raise BadInput(path or "body", f"a field name in {path or 'the body'} {why}")
+            _check_strings(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_strings(item, f"{path}[{index}]")

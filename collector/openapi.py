@@ -46,7 +46,11 @@ def document() -> dict[str, Any]:
             "version": "1",
             "description": "Survey links out, answers in. Every call needs "
             "`Authorization: Bearer <key>` (create one with `rapport apikey create NAME`), "
-            "except answering a link and this document.",
+            "except answering a link and this document. Any call may answer 503 with Retry-After "
+            "while the database is unavailable (retry with the same submission_id: it is stored once), "
+            "413 when its body is larger than the route accepts (a survey answer 32 KB, other JSON 1 MB, "
+            "a CSV import 32 MB) and 400 naming the field for a NUL character, an unpaired surrogate, "
+            "JSON nested more than 8 levels, a repeated key or a date outside 1900-2200.",
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],

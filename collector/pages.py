@@ -19,20 +19,25 @@ import base64
 import binascii
 import json
 import secrets
+from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from collector.api import MAX_SUBMISSION_ID, Outcome, receive_answers
+from collector.faults import RETRY_AFTER
+from collector.guards import SUBMISSION_LIMIT, BodyLimit, bad_text
+from models.db import is_unavailable
 from models import queries
 from models.queries import Link, LinkKind
 from models.settings import settings
@@ -40,7 +45,7 @@ from surveys.language import pick_language
 from surveys.schema import SKIP, QuestionKind, Survey, localize
 from surveys.validation import AnswerErrors, validate
 
-__all__ = ["SECURITY_HEADERS", "routes", "too_many_tries", "when"]
+__all__ = ["SECURITY_HEADERS", "routes", "too_many_tries", "unavailable_page", "when"]
 
 HERE = Path(__file__).parent
 FORM_FIELDS = ("submission_id", "lang")
@@ -79,6 +84,10 @@ TEXT: dict[str, dict[str, str]] = {
         "answered_title": "Already answered",
         "answered": "This survey has been answered already, so there is nothing more to do. Thank you!",
         "thanks_title": "Thank you",
+        "unsaved": "We couldn't save this, please try again. Your answers are still here.",
+        "once": "Please give one answer to this question.",
+        "unavailable_title": "Back in a moment",
+        "unavailable": "We can't reach our records right now. Please try again in a few seconds.",
         "busy_title": "Too many tries",
         "busy": "Too many links that do not exist were tried from your network. Please check your link "
         "and try again in {minutes} minutes.",
@@ -104,13 +113,17 @@ TEXT: dict[str, dict[str, str]] = {
         "answered_title": "Ya respondida",
         "answered": "Esta encuesta ya fue respondida, así que no hace falta nada más. ¡Gracias!",
         "thanks_title": "Gracias",
+        "unsaved": "No pudimos guardar esto, inténtalo de nuevo. Tus respuestas siguen aquí.",
+        "once": "Da una sola respuesta a esta pregunta.",
+        "unavailable_title": "Volvemos enseguida",
+        "unavailable": "Ahora mismo no podemos acceder a nuestros registros. Inténtalo de nuevo en unos segundos.",
         "busy_title": "Demasiados intentos",
         "busy": "Desde tu red se probaron demasiados enlaces que no existen. Revisa tu enlace y vuelve "
         "a intentarlo dentro de {minutes} minutos.",
     },
 }
 
-_MESSAGES = {403: "not_open", 404: "not_found", 409: "answered", 410: "expired"}
+_MESSAGES = {403: "not_open", 404: "not_found", 409: "answered", 410: "expired", 503: "unavailable"}
 
 _CALENDAR = {
     "en": (
@@ -187,6 +200,12 @@ def too_many_tries(request: Request, retry_after: int) -> Response:
     return response
 
 
+def unavailable_page(request: Request) -> Response:
+    """The kind 503 page for people while the database is unreachable (see collector.faults)."""
+    lang = pick_language(("en", "es"), request.query_params.get("lang"), request.headers.get("accept-language"))
+    return _message(request, 503, lang)
+
+
 def _questions(survey: Survey, lang: str, t: dict[str, str]) -> list[dict[str, Any]]:
     """What the template needs of each question, in `lang`."""
     shown = []
@@ -241,6 +260,7 @@ def _form(
     errors: Mapping[str, str] | None = None,
     submission_id: str | None = None,
     status: int = 200,
+    unsaved: bool = False,
 ) -> Response:
     survey = queries.survey_in_force(kind)
     words = _words(lang)
@@ -263,6 +283,7 @@ def _form(
             "first_error": summary["links"][0][0] if summary else None,
             "submission_id": submission_id or secrets.token_urlsafe(18),
             "action": request.url.path,
+            "unsaved": unsaved,
         },
         status,
     )
@@ -397,18 +418,34 @@ async def _answer(request: Request, kind: LinkKind) -> Response:
         if key not in FORM_FIELDS and isinstance(value, str)
     }
     submission_id = form.get("submission_id")
-    if not isinstance(submission_id, str) or not 0 < len(submission_id) <= MAX_SUBMISSION_ID:
+    if not isinstance(submission_id, str) or not 0 < len(submission_id) <= MAX_SUBMISSION_ID or bad_text(submission_id):
         submission_id = None
     form_lang = form.get("lang")
-    outcome: Outcome = await receive_answers(
-        token=request.path_params["token"],
-        raw=raw,
-        submission_id=submission_id,
-        lang=form_lang if isinstance(form_lang, str) else request.query_params.get("lang"),
-        accept_language=request.headers.get("accept-language"),
-        source="web",
-        kind=kind,
-    )
+    repeated = [key for key, count in Counter(key for key, _ in form.multi_items()).items() if count > 1]
+    if repeated:  # csat=1&csat=5: which did the person mean? Ask, rather than keep the last.
+        lang = _language(request, kind) if not isinstance(form_lang, str) else pick_language(
+            queries.survey_in_force(kind).languages, form_lang, request.headers.get("accept-language"))
+        once = _words(lang)["once"]
+        return _form(request, kind, lang, values={k: v for k, v in raw.items() if k not in repeated},
+                     errors={key: once for key in repeated}, submission_id=submission_id, status=422)
+    try:
+        outcome: Outcome = await receive_answers(
+            token=request.path_params["token"],
+            raw=raw,
+            submission_id=submission_id,
+            lang=form_lang if isinstance(form_lang, str) else request.query_params.get("lang"),
+            accept_language=request.headers.get("accept-language"),
+            source="web",
+            kind=kind,
+        )
+    except Exception as exc:  # the database is down: show the answers again, ready to resend
+        if not is_unavailable(exc):
+            raise
+        lang = _language(request, kind) if not isinstance(form_lang, str) else pick_language(
+            queries.survey_in_force(kind).languages, form_lang, request.headers.get("accept-language"))
+        response = _form(request, kind, lang, values=raw, submission_id=submission_id, status=503, unsaved=True)
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
     path = _link_path(request)
     lang = outcome.lang if outcome.link or outcome.status == 201 else pick_language(
         queries.survey_in_force(kind).languages,
@@ -451,10 +488,30 @@ async def pulse_result(request: Request) -> Response:
     return await _result(request, "pulse")
 
 
+class CachedStaticFiles(StaticFiles):
+    """Static files with a Cache-Control: a phone fetches the stylesheet once a day."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = STATIC_CACHE
+        return response
+
+
+STATIC_CACHE = "public, max-age=86400"
+
+
+async def favicon(request: Request) -> Response:
+    return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml",
+                        headers={"Cache-Control": STATIC_CACHE})
+
+
+_ANSWER_LIMIT = [Middleware(BodyLimit, limit=SUBMISSION_LIMIT)]
+
 routes: list[BaseRoute] = [
-    Route("/s/{token}", customer_survey, methods=["GET", "POST"]),
+    Route("/s/{token}", customer_survey, methods=["GET", "POST"], middleware=_ANSWER_LIMIT),
     Route("/s/{token}/thanks", customer_result, methods=["GET"]),
-    Route("/p/{token}", pulse_survey, methods=["GET", "POST"]),
+    Route("/p/{token}", pulse_survey, methods=["GET", "POST"], middleware=_ANSWER_LIMIT),
     Route("/p/{token}/thanks", pulse_result, methods=["GET"]),
-    Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    Route("/favicon.ico", favicon, methods=["GET"]),
+    Mount("/static", CachedStaticFiles(directory=HERE / "static"), name="static"),
 ]

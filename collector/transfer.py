@@ -24,15 +24,18 @@ paths like every /api/v1 path.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import IO, Any
 
 from starlette.datastructures import UploadFile
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from collector.guards import IMPORT_LIMIT, BodyLimit
 from models.transfer import (
     CsvImportError,
     export_customer_responses,
@@ -64,7 +67,7 @@ def _window(request: Request) -> tuple[datetime | None, datetime | None]:
             continue
         try:
             value = parse_instant(raw)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise BadParameter(name, f"{name} must be an ISO 8601 date or date-time, e.g. 2026-03-01") from None
         if name == "to" and len(raw) == 10:
             value = datetime.combine(date.fromisoformat(raw) + timedelta(days=1), time(), tzinfo=UTC)
@@ -75,27 +78,39 @@ def _window(request: Request) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
-async def _body(request: Request) -> bytes:
+SPOOL_IN_MEMORY = 1024 * 1024  # an upload's first MB stays in memory, the rest goes to a temp file
+
+
+async def _import(request: Request, kind: str, spool: IO[bytes]) -> Response:
+    """Spool the CSV (the body, or the multipart field `file`) and import it from the file."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        async with request.form() as form:
+        async with request.form(max_files=1, max_fields=10) as form:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 raise BadParameter("file", "send the CSV as the multipart file field 'file'")
-            return await upload.read()
-    return await request.body()
+            upload.file.seek(0)
+            return await _run_import(kind, upload.file)
+    async for chunk in request.stream():
+        spool.write(chunk)
+    spool.seek(0)
+    return await _run_import(kind, spool)
+
+
+async def _run_import(kind: str, data: IO[bytes]) -> Response:
+    try:
+        result = await import_csv(kind=kind, data=data)
+    except CsvImportError as exc:
+        return JSONResponse(exc.as_dict(), status_code=400 if exc.whole_file else 422)
+    return JSONResponse(result.as_dict())
 
 
 def _importer(kind: str) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        try:
-            data = await _body(request)
-        except BadParameter as exc:
-            return JSONResponse({"error": str(exc), "parameter": exc.parameter}, status_code=400)
-        try:
-            result = await import_csv(kind=kind, data=data)
-        except CsvImportError as exc:
-            return JSONResponse(exc.as_dict(), status_code=400 if exc.whole_file else 422)
-        return JSONResponse(result.as_dict())
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            try:
+                return await _import(request, kind, spool)
+            except BadParameter as exc:
+                return JSONResponse({"error": str(exc), "parameter": exc.parameter}, status_code=400)
 
     endpoint.__name__ = f"import_{kind.replace('-', '_')}"
     return endpoint
@@ -138,7 +153,8 @@ async def export_pulse_figures(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
-    *(Route(f"/api/v1/import/{kind}", _importer(kind), methods=["POST"])
+    *(Route(f"/api/v1/import/{kind}", _importer(kind), methods=["POST"],
+            middleware=[Middleware(BodyLimit, limit=IMPORT_LIMIT)])
       for kind in ("contractors", "customer-responses", "pulse-responses")),
     Route("/api/v1/export/customer-responses.csv", export_customer, methods=["GET"]),
     Route("/api/v1/export/pulse-responses.csv", export_pulse, methods=["GET"]),
@@ -219,11 +235,13 @@ OPENAPI_PATHS: dict[str, Any] = {
         f"/api/v1/import/{kind}": {
             "post": {
                 "summary": summary,
-                "description": _import_description(kind),
+                "description": _import_description(kind) + f" At most {IMPORT_LIMIT // 2**20} MB (413 above); "
+                "a file without data lines is refused.",
                 "requestBody": _CSV_BODY,
                 "responses": {
                     "200": _json("ImportResult", "Imported."),
                     "400": _json("ImportErrors", "The file is unusable (encoding, header); nothing stored."),
+                    "413": {"description": f"The file is larger than {IMPORT_LIMIT // 2**20} MB."},
                     "422": _json("ImportErrors", "Lines are invalid; nothing stored."),
                     **_UNAUTHORISED,
                 },

@@ -19,7 +19,7 @@ __all__ = [
     "empty_figure",
     "hidden_label",
     "lag_figure",
-    "linkage_scatter",
+    "linkage_bands",
     "segments_heatmap",
     "trend_figure",
 ]
@@ -114,50 +114,55 @@ def trend_figure(
     return fig
 
 
-def linkage_scatter(
-    bins: Sequence[Mapping[str, Any]],
-    fit: Mapping[str, float] | None,
+def linkage_bands(
+    bands: Sequence[Mapping[str, Any]],
     *,
     title: str,
-    x_title: str = "Connection & Empowerment Index (0–100)",
-    y_title: str = "Customer satisfaction, mean (1–5)",
-    x: str = "cei",
-    y: str = "csat",
     min_group: int = 5,
+    x_title: str = "Connection & Empowerment Index band (0–100)",
+    y_title: str = "Customer satisfaction, mean (1–5)",
 ) -> go.Figure:
-    """Bins of contractors (each ≥ min_group of them) and the fitted line.
-
-    Never individual contractors: each marker is a bin, sized by its count.
+    """Customer satisfaction by fixed CEI band: one bar per band, labelled with its
+    count as a step ("10–19 contractors"). A hidden band is drawn as a grey bar that
+    says so ("hidden (<5)", or "hidden*" when hidden with a smaller one), with its
+    reason on hover. Never a contractor, never a CEI mean.
     """
-    shown = [b for b in bins if b.get(x) is not None and b.get(y) is not None]
-    if not shown:
-        return empty_figure(title, f"Not enough contractors to draw bins of at least {min_group}.", height=380)
+    if not any(b.get("csat_mean") is not None for b in bands):
+        return empty_figure(title, f"No CEI band holds {min_group} or more contractors.", height=380)
     fig = _base(title, height=380)
-    sizes = [b.get("n", min_group) for b in shown]
-    biggest = max(sizes) or 1
-    fig.add_trace(go.Scatter(
-        x=[b[x] for b in shown],
-        y=[b[y] for b in shown],
-        mode="markers",
-        marker={"size": [12 + 18 * (s / biggest) for s in sizes], "color": PALETTE["brand"],
-                "opacity": 0.8, "line": {"color": "white", "width": 1}},
-        customdata=sizes,
-        hovertemplate="CEI %{x:.1f}<br>CSAT %{y:.2f}<br>%{customdata} contractors<extra></extra>",
-        name="bins",
+    labels = [str(b["band"]) for b in bands]
+    shown = [b for b in bands if b.get("csat_mean") is not None]
+    fig.add_trace(go.Bar(
+        x=[str(b["band"]) for b in shown],
+        y=[b["csat_mean"] for b in shown],
+        marker={"color": PALETTE["brand"]},
+        text=[f"{b['csat_mean']:.2f}<br>{b['n']} contractors" for b in shown],
+        textposition="outside",
+        cliponaxis=False,
+        customdata=[str(b["n"]) for b in shown],
+        hovertemplate="CEI %{x}: CSAT %{y:.2f}, %{customdata} contractors<extra></extra>",
+        name="shown",
     ))
-    if fit and fit.get("slope") is not None:
-        xs = [b[x] for b in shown]
-        lo, hi = min(xs), max(xs)
-        fig.add_trace(go.Scatter(
-            x=[lo, hi],
-            y=[fit["intercept"] + fit["slope"] * lo, fit["intercept"] + fit["slope"] * hi],
-            mode="lines",
-            line={"color": PALETTE["accent"], "width": 2, "dash": "dash"},
-            hoverinfo="skip",
-            name="fitted line",
+    hidden = [b for b in bands if b.get("csat_mean") is None]
+    if hidden:
+        small = hidden_label(min_group)
+        fig.add_trace(go.Bar(
+            x=[str(b["band"]) for b in hidden],
+            y=[5.0] * len(hidden),
+            marker={"color": PALETTE["hidden"]},
+            text=[(small if str(b.get("n", "")).startswith("fewer") else HIDDEN_WITH).replace(" (", "<br>(")
+                  for b in hidden],
+            textposition="inside",
+            textangle=0,
+            insidetextanchor="middle",
+            textfont={"color": PALETTE["muted"]},
+            customdata=[b.get("reason") or "hidden" for b in hidden],
+            hovertemplate="CEI %{x}: hidden, %{customdata}<extra></extra>",
+            name="hidden",
         ))
-    fig.update_xaxes(title_text=x_title, showgrid=True, gridcolor="#eef2f6")
-    fig.update_yaxes(title_text=y_title)
+    fig.update_layout(barmode="overlay", bargap=0.25, uniformtext={"minsize": 11, "mode": "show"})
+    fig.update_xaxes(title_text=x_title, type="category", categoryorder="array", categoryarray=labels)
+    fig.update_yaxes(title_text=y_title, range=[1, 5.6], tickvals=[1, 2, 3, 4, 5])
     return fig
 
 

@@ -39,7 +39,7 @@ async def fill_demo(url: str, *, contractors: int = 300, weeks: int = 12, seed: 
     """The demo brand, the user `lead`, and four contractors moved to a region of their own."""
     from models.db import database
     from models.demo import generate
-    from models.entities import Contractor
+    from models.entities import Contractor, PulseResponse
     from models.keys import create_user
 
     async with database(url):
@@ -47,6 +47,8 @@ async def fill_demo(url: str, *, contractors: int = 300, weeks: int = 12, seed: 
         await create_user(username=USERNAME, password=PASSWORD)
         ids = [c.id for c in await Contractor.all().order_by("id").limit(4)]
         await Contractor.filter(id__in=ids).update(region=SMALL_REGION)
+        # as if they had always been there: answers keep the groups they were given with
+        await PulseResponse.filter(contractor_id__in=ids).update(region=SMALL_REGION)
 
 
 class LiveServer:

@@ -20,26 +20,29 @@ filter_options() -> {"regions": [str], "service_types": [str],
     "first_date": "YYYY-MM-DD" | None, "last_date": "YYYY-MM-DD" | None}
 
 index_report(*, window, population=Population(), group_by=None,
-             min_group, min_comment_group) -> {
+             min_group, min_comment_group, now=None) -> {
     "window": {"from", "to"}, "population": {...}, "group_by": str | None,
     "min_group": int, "min_comment_group": int,
-    "cei_unit": "contractor",            # group CEI = mean of contractor means
+    "cei_unit": "response", "waves_rule": "closed in the window",
     "dimensions": [{"id", "label"}],
-    "overall": ROW, "groups": [ROW], "trend": [ROW + {"wave", "opens_at", "closes_at"}]}
-  ROW = {"group": str | None, "n_contractors": int, "n_responses": int,
-         "n_invited": int,                # pulse invites of waves that opened in the window
-         "response_rate": float|None,     # answered invites / n_invited, 0–1
+    "overall": ROW, "groups": [ROW],
+    "trend": [ROW + {"wave", "opens_at", "closes_at", "state"}],   # every wave considered
+    "waves": [{"wave", "opens_at", "closes_at", "state": "reported"|"too_few"|"open",
+               "n_invited", "n_contractors", "response_rate"}]}
+  ROW = {"group": str | None, "n_contractors": int | band, "n_responses": int | None,
+         "n_waves": int, "n_invited": int | None, "response_rate": float | None,
          "cei": float|None, "cei_favourable_pct": float|None,
-         "dimensions": {dim_id: {"score", "favourable_pct", "alpha",
+         "dimensions": {dim_id: {"score", "favourable_pct", "n_contractors", "alpha",
                                  "spearman_brown", "reliability",
                                  "reliability_low": bool|None, "n_complete"}},
          "suppressed": bool, "reason": str | None,
          "comments": [str] | None, "comments_suppressed": bool}
-  A suppressed row keeps its counts and has every score null (never 0).
-  n_invited counts the invites of waves that *opened* in the window, for the
-  row's contractors (a wave row: that wave's, so 0 for a wave that opened
-  before the window); response_rate is the share of them answered (whenever
-  submitted), null when n_invited is 0 or the row is suppressed.
+  Pulse figures come from the waves that closed in the window with at least
+  min_group answers, pooled over the units each figure's gate allows (see
+  "the index" below). A suppressed row has every score null (never 0) and a
+  banded head count ("fewer than 5", "5 or more"). A filter and a breakdown
+  on different attributes raise OneAttribute.
+index_by_wave(...)  the same rows per reported wave and group (the aggregate export).
 
 customer_report(*, window, population=Population(), group_by=None) -> {
     "window", "population", "group_by",
@@ -49,22 +52,10 @@ customer_report(*, window, population=Population(), group_by=None) -> {
           "ces_mean", "ces_pct", "promise_kept_pct"}
   "trend" is by ISO week of the job's completion (weeks start on Monday).
 
-linkage_report(*, window, population=Population(), lag_days=0,
-               min_responses=3, group_by=None, min_group) -> {
-    "window", "customer_window": {"from", "to"}, "lag_days", "min_responses",
-    "population", "group_by", "n": int, "suppressed": bool, "reason",
-    "wording": str, "headline": str | None,
-    "power": {"n_needed": 85, "power": float|None, "adequate": bool, "message": str|None},
-    "correlations": [CORR]  # grid: x in cei + each dimension, y in csat, promoters, ces
-    "drivers": {"method", "citation", "outcome": "csat", "r_squared", "n",
-                "dimensions": [{"id","label","weight","share","r","score"}]} | None,
-    "bins": [{"n", "cei", "csat"}], "fit": {"slope", "intercept"} | None,
-    "groups": [{"group", "n", "suppressed", "reason", "cei", "csat_mean", "r",
-                "ci_low", "ci_high", "p_value", "rho"}]}
-  CORR = {"x": "cei"|dim, "y": "csat"|"promoters"|"ces", "n", "r", "ci_low",
-          "ci_high", "p_value", "p_adjusted" (Benjamini-Hochberg over the grid),
-          "rho", "partial": {"n","r","ci_low","ci_high","p_value","p_adjusted"}}
-  No per-contractor value leaves this module; bins hold >= min_group contractors.
+linkage_report(*, window, population=Population(), lag_days=0, group_by=None,
+               min_group, min_responses=None, now=None) -> {...}
+  r, its CI, p, rho and n over contractors, CSAT by fixed CEI bands; the
+  shape is in its docstring. No per-contractor value leaves this module.
 """
 
 from __future__ import annotations
@@ -73,7 +64,6 @@ import asyncio
 import calendar
 import functools
 import hashlib
-import math
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from dataclasses import field as dc_field
@@ -86,11 +76,13 @@ import numpy as np
 
 from models.db import connection, dialect
 from models.entities import PulseWave
-from models.waves import WaveStatus, waves_in
 from models.settings import settings
+from models.waves import WaveStatus, waves_in
 from surveys import stats
+from surveys.association import linkage_headline
 from surveys.privacy import band, filter_allowed, publishable, suppressed_groups
 from surveys.schema import Survey, builtin_survey, load_survey
+from surveys.scoring import CES_AGREE_MIN, CSAT_TOP_TWO_MIN, DETRACTOR_MAX, PROMOTER_MIN
 from surveys.scoring import nps as nps_score
 from surveys.scoring import share_percent
 
@@ -118,7 +110,6 @@ TENURE_BANDS = ("under 3 months", "3–12 months", "1–2 years", "2 years +")
 UNKNOWN_TENURE = "unknown"
 OUTCOMES = ("csat", "promoters", "ces")
 MODERATE_R = 0.3
-MAX_BINS = 10
 MAX_COMMENTS = 20
 RELIABILITY_FLOOR = 0.7  # Nunnally (1978)
 WORDING = (
@@ -251,6 +242,11 @@ def _tenure_sql(q: _Sql, end: date) -> str:
     )
 
 
+def tenure_code(started_on: date | None, end: date) -> int:
+    """The tenure band at `end` as stored with a pulse response: -1 unknown, else its index."""
+    return _band_code(tenure_band(started_on, end))
+
+
 def _band_code(band: str) -> int:
     return -1 if band == UNKNOWN_TENURE else TENURE_BANDS.index(band)
 
@@ -379,38 +375,12 @@ class OneAttribute(ValueError):
         self.parameter = parameter
 
 
-def _variance(n: int, s: int, ss: int) -> float | None:
-    """Sample variance (n − 1) from a count, a sum and a sum of squares of integers, exactly."""
-    if n < 2:
-        return None
-    return (ss * n - s * s) / (n * (n - 1))
-
-
 def _reliability(k: int, items: list[tuple[int, int, int]], total: tuple[int, int, int] | None) -> dict[str, Any]:
-    """Cronbach's alpha (and Spearman-Brown for two items) from SQL sums over
-    the same complete responses for every term."""
-    out: dict[str, Any] = {"alpha": None, "spearman_brown": None, "reliability": None,
-                           "reliability_low": None, "n_complete": total[0] if total else 0}
-    if total is None or len(items) != k or k < 2:
-        return out
-    variances = [_variance(*item) for item in items]
-    total_variance = _variance(*total)
-    if total_variance is None or any(v is None for v in variances):
-        return out
-    alpha = stats.cronbach_alpha_from_variances(variances, total_variance)  # type: ignore[arg-type]
-    out["alpha"] = alpha
-    reliability = alpha
-    if k == 2:
-        v1, v2 = variances
-        if v1 and v2:  # both > 0
-            covariance = (total_variance - v1 - v2) / 2.0  # type: ignore[operator]
-            r = max(-1.0, min(1.0, covariance / math.sqrt(v1 * v2)))
-            reliability = out["spearman_brown"] = stats.spearman_brown(r)
-        else:
-            reliability = None
-    out["reliability"] = reliability
-    out["reliability_low"] = None if reliability is None else reliability < RELIABILITY_FLOOR
-    return out
+    """Reliability (surveys.stats) when every one of the k items has sums, with the Nunnally flag."""
+    found = stats.reliability_from_sums(items if len(items) == k else [], total)
+    low = None if found.reliability is None else found.reliability < RELIABILITY_FLOOR
+    return {"alpha": found.alpha, "spearman_brown": found.spearman_brown, "reliability": found.reliability,
+            "reliability_low": low, "n_complete": found.n_complete}
 
 
 def _group_label(key: str | None, g: Any, waves: dict[int, dict[str, Any]]) -> Any:
@@ -435,12 +405,6 @@ async def _gather(*queries: Awaitable[Any]) -> list[Any]:
     if dialect() == "postgres":
         return list(await asyncio.gather(*queries))
     return [await query for query in queries]
-
-
-def _complete_sql(q: _Sql, survey: Survey, answered: str = "s.answered", dimension: str = "s.dimension") -> str:
-    """True for a stored dimension score that counted all k items of its dimension."""
-    k_case = " ".join(f"WHEN {q.p(d.id)} THEN {int(len(survey.items(d.id)))}" for d in survey.dimensions)
-    return f"{answered} = (CASE {dimension} {k_case} ELSE -1 END)"
 
 
 def _dimension_sums_sql(q: _Sql, keys: dict[str, str], source: str, where: str, survey: Survey | None) -> str:
@@ -479,6 +443,13 @@ def _selects(selector: Selector, cell: Cell) -> bool:
     return selector is None or cell[selector[0]] == selector[1]
 
 
+@functools.lru_cache(maxsize=4096)
+def _publishable(cells: frozenset[tuple[Cell, int]], min_group: int) -> tuple[frozenset[Any], ...] | None:
+    """`publishable`, remembered: a closed wave's counts rarely change, and the
+    dashboard asks for the same waves view after view."""
+    return publishable(dict(cells), min_group)
+
+
 @dataclass
 class _Family:
     """Counts per wave and cell of the people behind one kind of figure, and
@@ -489,7 +460,7 @@ class _Family:
     shown: dict[int, tuple[frozenset[Any], ...] | None] = dc_field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.shown = {w: publishable(cells, self.min_group) for w, cells in self.counts.items()}
+        self.shown = {w: _publishable(frozenset(cells.items()), self.min_group) for w, cells in self.counts.items()}
 
     def allows(self, wave: int, selector: Selector) -> bool:
         shown = self.shown.get(wave)
@@ -505,60 +476,76 @@ def _lim_sql(q: _Sql, waves: list[WaveStatus]) -> str:
     return f"WITH lim(w, b3, b12, b24) AS (VALUES {values}) "
 
 
-_BAND_AT_CLOSE = ("(CASE WHEN c.started_on IS NULL THEN -1 WHEN c.started_on > lim.b3 THEN 0 "
-                  "WHEN c.started_on > lim.b12 THEN 1 WHEN c.started_on > lim.b24 THEN 2 ELSE 3 END)")
+def _band_at_close(who: str) -> str:
+    """The tenure band code of `who` (a table with started_on) at its wave's close (`lim`)."""
+    return (f"(CASE WHEN {who}.started_on IS NULL THEN -1 WHEN {who}.started_on > lim.b3 THEN 0 "
+            f"WHEN {who}.started_on > lim.b12 THEN 1 WHEN {who}.started_on > lim.b24 THEN 2 ELSE 3 END)")
 
 
 def _cell(row: dict[str, Any]) -> Cell:
-    return (row["region"], row["service_type"], int(row["band"]))
+    return (row["region"] or "", row["service_type"] or "", int(row["band"]))
 
 
 @dataclass
 class _Units:
     """Everything the index reads, per reported wave and cell."""
 
-    respondents: dict[int, dict[Cell, set[int]]]
-    comments: dict[int, dict[Cell, list[str]]]
-    invited: dict[int, dict[Cell, list[int]]]  # [invited, answered]
-    dims: dict[tuple[int, Cell, str], list[float]]  # n, score_sum, fav, ans
-    totals: dict[tuple[int, Cell, str], list[int]]  # complete responses: n, sum, sum of squares of item totals
-    items: dict[tuple[int, Cell, str], dict[str, list[int]]]  # complete responses, per item: n, sum, sum of squares
+    respondents: dict[int, dict[Cell, set[int]]] = dc_field(default_factory=dict)
+    comments: dict[int, dict[Cell, list[str]]] = dc_field(default_factory=dict)
+    invited: dict[int, dict[Cell, list[int]]] = dc_field(default_factory=dict)  # [invited, answered]
+    dims: dict[tuple[int, Cell, str], list[float]] = dc_field(default_factory=dict)  # n, score_sum, fav, ans
+    # complete responses: n, sum and sum of squares of the item totals; and per item
+    totals: dict[tuple[int, Cell, str], list[int]] = dc_field(default_factory=dict)
+    items: dict[tuple[int, Cell, str], dict[str, list[int]]] = dc_field(default_factory=dict)
 
 
 async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
-    """The index's four reads, each one pass over one table (joined to the
-    contractors and the waves' tenure limits), grouped by wave and cell."""
-    units = _Units({}, {}, {}, {}, {}, {})
+    """The index's reads, each one pass over one table of the reported waves
+    (joined only to the waves' tenure limits; invites also to the
+    contractors), grouped by wave and cell: who answered, the comments, the
+    dimension sums, the item sums of complete dimensions, the invites."""
+    units = _Units()
     if not waves:
         return units
-    people, scores, items, invites = _Sql(), _Sql(), _Sql(), _Sql()
-    cell = f"c.region AS region, c.service_type AS service_type, {_BAND_AT_CLOSE} AS band"
+    people, comments, scores, items, invites = _Sql(), _Sql(), _Sql(), _Sql(), _Sql()
+
+    def cell(t: str) -> str:
+        """A row's groups as frozen when its response was stored (models.queries.freeze_groups)."""
+        return f"{t}.region AS region, {t}.service_type AS service_type, {t}.tenure_band AS band"
+
+    listed = ", ".join(str(int(w.id)) for w in waves)
+
+    # who answered, per wave and cell: the contractor ids as one list per row
+    ids = "STRING_AGG(CAST(r.contractor_id AS TEXT), ',')" if people.postgres else "GROUP_CONCAT(r.contractor_id)"
     responses_sql = (
-        f"{_lim_sql(people, waves)}SELECT r.wave_id AS w, r.contractor_id AS cid, {cell}, r.comment AS comment "
-        "FROM pulse_responses r JOIN lim ON lim.w = r.wave_id JOIN contractors c ON c.id = r.contractor_id")
+        f"SELECT r.wave_id AS w, {cell('r')}, {ids} AS who "
+        f"FROM pulse_responses r WHERE r.wave_id IN ({listed}) GROUP BY 1, 2, 3, 4")
+    comments_sql = (
+        f"SELECT r.wave_id AS w, {cell('r')}, r.comment AS comment FROM pulse_responses r "
+        f"WHERE r.wave_id IN ({listed}) AND r.comment IS NOT NULL AND r.comment <> ''")
     scores_sql = (
-        f"{_lim_sql(scores, waves)}SELECT p.wave_id AS w, {cell}, p.dimension AS dim, p.answered AS k, "
+        f"SELECT p.wave_id AS w, {cell('p')}, p.dimension AS dim, p.answered AS k, "
         "COUNT(*) AS n, SUM(p.score) AS score_sum, SUM(p.favourable) AS fav, SUM(p.answered) AS ans, "
         "SUM(p.item_sum) AS ts, SUM(p.item_sum * p.item_sum) AS tss FROM pulse_scores p "
-        "JOIN lim ON lim.w = p.wave_id JOIN contractors c ON c.id = p.contractor_id GROUP BY 1, 2, 3, 4, 5, 6")
+        f"WHERE p.wave_id IN ({listed}) GROUP BY 1, 2, 3, 4, 5, 6")
     items_sql = (
-        f"{_lim_sql(items, waves)}SELECT a.wave_id AS w, {cell}, a.dimension AS dim, a.item AS item, "
+        f"SELECT a.wave_id AS w, {cell('a')}, a.item AS item, "  # an item names its dimension: one key less
         "COUNT(*) AS n, SUM(a.value) AS s, SUM(a.value * a.value) AS ss FROM pulse_item_answers a "
-        "JOIN lim ON lim.w = a.wave_id JOIN contractors c ON c.id = a.contractor_id "
-        "JOIN pulse_scores s ON s.response_id = a.response_id AND s.dimension = a.dimension "
-        f"AND {_complete_sql(items, survey)} GROUP BY 1, 2, 3, 4, 5, 6")
+        f"WHERE a.wave_id IN ({listed}) AND a.complete GROUP BY 1, 2, 3, 4, 5")
+    # invites (participation, not answers) go by the contractor's current groups
     invites_sql = (
-        f"{_lim_sql(invites, waves)}SELECT i.wave_id AS w, {cell}, COUNT(*) AS invited, COUNT(r.id) AS answered "
+        f"{_lim_sql(invites, waves)}SELECT i.wave_id AS w, c.region AS region, c.service_type AS service_type, "
+        f"{_band_at_close('c')} AS band, COUNT(*) AS invited, COUNT(r.id) AS answered "
         "FROM pulse_invites i JOIN lim ON lim.w = i.wave_id JOIN contractors c ON c.id = i.contractor_id "
         "LEFT JOIN pulse_responses r ON r.wave_id = i.wave_id AND r.contractor_id = i.contractor_id "
         "GROUP BY 1, 2, 3, 4")
-    response_rows, score_rows, item_rows, invite_rows = await _gather(
-        people.rows(responses_sql), scores.rows(scores_sql), items.rows(items_sql), invites.rows(invites_sql))
+    response_rows, comment_rows, score_rows, item_rows, invite_rows = await _gather(
+        people.rows(responses_sql), comments.rows(comments_sql), scores.rows(scores_sql), items.rows(items_sql),
+        invites.rows(invites_sql))
     for row in response_rows:
-        key = _cell(row)
-        units.respondents.setdefault(row["w"], {}).setdefault(key, set()).add(row["cid"])
-        if row["comment"]:
-            units.comments.setdefault(row["w"], {}).setdefault(key, []).append(row["comment"])
+        units.respondents.setdefault(row["w"], {})[_cell(row)] = {int(i) for i in str(row["who"]).split(",")}
+    for row in comment_rows:
+        units.comments.setdefault(row["w"], {}).setdefault(_cell(row), []).append(row["comment"])
     for row in invite_rows:
         units.invited.setdefault(row["w"], {})[_cell(row)] = [_i(row["invited"]), _i(row["answered"])]
     complete = {d.id: len(survey.items(d.id)) for d in survey.dimensions}
@@ -572,8 +559,9 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
             total[0] += _i(row["n"])
             total[1] += round(float(row["ts"] or 0))
             total[2] += round(float(row["tss"] or 0))
+    dimension_of = {q.id: q.dimension for q in survey.questions}
     for row in item_rows:
-        by_item = units.items.setdefault((row["w"], _cell(row), row["dim"]), {})
+        by_item = units.items.setdefault((row["w"], _cell(row), dimension_of.get(row["item"], "")), {})
         by_item[row["item"]] = [_i(row["n"]), _i(row["s"]), _i(row["ss"])]
     return units
 
@@ -624,7 +612,7 @@ class _Index:
         everyone = {cid for w in waves for cell, who in self.units.respondents.get(w.id, {}).items()
                     if _selects(selector, cell) for cid in who}
         if not shown:
-            return self._hidden(len(everyone), REASON_UNIT.format(m=m) if everyone else REASON_NOBODY)
+            return self.hidden(len(everyone), REASON_UNIT.format(m=m) if everyone else REASON_NOBODY)
         cells = [(w, cell) for w in shown for cell in self.units.respondents.get(w, {}) if _selects(selector, cell)]
         contractors = {cid for w, cell in cells for cid in self.units.respondents[w][cell]}
         invited = answered = 0
@@ -684,7 +672,7 @@ class _Index:
                  if _selects(selector, cell) for t in some]
         return {"comments": sorted(sorted(texts, key=_comment_order)[:MAX_COMMENTS]), "comments_suppressed": False}
 
-    def _hidden(self, n: int, reason: str | None) -> dict[str, Any]:
+    def hidden(self, n: int, reason: str | None) -> dict[str, Any]:
         empty = {k: None for k in ("score", "favourable_pct", "n_contractors", "alpha", "spearman_brown",
                                    "reliability", "reliability_low", "n_complete")}
         return {
@@ -733,7 +721,7 @@ def refused_report(*, window: Window, population: Population, group_by: str | No
     """An index report with nothing in it but the reason (for a view that
     shows the refusal in place of figures)."""
     survey = pulse_survey()
-    hidden = _Index(_Units({}, {}, {}, {}, {}, {}), [], survey, min_group, min_comment_group)._hidden(0, reason)
+    hidden = _Index(_Units(), [], survey, min_group, min_comment_group).hidden(0, reason)
     return {
         "window": window.as_dict(), "population": population.as_dict(), "group_by": group_by,
         "min_group": min_group, "min_comment_group": min_comment_group, "cei_unit": "response",
@@ -773,7 +761,7 @@ async def index_report(
         if w.reported:
             row = index.row(selector, [w])
         else:
-            row = index._hidden(0, None)
+            row = index.hidden(0, None)
             row.update(suppressed=True, reason=REASON_WAVE_OPEN if w.state == "open"
                        else REASON_WAVE_SMALL.format(m=min_group))
         listed = w.as_dict(min_group)
@@ -845,10 +833,11 @@ async def filter_options() -> dict[str, Any]:
 
 _CUSTOMER_SUMS = (
     "COUNT(*) AS n, COUNT(cr.csat) AS n_csat, SUM(cr.csat) AS csat_sum, "
-    "SUM(CASE WHEN cr.csat >= 4 THEN 1 ELSE 0 END) AS csat_top, "
-    "COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= 9 THEN 1 ELSE 0 END) AS promoters, "
-    "SUM(CASE WHEN cr.nps <= 6 THEN 1 ELSE 0 END) AS detractors, "
-    "COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces_sum, SUM(CASE WHEN cr.ces >= 5 THEN 1 ELSE 0 END) AS ces_top, "
+    f"SUM(CASE WHEN cr.csat >= {CSAT_TOP_TWO_MIN} THEN 1 ELSE 0 END) AS csat_top, "
+    f"COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= {PROMOTER_MIN} THEN 1 ELSE 0 END) AS promoters, "
+    f"SUM(CASE WHEN cr.nps <= {DETRACTOR_MAX} THEN 1 ELSE 0 END) AS detractors, "
+    f"COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces_sum, SUM(CASE WHEN cr.ces >= {CES_AGREE_MIN} THEN 1 ELSE 0 END) "
+    "AS ces_top, "
     "COUNT(cr.promise_kept) AS n_promise, SUM(CASE WHEN cr.promise_kept THEN 1 ELSE 0 END) AS kept"
 )
 _SUM_KEYS = ("n", "n_csat", "csat_sum", "csat_top", "n_nps", "promoters", "detractors",
@@ -939,6 +928,18 @@ async def customer_report(
 
 
 # --- linkage ------------------------------------------------------------------------------
+#
+# The linkage's population moves with lag_days, the window and the filters, so
+# nothing it returns may let anyone add CEIs back up (issue 8): no mean CEI of
+# any set of contractors, no fitted line, no exact count of a CEI band; a
+# correlation only over at least min_group contractors. See docs/metrics.md, "Linkage".
+
+CEI_BANDS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 100))  # [low, high), the last [80, 100]
+COUNT_STEPS = (10, 20, 50, 100)  # where a band's shown count steps up: "5–9", "10–19", "20–49", "50–99", "100 or more"
+REASON_CELL = "fewer than {m} contractors with both values"
+REASON_BAND = "fewer than {m} contractors in this band"
+REASON_BAND_NEXT = "hidden with a smaller hidden band, which the other bands would otherwise reveal"
+_CORRELATION_KEYS = ("r", "ci_low", "ci_high", "p_value", "rho")
 
 
 @dataclass(frozen=True)
@@ -956,28 +957,47 @@ class _Linked:
     ces: float | None
 
 
+async def _reported_waves(window: Window, min_group: int, now: datetime | None) -> list[WaveStatus]:
+    """The waves whose answers the linkage may use: closed in the window, with at
+    least min_group respondents (models.waves decides which)."""
+    return [w for w in await waves_in(window.start, window.end, min_group=min_group, now=now) if w.reported]
+
+
 async def _linked_contractors(
-    *, window: Window, customer_window: Window, min_responses: int, survey: Survey
+    *, waves: list[WaveStatus], end: date, customer_window: Window, min_responses: int, survey: Survey
 ) -> list[_Linked]:
-    """One row per contractor with a pulse response in `window` and at least
-    `min_responses` customer responses for jobs completed in `customer_window`.
-    Pulse, dimension and customer means per contractor are read side by side
-    and joined here."""
+    """One row per contractor with a pulse response in one of `waves` and at
+    least `min_responses` customer responses for jobs completed in
+    `customer_window`. CEI and dimension means are over the contractor's
+    responses in those waves; customer means over the customer window."""
+    if not waves:
+        return []
     dims = [d.id for d in survey.dimensions]
-    q = _Sql()
-    customers = q.rows(
+    pulse_q, scores_q, customers_q = _Sql(), _Sql(), _Sql()
+    in_pulse = ", ".join(pulse_q.p(w.id) for w in waves)
+    in_scores = ", ".join(scores_q.p(w.id) for w in waves)
+    pulse = pulse_q.rows(
+        "SELECT r.contractor_id AS cid, AVG(r.cei) AS cei FROM pulse_responses r "
+        f"WHERE r.wave_id IN ({in_pulse}) GROUP BY r.contractor_id")
+    scores = scores_q.rows(
+        "SELECT p.contractor_id AS cid, p.dimension AS dim, AVG(p.score) AS score FROM pulse_scores p "
+        f"WHERE p.wave_id IN ({in_scores}) GROUP BY p.contractor_id, p.dimension")
+    customers = customers_q.rows(
         "SELECT cr.contractor_id AS cid, COUNT(cr.csat) AS n_csat, SUM(cr.csat) AS csat, "
-        "COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= 9 THEN 1 ELSE 0 END) AS promoters, "
+        f"COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= {PROMOTER_MIN} THEN 1 ELSE 0 END) AS promoters, "
         "COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces FROM customer_responses cr "
-        f"WHERE {q.between('cr.completed_at', customer_window)} GROUP BY cr.contractor_id "
-        f"HAVING COUNT(*) >= {q.p(min_responses)}")
+        f"WHERE {customers_q.between('cr.completed_at', customer_window)} GROUP BY cr.contractor_id "
+        f"HAVING COUNT(*) >= {customers_q.p(min_responses)}")
     people = _Sql().rows("SELECT id, region, service_type, started_on FROM contractors")
-    pulse, means, customer_rows, people_rows = await _gather(
-        _contractor_responses(window), _contractor_dimensions(window, dims), customers, people)
+    pulse_rows, score_rows, customer_rows, people_rows = await _gather(pulse, scores, customers, people)
+    means: dict[int, list[float | None]] = {}
+    for row in score_rows:
+        if row["dim"] in dims:
+            means.setdefault(row["cid"], [None] * len(dims))[dims.index(row["dim"])] = _f(row["score"])
     cu = {row["cid"]: row for row in customer_rows}
     who = {row["id"]: row for row in people_rows}
     out = []
-    for row in sorted(pulse, key=lambda r: r["cid"]):
+    for row in sorted(pulse_rows, key=lambda r: r["cid"]):
         c = cu.get(row["cid"])
         if c is None:
             continue
@@ -988,10 +1008,10 @@ async def _linked_contractors(
         out.append(_Linked(
             region=person["region"],
             service_type=person["service_type"],
-            tenure_band=tenure_band(started, window.end),
-            tenure_years=None if started is None else (window.end - started).days / 365.25,
+            tenure_band=tenure_band(started, end),
+            tenure_years=None if started is None else (end - started).days / 365.25,
             cei=_f(row["cei"]),
-            dims=means.get(row["cid"], (None,) * len(dims)),
+            dims=tuple(means.get(row["cid"], [None] * len(dims))),
             csat=_i(c["csat"]) / _i(c["n_csat"]) if _i(c["n_csat"]) else None,
             promoters=100 * _i(c["promoters"]) / _i(c["n_nps"]) if _i(c["n_nps"]) else None,
             ces=_i(c["ces"]) / _i(c["n_ces"]) if _i(c["n_ces"]) else None,
@@ -1023,15 +1043,11 @@ def _linkage_privacy(
     return groups, _privacy(sizes, min_group, breakdown=key is not None)
 
 
-def _pairs(members: Sequence[_Linked], x: str, y: str, dims: list[str]) -> tuple[list[float], list[float]]:
-    xs, ys = [], []
-    for c in members:
-        xv = c.cei if x == "cei" else c.dims[dims.index(x)]
-        yv = getattr(c, y)
-        if xv is not None and yv is not None:
-            xs.append(xv)
-            ys.append(yv)
-    return xs, ys
+def _cell_allowed(n: int, min_group: int) -> bool:
+    """A correlation over n contractors may be shown: n of at least min_group.
+    (No pulse sum over the linkage population is shown, so a cell leaving a
+    few contractors out of it has nothing to be subtracted from.)"""
+    return n >= min_group
 
 
 def _columns(members: Sequence[_Linked], dims: list[str]) -> dict[str, np.ndarray]:
@@ -1047,14 +1063,20 @@ def _columns(members: Sequence[_Linked], dims: list[str]) -> dict[str, np.ndarra
     return out
 
 
-def _correlation_dict(c: stats.Correlation) -> dict[str, Any]:
-    return {"n": c.n, "r": c.r, "ci_low": c.ci_low, "ci_high": c.ci_high, "p_value": c.p_value,
-            "rho": c.rho}
+def _correlation_cell(c: stats.Correlation, min_group: int) -> dict[str, Any]:
+    """n (exact from min_group up, else its band), r, CI, p and rho; all null
+    with a reason under min_group contractors."""
+    shown = _cell_allowed(c.n, min_group)
+    values = {"r": c.r, "ci_low": c.ci_low, "ci_high": c.ci_high, "p_value": c.p_value, "rho": c.rho}
+    return {"n": band(c.n, min_group), **(values if shown else dict.fromkeys(values)),
+            "suppressed": not shown, "reason": None if shown else REASON_CELL.format(m=min_group)}
 
 
-def _grid(members: list[_Linked], dims: list[str]) -> list[dict[str, Any]]:
+def _grid(members: list[_Linked], dims: list[str], min_group: int) -> list[dict[str, Any]]:
     """CEI and each dimension against each outcome: r, Fisher CI, p, rho, the
-    partial r (region, service type, tenure), and BH-adjusted p-values."""
+    partial r (region, service type, tenure), and BH-adjusted p-values over the
+    cells shown. A cell (or its partial r) over fewer than min_group contractors
+    is suppressed."""
     columns = _columns(members, dims)
     partials = stats.PartialCorrelator(
         {name: column.tolist() for name, column in columns.items()},
@@ -1068,8 +1090,11 @@ def _grid(members: list[_Linked], dims: list[str]) -> list[dict[str, Any]]:
     for x in ("cei", *dims):
         for y in OUTCOMES:
             both = ~np.isnan(columns[x]) & ~np.isnan(columns[y])
-            cell = {"x": x, "y": y, **_correlation_dict(stats.correlate(columns[x][both], columns[y][both]))}
-            cell["partial"] = {k: v for k, v in _correlation_dict(partials.correlate(x, y)).items() if k != "rho"}
+            cell = {"x": x, "y": y, **_correlation_cell(stats.correlate(columns[x][both], columns[y][both]),
+                                                        min_group)}
+            partial = (_correlation_cell(partials.correlate(x, y), min_group) if not cell["suppressed"]
+                       else _correlation_cell(stats.Correlation(0, None, None, None, None, None), min_group))
+            cell["partial"] = {k: v for k, v in partial.items() if k != "rho"}
             cells.append(cell)
     adjusted = stats.benjamini_hochberg([c["p_value"] for c in cells])
     adjusted_partial = stats.benjamini_hochberg([c["partial"]["p_value"] for c in cells])
@@ -1079,43 +1104,86 @@ def _grid(members: list[_Linked], dims: list[str]) -> list[dict[str, Any]]:
     return cells
 
 
-def _drivers(members: list[_Linked], survey: Survey) -> dict[str, Any] | None:
+def _drivers(members: list[_Linked], survey: Survey, min_group: int) -> dict[str, Any] | None:
+    """Relative weights of the dimensions for CSAT, and each dimension's r with
+    CSAT, over at least min_group contractors. No dimension score: scores
+    belong to the index, which gates them (the dashboard reads them there)."""
     dims = [d.id for d in survey.dimensions]
     columns = _columns(members, dims)
     complete = ~np.isnan(columns["csat"])
     for d in dims:
         complete &= ~np.isnan(columns[d])
+    n = int(complete.sum())
+    if n <= len(dims) + 1 or not _cell_allowed(n, min_group):
+        return None
     result = stats.relative_weights(
         {d: columns[d][complete] for d in dims}, columns["csat"][complete],  # type: ignore[arg-type]
-    ) if int(complete.sum()) > len(dims) + 1 else None
+    )
     if result is None:
         return None
     rows = []
     for d in survey.dimensions:
         both = ~np.isnan(columns[d.id]) & ~np.isnan(columns["csat"])
-        present = columns[d.id][~np.isnan(columns[d.id])]
         rows.append({
             "id": d.id,
             "label": d.labels.get("en", d.id),
             "weight": result.weights[d.id],
             "share": result.shares[d.id],
-            "r": stats.pearson(columns[d.id][both], columns["csat"][both]) if int(both.sum()) >= 3 else None,
-            "score": stats.mean(present.tolist()),
+            "r": stats.pearson(columns[d.id][both], columns["csat"][both])
+            if _cell_allowed(int(both.sum()), min_group) else None,
         })
     rows.sort(key=lambda r: -r["weight"])
     return {"method": DRIVER_METHOD, "citation": DRIVER_CITATION, "outcome": "csat",
             "r_squared": result.r_squared, "n": result.n, "dimensions": rows}
 
 
-def _bins(members: list[_Linked], min_group: int) -> tuple[list[dict[str, Any]], dict[str, float] | None]:
-    """CEI quantile bins, each of at least min_group contractors, and the fitted line."""
-    pairs = sorted((c.cei, c.csat) for c in members if c.cei is not None and c.csat is not None)
-    fit = stats.linear_fit([p[0] for p in pairs], [p[1] for p in pairs]) if len(pairs) >= min_group else None
-    count = min(MAX_BINS, len(pairs) // min_group)
-    bins = []
-    for chunk in (np.array_split(np.array(pairs), count) if count else []):
-        bins.append({"n": int(len(chunk)), "cei": float(chunk[:, 0].mean()), "csat": float(chunk[:, 1].mean())})
-    return bins, (None if fit is None else {"slope": fit[0], "intercept": fit[1]})
+def _cei_band(cei: float) -> int:
+    """The index in CEI_BANDS of a CEI (settled first, so a CEI of exactly 40
+    falls in 40–60 on every backend)."""
+    value = stats.settle(cei)
+    for index, (_, high) in enumerate(CEI_BANDS[:-1]):
+        if value < high:
+            return index
+    return len(CEI_BANDS) - 1
+
+
+def _count_band(n: int, min_group: int) -> int | str:
+    """A band's head count as shown: never exact. Under min_group — none
+    included, so an empty band reads like a small one — "fewer than 5";
+    else the step it falls in: "5–9", "10–19", "20–49", "50–99", "100 or more"."""
+    if n < min_group:
+        return band(n or 1, min_group) if min_group > 1 else 0
+    steps = [min_group, *(s for s in COUNT_STEPS if s > min_group)]
+    low = max(s for s in steps if s <= n)
+    following = [s for s in steps if s > n]
+    return f"{low}–{following[0] - 1}" if following else f"{low} or more"
+
+
+def _bands(members: list[_Linked], min_group: int) -> list[dict[str, Any]]:
+    """Customer satisfaction by fixed CEI band: per band its CSAT mean (the
+    mean of its contractors' CSAT means) and its count as a step, never a
+    CEI mean. A band of fewer than min_group contractors is hidden, and with
+    it the next-smallest (`surveys.privacy.suppressed_groups`)."""
+    members_by: dict[int, list[float]] = {i: [] for i in range(len(CEI_BANDS))}
+    for c in members:
+        if c.cei is not None and c.csat is not None:
+            members_by[_cei_band(c.cei)].append(c.csat)
+    sizes = {i: len(v) for i, v in members_by.items()}
+    hidden = suppressed_groups(sizes, min_group)
+    out = []
+    for i, (low, high) in enumerate(CEI_BANDS):
+        small = sizes[i] < min_group
+        shown = not small and i not in hidden
+        out.append({
+            "band": f"{low}–{high}",
+            "cei_from": low,
+            "cei_to": high,
+            "n": _count_band(sizes[i], min_group),
+            "csat_mean": stats.mean(members_by[i]) if shown else None,
+            "suppressed": not shown,
+            "reason": None if shown else REASON_BAND.format(m=min_group) if small else REASON_BAND_NEXT,
+        })
+    return out
 
 
 def _power(n: int) -> dict[str, Any]:
@@ -1133,14 +1201,41 @@ def _power(n: int) -> dict[str, Any]:
 
 
 def _headline(cell: dict[str, Any] | None) -> str | None:
-    if not cell or cell["r"] is None or cell["ci_low"] is None:
+    """The headline sentence: surveys.association's words, which follow the interval."""
+    if not cell or cell["r"] is None or cell["ci_low"] is None or cell["ci_high"] is None:
         return None
-    direction = "more" if cell["r"] > 0 else "less"
-    return (
-        f"Contractors who feel more connected and empowered are associated with {direction} "
-        f"satisfied customers: r = {cell['r']:.2f}, 95 % CI {cell['ci_low']:.2f} to "
-        f"{cell['ci_high']:.2f}, {cell['n']} contractors."
-    )
+    return linkage_headline(cell["r"], cell["ci_low"], cell["ci_high"], cell["n"])
+
+
+def _group_rows(linked: list[_Linked], population: Population, group_by: str, min_group: int,
+                dims: list[str]) -> list[dict[str, Any]]:
+    """CEI × CSAT per group: r, CI, p, rho, n and the CSAT mean, hidden like
+    the index's groups, and each correlation over at least min_group
+    contractors. No group CEI: a CEI mean over a population that moves by one
+    contractor at a time would give that contractor's CEI away."""
+    by_group, reasons = _linkage_privacy(linked, population, group_by, min_group)
+    rows = []
+    for g in sorted(reasons, key=lambda g: str(g)):
+        part = by_group.get(g, [])
+        if not part and reasons[g] is not None and not any(getattr(c, group_by) == g for c in linked):
+            continue
+        reason = reasons[g]
+        columns = _columns(part, dims)
+        both = ~np.isnan(columns["cei"]) & ~np.isnan(columns["csat"])
+        cell = _correlation_cell(stats.correlate(columns["cei"][both], columns["csat"][both]), min_group)
+        if reason is None and cell["suppressed"]:
+            reason = cell["reason"]
+        shown = reason is None
+        rows.append({
+            "group": g,
+            "suppressed": not shown,
+            "reason": reason,
+            "n_contractors": band(len(part), min_group),
+            "csat_mean": stats.mean([c.csat for c in part if c.csat is not None]) if shown else None,
+            **{k: cell[k] if shown else None for k in _CORRELATION_KEYS},
+            "n": cell["n"],
+        })
+    return rows
 
 
 async def linkage_report(
@@ -1148,48 +1243,56 @@ async def linkage_report(
     window: Window,
     population: Population = Population(),
     lag_days: int = 0,
-    min_responses: int = 3,
     group_by: str | None = None,
     min_group: int,
+    min_responses: int | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """How contractors' CEI moves with their customers' satisfaction L days later."""
+    """How contractors' CEI moves with their customers' satisfaction `lag_days` later.
+
+    The pulse side is the waves that closed in the window with at least
+    min_group respondents (`models.waves`); the customer side the jobs
+    completed in the window shifted by lag_days. A contractor counts with a
+    response in one of those waves and at least `min_responses` customer
+    responses (the deployment's RAPPORT_MIN_CUSTOMER_RESPONSES unless given;
+    the API does not take it). Returns::
+
+        {"window", "customer_window": {"from", "to"}, "lag_days", "min_responses", "min_group",
+         "population", "group_by", "waves": [wave name],
+         "n": int, "suppressed": bool, "reason", "wording": str, "headline": str | None,
+         "power": {"n_needed", "power", "adequate", "message"},
+         "correlations": [CELL],   # x in cei + each dimension, y in csat, promoters, ces
+         "drivers": {"method", "citation", "outcome": "csat", "r_squared", "n",
+                     "dimensions": [{"id", "label", "weight", "share", "r"}]} | None,
+         "bands": [{"band": "0–20", "cei_from", "cei_to", "n": "fewer than 5" | "5–9" | …,
+                    "csat_mean", "suppressed", "reason"}],
+         "groups": [{"group", "suppressed", "reason", "n_contractors", "csat_mean",
+                     "r", "ci_low", "ci_high", "p_value", "rho", "n"}]}
+        CELL = {"x", "y", "n", "r", "ci_low", "ci_high", "p_value", "p_adjusted", "rho",
+                "suppressed", "reason", "partial": {"n", "r", "ci_low", "ci_high", "p_value",
+                "p_adjusted", "suppressed", "reason"}}
+
+    Counts under min_group read "fewer than 5"; correlations over fewer
+    than min_group contractors are null with a reason. No CEI mean of any
+    set of contractors, no fitted line, no per-contractor value.
+    """
     if group_by is not None and group_by not in LINKAGE_GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(LINKAGE_GROUP_BY)}")
+    min_responses = settings.min_customer_responses if min_responses is None else min_responses
     if min_responses < 1:
         raise ValueError("min_responses must be at least 1")
     survey = pulse_survey()
     dims = [d.id for d in survey.dimensions]
     customer_window = window.shifted(lag_days)
-    linked = await _linked_contractors(window=window, customer_window=customer_window,
+    waves = await _reported_waves(window, min_group, now)
+    linked = await _linked_contractors(waves=waves, end=window.end, customer_window=customer_window,
                                        min_responses=min_responses, survey=survey)
     members_by, reasons = _linkage_privacy(linked, population, None, min_group)
     members = members_by.get(0, [])
     reason = reasons[0]
     hidden = reason is not None
-    grid = [] if hidden else _grid(members, dims)
+    grid = [] if hidden else _grid(members, dims, min_group)
     main = next((c for c in grid if c["x"] == "cei" and c["y"] == "csat"), None)
-    bins, fit = ([], None) if hidden else _bins(members, min_group)
-    groups = []
-    if group_by:
-        by_group, group_reasons = _linkage_privacy(linked, population, group_by, min_group)
-        for g in sorted(group_reasons, key=lambda g: str(g)):
-            part = by_group.get(g, [])
-            if not part and group_reasons[g] is not None and not any(
-                    getattr(c, group_by) == g for c in linked):
-                continue
-            shown = group_reasons[g] is None
-            xs, ys = _pairs(part, "cei", "csat", dims) if shown else ([], [])
-            corr = _correlation_dict(stats.correlate(xs, ys)) if shown else dict.fromkeys(
-                ("n", "r", "ci_low", "ci_high", "p_value", "rho"))
-            groups.append({
-                "group": g,
-                **_reason_row(group_reasons[g]),
-                "n_contractors": len(part),
-                "cei": stats.mean([c.cei for c in part if c.cei is not None]) if shown else None,
-                "csat_mean": stats.mean([c.csat for c in part if c.csat is not None]) if shown else None,
-                **{k: v for k, v in corr.items() if k != "n"},
-                "n": corr["n"],
-            })
     return {
         "window": window.as_dict(),
         "customer_window": customer_window.as_dict(),
@@ -1198,14 +1301,14 @@ async def linkage_report(
         "min_group": min_group,
         "population": population.as_dict(),
         "group_by": group_by,
+        "waves": [w.name for w in waves],
         "n": len(members),
         **_reason_row(reason),
         "wording": WORDING,
         "headline": _headline(main),
         "power": _power(len(members)),
         "correlations": grid,
-        "drivers": None if hidden else _drivers(members, survey),
-        "bins": bins,
-        "fit": fit,
-        "groups": groups,
+        "drivers": None if hidden else _drivers(members, survey, min_group),
+        "bands": [] if hidden else _bands(members, min_group),
+        "groups": _group_rows(linked, population, group_by, min_group, dims) if group_by else [],
     }

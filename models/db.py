@@ -7,18 +7,43 @@ scripts and the CLI with `database(url)`.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.exceptions import DBConnectionError, OperationalError
 from tortoise.migrations.api import migrate as run_migrations
 
 from models.settings import settings
 
-__all__ = ["APP", "connection", "database", "dialect", "health", "migrate", "tortoise_config", "TORTOISE_ORM"]
+__all__ = [
+    "APP",
+    "HEALTH_TIMEOUT",
+    "TORTOISE_ORM",
+    "connection",
+    "database",
+    "dialect",
+    "health",
+    "is_bad_value",
+    "is_unavailable",
+    "migrate",
+    "tortoise_config",
+]
+
+log = logging.getLogger("rapport.db")
+
+# A new PostgreSQL connection that has not answered in this many seconds is a
+# failure (asyncpg's default is 60 s: a dropped packet would hold a request that long).
+POSTGRES_CONNECT_TIMEOUT = 5
+# /healthz gives the database this long to answer `SELECT 1`.
+HEALTH_TIMEOUT = 1.0
 
 APP = "rapport"
 
@@ -26,17 +51,27 @@ APP = "rapport"
 # 600,000 dimension scores by contractor, which spills to disk at the
 # default of 4 MB (0.85 -> 0.73 s for the index on the 1M-response
 # benchmark). A cap per sort or hash, not an allocation.
-POSTGRES_SESSION = {"work_mem": "64MB"}
+#
+# No statement waits for a lock longer than lock_timeout: a table or row held by
+# another session (a long import, a forgotten transaction in psql) makes the
+# request a 503 with Retry-After after that long, like a locked SQLite file,
+# instead of holding a connection of the pool (and the client) until it is freed.
+POSTGRES_SESSION = {"work_mem": "64MB", "lock_timeout": "5s"}
 
 
 def _connection(url: str) -> str | dict[str, Any]:
     """The URL as Tortoise's connection setting; PostgreSQL with `POSTGRES_SESSION`."""
+    if url.startswith("sqlite://"):
+        config = expand_db_url(url)
+        config["engine"] = "models.sqlite_bounded"  # SQLite whose waits are bounded
+        return config
     if not url.startswith(("postgres://", "postgresql://", "asyncpg://")):
         return url
     config = expand_db_url(url)
     server_settings = config["credentials"].setdefault("server_settings", {})
     for name, value in POSTGRES_SESSION.items():
         server_settings.setdefault(name, value)
+    config["credentials"].setdefault("timeout", POSTGRES_CONNECT_TIMEOUT)
     return config
 
 
@@ -84,13 +119,67 @@ def connection() -> BaseDBAsyncClient:
     return connections.get("default")
 
 
-async def health() -> dict[str, str]:
-    """What /healthz answers: {"status": "ok", ...} or {"status": "error", "database": why}."""
+async def health() -> bool:
+    """Whether the database answers `SELECT 1` within HEALTH_TIMEOUT seconds.
+
+    Why it does not is logged (the exception's class only), never returned:
+    /healthz is public and driver messages name hosts and ports.
+    """
     try:
-        await connection().execute_query("SELECT 1")
-    except Exception as exc:  # any failure to reach the database is "unhealthy"
-        return {"status": "error", "database": str(exc)}
-    return {"status": "ok", "database": "ok"}
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            await connection().execute_query("SELECT 1")
+    except Exception as exc:  # any failure to reach the database is "unavailable"
+        log.warning("health check failed: %s", type(exc).__name__)
+        return False
+    return True
+
+
+# --- what a database error means -------------------------------------------------------
+
+# Raised while the server is down, restarting, refusing connections or the
+# connection broke (asyncpg), or the network did (OSError, TimeoutError).
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    DBConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a pooled connection the server cut while it was in use
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+    asyncpg.exceptions.LockNotAvailableError,  # waited lock_timeout for a lock
+    asyncpg.exceptions.DeadlockDetectedError,  # the other side of the deadlock went on; retrying works
+    asyncpg.exceptions.SerializationError,
+)
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The driver's exception behind one of Tortoise's."""
+    inner = exc.__cause__ or (exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None)
+    return inner if isinstance(inner, BaseException) else exc
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database cannot be reached or is locked, so the
+    same request may well succeed in a few seconds (a 503, not a 500)."""
+    from models.sqlite_bounded import DatabaseBusy
+
+    inner = _cause(exc)
+    if isinstance(exc, (DatabaseBusy, *_UNREACHABLE)) or isinstance(inner, _UNREACHABLE):
+        return True
+    if isinstance(inner, sqlite3.OperationalError):
+        text = str(inner)
+        return "locked" in text or "busy" in text or "unable to open" in text
+    return False
+
+
+def is_bad_value(exc: BaseException) -> bool:
+    """True when the database refused a value the request carried (a NUL byte,
+    text that is not UTF-8, a number or date out of its range): a 400."""
+    inner = _cause(exc)
+    return isinstance(exc, OperationalError) and isinstance(inner, asyncpg.DataError) or isinstance(
+        exc, (UnicodeEncodeError, OverflowError)
+    )
 
 
 def dialect() -> str:

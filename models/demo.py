@@ -47,7 +47,7 @@ from tortoise.transactions import in_transaction
 
 from models.db import connection
 from models.keys import create_api_key
-from models.queries import survey_in_force
+from models.queries import freeze_groups, survey_in_force
 from models.settings import settings
 from models.tokens import new_token
 from models.transfer import CUSTOMER_RESPONSE_COLUMNS, insert_rows, store_pulse_scores
@@ -452,6 +452,7 @@ async def generate(
             returning=("id", "wave_id", "contractor_id", "submitted_at"),
         )
         await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in answered_pulses], scorings)
+        await freeze_groups(conn, [r["id"] for r in created])
 
         # jobs and customer responses ---------------------------------------------------
         first = opens[0]

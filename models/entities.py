@@ -148,6 +148,12 @@ class PulseResponse(Model):
     lang = fields.CharField(max_length=8, default="en")
     source = fields.CharField(max_length=16, default="web")
     submission_id = fields.CharField(max_length=64, null=True, unique=True)
+    # The contractor's groups when they answered, the tenure band as its code
+    # at the wave's close (models.queries.freeze_groups): a closed wave's
+    # figures never move when a contractor is edited later.
+    region = fields.CharField(max_length=100, null=True)
+    service_type = fields.CharField(max_length=100, null=True)
+    tenure_band = fields.SmallIntField(null=True)
 
     class Meta:
         table = "pulse_responses"
@@ -175,6 +181,10 @@ class PulseScore(Model):
     contractor_id = fields.IntField()
     wave_id = fields.IntField()
     submitted_at = fields.DatetimeField()
+    # The response's frozen groups again (models.queries.freeze_groups).
+    region = fields.CharField(max_length=100, null=True)
+    service_type = fields.CharField(max_length=100, null=True)
+    tenure_band = fields.SmallIntField(null=True)
 
     class Meta:
         table = "pulse_scores"
@@ -195,6 +205,12 @@ class PulseItemAnswer(Model):
     contractor_id = fields.IntField()
     wave_id = fields.IntField()
     submitted_at = fields.DatetimeField()
+    # The response's frozen groups again, and whether every item of this
+    # dimension was answered (reliability uses complete dimensions only).
+    region = fields.CharField(max_length=100, null=True)
+    service_type = fields.CharField(max_length=100, null=True)
+    tenure_band = fields.SmallIntField(null=True)
+    complete = fields.BooleanField(null=True)  # set by freeze_groups
 
     class Meta:
         table = "pulse_item_answers"

@@ -15,11 +15,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from tortoise.expressions import Q
 
 from models.entities import CustomerResponse
+from surveys.scoring import CSAT_LOW_MAX, DETRACTOR_MAX
 
-__all__ = ["Detractor", "DETRACTOR_CSAT", "DETRACTOR_NPS", "mark_handled", "recent_detractors"]
-
-DETRACTOR_NPS = 6  # NPS 0–6 is a detractor (Reichheld 2003)
-DETRACTOR_CSAT = 2  # CSAT 1–2 on the 5-point scale
+__all__ = ["Detractor", "mark_handled", "recent_detractors"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class Detractor:
 
 
 def _detractor_q() -> Q:
-    return Q(nps__lte=DETRACTOR_NPS) | Q(csat__lte=DETRACTOR_CSAT)
+    return Q(nps__lte=DETRACTOR_MAX) | Q(csat__lte=CSAT_LOW_MAX)
 
 
 async def recent_detractors(

@@ -13,11 +13,13 @@ All functions are async and take keyword-only arguments.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -38,15 +40,20 @@ from surveys.schema import Survey, builtin_survey, load_survey
 from surveys.scoring import score_pulse
 
 __all__ = [
+    "freeze_groups",
     "AlreadyAnswered",
     "Conflict",
+    "FUTURE_TOLERANCE",
+    "Invalid",
     "Link",
     "LinkKind",
     "NotFound",
     "Stored",
     "create_invites",
     "create_wave",
+    "check_completed_at",
     "find_link",
+    "known_values",
     "list_invites",
     "register_job",
     "store_customer_response",
@@ -58,6 +65,11 @@ __all__ = [
 ]
 
 LinkKind = Literal["customer", "pulse"]
+
+
+class Invalid(ValueError):
+    """A value the request gave breaks a storage rule (a wave name with '/', a job
+    completed in the future); the message names the field."""
 
 
 class NotFound(LookupError):
@@ -74,6 +86,23 @@ class AlreadyAnswered(Conflict):
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+# A job may be reported as completed at most this far ahead of the server's clock:
+# clocks drift and a brand's system may stamp local time as UTC (up to UTC+14).
+# Anything later is a mistake that would open a survey about a job not yet done.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def check_completed_at(completed_at: datetime, *, now: datetime | None = None) -> None:
+    """Invalid if `completed_at` is more than FUTURE_TOLERANCE ahead of now."""
+    if completed_at > (now or now_utc()) + FUTURE_TOLERANCE:
+        raise Invalid("completed_at is in the future: a job can be registered once it is done "
+                      f"(at most {FUTURE_TOLERANCE.days} day ahead of the server's clock)")
+
+
+# Characters a wave name cannot hold: it becomes a path segment (/api/v1/waves/{name}/invites).
+WAVE_NAME_FORBIDDEN = "/\\?#%"
 
 
 @functools.cache
@@ -135,6 +164,7 @@ async def register_job(
     job = await Job.get_or_none(external_id=external_id)
     if job is not None:
         return job, False
+    check_completed_at(completed_at, now=now)
     owner = await Contractor.get_or_none(external_id=contractor)
     if owner is None:
         raise NotFound(f"no contractor with external_id {contractor!r}")
@@ -159,9 +189,13 @@ async def register_job(
 
 
 async def create_wave(*, name: str, opens_at: datetime, closes_at: datetime) -> PulseWave:
-    """A new pulse wave; Conflict if the name is taken, ValueError if it closes before it opens."""
+    """A new pulse wave; Conflict if the name is taken, Invalid if it closes before it
+    opens or its name cannot be part of an address."""
     if closes_at <= opens_at:
-        raise ValueError("closes_at must be after opens_at")
+        raise Invalid("closes_at must be after opens_at")
+    if any(ch in name for ch in WAVE_NAME_FORBIDDEN) or name in (".", ".."):
+        raise Invalid(f"name must not contain any of {' '.join(WAVE_NAME_FORBIDDEN)}: it becomes part of the "
+                      "invites' address")
     try:
         return await PulseWave.create(name=name, opens_at=opens_at, closes_at=closes_at)
     except IntegrityError:
@@ -263,6 +297,7 @@ class Link:
         return self.opens_at is not None and (now or now_utc()) < self.opens_at
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # models.tokens makes URL-safe base64
 _JOB_BY_TOKEN = "SELECT id, contractor_id, completed_at, expires_at FROM jobs WHERE token = {}"
 _INVITE_BY_TOKEN = (
     "SELECT i.contractor_id, i.wave_id, w.opens_at, w.closes_at FROM pulse_invites i "
@@ -290,7 +325,7 @@ async def find_link(*, token: str, kind: LinkKind | None = None) -> Link | None:
     This is on every submission, so it is one plain indexed SELECT per kind
     tried rather than an ORM query (which costs more to build than to run).
     """
-    if len(token) > 64:
+    if not _TOKEN.fullmatch(token):  # not one Rapport made: no query (and no NUL for PostgreSQL)
         return None
     if kind in (None, "customer"):
         row = await _one(_JOB_BY_TOKEN, token)
@@ -349,11 +384,18 @@ def _stored(kind: LinkKind, row: CustomerResponse | PulseResponse, created: bool
 
 
 async def _after_conflict(
-    kind: LinkKind, existing: CustomerResponse | PulseResponse | None, submission_id: str | None
+    kind: LinkKind,
+    existing: CustomerResponse | PulseResponse | None,
+    submission_id: str | None,
+    answers: Mapping[str, Any],
 ) -> Stored:
     """Decide what a failed insert means, from the row that is there."""
     if existing is not None:
         if submission_id is not None and existing.submission_id == submission_id:
+            if existing.answers != dict(answers):
+                raise Conflict("this submission id was sent before with different answers; the first "
+                               "answers are kept (send new answers with a new submission id only if the "
+                               "link is still unanswered)")
             return _stored(kind, existing, created=False)
         raise AlreadyAnswered("this link has been answered already")
     raise Conflict("this submission id belongs to another response")
@@ -401,7 +443,7 @@ async def store_customer_response(
         )
     except IntegrityError:
         existing = await CustomerResponse.get_or_none(job_id=link.job_id)
-        return await _after_conflict("customer", existing, submission_id)
+        return await _after_conflict("customer", existing, submission_id, answers)
     return _stored("customer", row, created=True)
 
 
@@ -480,7 +522,7 @@ async def store_customer_response_at_once(
     retry and a reused submission id: `find_link` and `store_customer_response`
     tell those apart (the caller's careful path).
     """
-    if len(token) > 64:
+    if not _TOKEN.fullmatch(token):
         return None
     now = now or now_utc()
     conn = connection()
@@ -491,6 +533,56 @@ async def store_customer_response_at_once(
     if not rows:
         return None
     return Stored("customer", now, survey.version, lang, submission_id, created=True)
+
+
+async def freeze_groups(conn: BaseDBAsyncClient, response_ids: Sequence[int]) -> None:
+    """Copy new pulse responses' contractor groups (region, service type and
+    the tenure band at their wave's close) onto them and their score and item
+    rows, and mark each item row whose dimension was answered in full; in the
+    writer's transaction, after those rows are written. The index groups a
+    closed wave by these copies, so editing a contractor later moves no
+    figure, and it sums each table alone. Every writer of pulse responses
+    calls this (and migration 0004 did, for the rows before it)."""
+    from models.analytics import tenure_code
+
+    ids = [int(i) for i in response_ids]  # ints only: they are written into the SQL below
+    postgres = conn.capabilities.dialect == "postgres"
+    p = ("$1", "$2", "$3") if postgres else ("?", "?", "?")
+    cells: dict[tuple[str, str, int], list[int]] = {}
+    for chunk in _chunks(ids):
+        rows = await conn.execute_query_dict(
+            "SELECT r.id AS id, c.region AS region, c.service_type AS service_type, c.started_on AS started_on, "
+            "w.closes_at AS closes_at FROM pulse_responses r JOIN contractors c ON c.id = r.contractor_id "
+            f"JOIN pulse_waves w ON w.id = r.wave_id WHERE r.id IN ({', '.join(map(str, chunk))})")
+        for row in rows:
+            band = tenure_code(_day(row["started_on"]), _instant(row["closes_at"]).date())
+            cells.setdefault((row["region"], row["service_type"], band), []).append(int(row["id"]))
+    for values, members in cells.items():
+        for chunk in _chunks(members):
+            listed = ", ".join(map(str, chunk))
+            for table, column in (("pulse_responses", "id"), ("pulse_scores", "response_id"),
+                                  ("pulse_item_answers", "response_id")):
+                await conn.execute_query(
+                    f"UPDATE {table} SET region = {p[0]}, service_type = {p[1]}, tenure_band = {p[2]} "
+                    f"WHERE {column} IN ({listed})", list(values))
+    survey = survey_in_force("pulse")
+    k = " ".join(f"WHEN '{d.id}' THEN {len(survey.items(d.id))}" for d in survey.dimensions)  # ids: [a-z0-9_]
+    for chunk in _chunks(ids):
+        await conn.execute_query(
+            "UPDATE pulse_item_answers SET complete = EXISTS (SELECT 1 FROM pulse_scores s "
+            "WHERE s.response_id = pulse_item_answers.response_id AND s.dimension = pulse_item_answers.dimension "
+            f"AND s.answered = (CASE s.dimension {k} ELSE -1 END)) "
+            f"WHERE response_id IN ({', '.join(map(str, chunk))})")
+
+
+def _chunks(ids: Sequence[int], size: int = 900) -> list[Sequence[int]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def _day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 async def store_pulse_response(
@@ -544,11 +636,12 @@ async def store_pulse_response(
                 await PulseScore.bulk_create(scores, using_db=conn)
             if items:
                 await PulseItemAnswer.bulk_create(items, using_db=conn)
+            await freeze_groups(conn, [row.id])
     except IntegrityError:
         existing = await PulseResponse.get_or_none(
             wave_id=link.wave_id, contractor_id=link.contractor_id
         )
-        return await _after_conflict("pulse", existing, submission_id)
+        return await _after_conflict("pulse", existing, submission_id, answers)
     return _stored("pulse", row, created=True)
 
 
@@ -585,3 +678,9 @@ async def stored_for_submission(*, link: Link, submission_id: str) -> Stored | N
     if link.kind == "pulse" and (row.wave_id, row.contractor_id) != (link.wave_id, link.contractor_id):  # type: ignore[union-attr]
         return None
     return _stored(link.kind, row, created=False)
+
+
+async def known_values(*, field: Literal["region", "service_type"]) -> set[str]:
+    """Every value of a contractor attribute that some contractor has (active or not)."""
+    rows = await Contractor.exclude(**{f"{field}__isnull": True}).distinct().values_list(field, flat=True)
+    return {str(value) for value in rows}

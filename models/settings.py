@@ -19,7 +19,7 @@ from limits import RateLimitItem, parse_many
 __all__ = ["Settings", "SettingsError", "settings"]
 
 DEFAULT_SQLITE = "sqlite://rapport.db"
-SQLITE_PRAGMAS = {"journal_mode": "WAL", "synchronous": "NORMAL", "busy_timeout": "5000"}
+SQLITE_PRAGMAS = {"journal_mode": "WAL", "synchronous": "NORMAL", "busy_timeout": "2000"}
 
 
 class SettingsError(ValueError):
@@ -35,6 +35,7 @@ class Settings:
     brand: str
     min_group: int
     min_comment_group: int
+    min_customer_responses: int
     link_days: int
     customer_survey: str | None
     pulse_survey: str | None
@@ -55,6 +56,9 @@ class Settings:
             brand=env.get("RAPPORT_BRAND", "Rapport Demo"),
             min_group=_positive_int(env, "RAPPORT_MIN_GROUP", 5),
             min_comment_group=_positive_int(env, "RAPPORT_MIN_COMMENT_GROUP", 10),
+            # the linkage's inclusion rule, fixed per deployment: a request that could move it
+            # would move the linkage population one contractor at a time (issue 8)
+            min_customer_responses=_positive_int(env, "RAPPORT_MIN_CUSTOMER_RESPONSES", 3),
             link_days=_positive_int(env, "RAPPORT_LINK_DAYS", 30),
             customer_survey=env.get("RAPPORT_CUSTOMER_SURVEY") or None,
             pulse_survey=env.get("RAPPORT_PULSE_SURVEY") or None,
@@ -90,7 +94,7 @@ def normalise_database_url(url: str) -> str:
     >>> normalise_database_url("postgresql://u@h/db")
     'postgres://u@h/db'
     >>> normalise_database_url("sqlite://x.db")
-    'sqlite://x.db?journal_mode=WAL&synchronous=NORMAL&busy_timeout=5000'
+    'sqlite://x.db?journal_mode=WAL&synchronous=NORMAL&busy_timeout=2000'
     """
     if url.startswith("postgresql://"):
         url = "postgres://" + url.removeprefix("postgresql://")

@@ -75,14 +75,14 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models.analytics import Window, index_by_wave, pulse_survey
 from models.db import connection
-from models.queries import survey_in_force
+from models.queries import Invalid, check_completed_at, freeze_groups, survey_in_force
 from models.settings import settings
 from models.tokens import new_token
 from models.waves import waves_in
@@ -339,6 +339,9 @@ class _Line:
         if len(value) > limit:
             self.errors.add(self.line, column, f"longer than {limit} characters")
             return None
+        if "\x00" in value:
+            self.errors.add(self.line, column, "contains a NUL character")
+            return None
         return value
 
     def instant(self, column: str) -> datetime | None:
@@ -347,7 +350,7 @@ class _Line:
             return None
         try:
             return parse_instant(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             self.errors.add(self.line, column,
                             f"not an ISO 8601 date or time (like 2026-03-01T14:30:00Z): {value[:40]!r}")
             return None
@@ -364,7 +367,7 @@ def _lines(
             yield number, _Line(number, cells, index, errors)
 
 
-def _read(data: str | bytes, *, required: Sequence[str], optional: Sequence[str],
+def _read(data: str | bytes | BinaryIO, *, required: Sequence[str], optional: Sequence[str],
           ignored: Sequence[str] = ()) -> tuple[list[str], Iterable[tuple[int, list[str] | str]]]:
     """Decode the file, check its header and return (columns, iterator of (line, cells)).
 
@@ -377,11 +380,17 @@ def _read(data: str | bytes, *, required: Sequence[str], optional: Sequence[str]
         except UnicodeDecodeError as exc:
             raise CsvImportError([RowError(1, None, f"the file is not UTF-8 text ({exc.reason} "
                                                      f"at byte {exc.start})")], whole_file=True) from None
-    else:
-        text = data.removeprefix("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""))
+        stream: io.TextIOBase = io.StringIO(text, newline="")
+    elif isinstance(data, str):
+        stream = io.StringIO(data.removeprefix("\ufeff"), newline="")
+    else:  # a binary file, read as it goes (an upload spooled to disk)
+        stream = io.TextIOWrapper(data, encoding="utf-8-sig", newline="")
+    reader = csv.reader(stream)
     try:
         header = [cell.strip() for cell in next(reader)]
+    except UnicodeDecodeError as exc:
+        raise CsvImportError([RowError(1, None, f"the file is not UTF-8 text ({exc.reason})")],
+                             whole_file=True) from None
     except StopIteration:
         raise CsvImportError([RowError(1, None, "the file is empty: expected a header line")],
                              whole_file=True) from None
@@ -419,6 +428,8 @@ def _read(data: str | bytes, *, required: Sequence[str], optional: Sequence[str]
                 start = reader.line_num + 1
         except csv.Error as exc:
             yield start, f"not valid CSV: {exc}"
+        except UnicodeDecodeError as exc:
+            yield start, f"the file is not UTF-8 text from here on ({exc.reason})"
 
     return header, records()
 
@@ -561,18 +572,25 @@ async def _select_in(conn: BaseDBAsyncClient, sql: str, keys: Iterable[Any], *,
 # --- import ------------------------------------------------------------------------------
 
 
-async def import_csv(*, kind: str, data: str | bytes) -> ImportResult:
-    """Import a whole CSV file of `kind` or nothing; raises CsvImportError naming lines and columns."""
-    if kind == "contractors":
-        return await _import_contractors(data)
-    if kind == "customer-responses":
-        return await _import_customer(data)
-    if kind == "pulse-responses":
-        return await _import_pulse(data)
-    raise ValueError(f"unknown import kind {kind!r}; choose one of {', '.join(KINDS)}")
+async def import_csv(*, kind: str, data: str | bytes | BinaryIO) -> ImportResult:
+    """Import a whole CSV file of `kind` or nothing; raises CsvImportError naming lines and columns.
+
+    `data` is the file's bytes or text, or a binary file read as it goes. A file
+    with a header and no data line (blank lines do not count) is refused: "0
+    rows imported" would hide a broken export.
+    """
+    importers = {"contractors": _import_contractors, "customer-responses": _import_customer,
+                 "pulse-responses": _import_pulse}
+    if kind not in importers:
+        raise ValueError(f"unknown import kind {kind!r}; choose one of {', '.join(KINDS)}")
+    result = await importers[kind](data)
+    if result.rows == 0:
+        raise CsvImportError([RowError(2, None, "the file has a header but no data lines: nothing to import")],
+                             whole_file=True)
+    return result
 
 
-async def _import_contractors(data: str | bytes) -> ImportResult:
+async def _import_contractors(data: str | bytes | BinaryIO) -> ImportResult:
     columns = import_columns("contractors")
     header, records = _read(data, required=columns.required, optional=columns.optional)
     index = {name: i for i, name in enumerate(header)}
@@ -626,7 +644,7 @@ async def _import_contractors(data: str | bytes) -> ImportResult:
     return ImportResult("contractors", rows=len(rows), created=len(rows) - updated, updated=updated)
 
 
-async def _import_customer(data: str | bytes) -> ImportResult:
+async def _import_customer(data: str | bytes | BinaryIO) -> ImportResult:
     survey = survey_in_force("customer")
     columns = import_columns("customer-responses")
     header, records = _read(data, required=columns.required, optional=columns.optional,
@@ -644,6 +662,12 @@ async def _import_customer(data: str | bytes) -> ImportResult:
         completed = line.instant("completed_at")
         submitted = line.instant("submitted_at")
         answers = read_answers(line)
+        if completed is not None:
+            try:
+                check_completed_at(completed)
+            except Invalid as problem:
+                errors.add(number, "completed_at", str(problem).removeprefix("completed_at "))
+                completed = None
         if job is not None:
             if job in first_line:
                 errors.add(number, "job_external_id",
@@ -710,7 +734,7 @@ async def _import_customer(data: str | bytes) -> ImportResult:
                         jobs_created=len(new_jobs))
 
 
-async def _import_pulse(data: str | bytes) -> ImportResult:
+async def _import_pulse(data: str | bytes | BinaryIO) -> ImportResult:
     survey = survey_in_force("pulse")
     columns = import_columns("pulse-responses")
     header, records = _read(data, required=columns.required, optional=columns.optional)
@@ -790,6 +814,7 @@ async def _import_pulse(data: str | bytes) -> ImportResult:
             returning=("id", "wave_id", "contractor_id", "submitted_at"),
         )
         await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in ready], scorings)
+        await freeze_groups(conn, [r["id"] for r in created])
     return ImportResult("pulse-responses", rows=len(ready), created=len(ready),
                         invites_created=len(invites))
 

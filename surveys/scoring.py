@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from surveys.schema import Question, Survey
 
 __all__ = [
+    "CES_AGREE_MIN",
+    "CSAT_LOW_MAX",
+    "CSAT_TOP_TWO_MIN",
+    "DETRACTOR_MAX",
+    "FAVOURABLE_MIN",
+    "PROMOTER_MIN",
     "DimensionScore",
     "PulseScoring",
     "ces_agree",
@@ -28,6 +34,17 @@ __all__ = [
     "scored_value",
     "share_percent",
 ]
+
+
+# The thresholds of the standard definitions (PRODUCT.md), each once: the
+# functions below use them, and the SQL of models/analytics.py and
+# models/followup.py interpolates them.
+PROMOTER_MIN = 9  # NPS promoters answer 9–10 (Reichheld 2003)
+DETRACTOR_MAX = 6  # NPS detractors answer 0–6
+CSAT_TOP_TWO_MIN = 4  # CSAT % is the share answering 4–5 (top-two box)
+CSAT_LOW_MAX = 2  # an unhappy customer, for follow-up: CSAT 1–2
+CES_AGREE_MIN = 5  # CES 2.0: the share answering 5–7 on the 1–7 agree scale
+FAVOURABLE_MIN = 4  # % favourable: 4–5 on a 1–5 agree scale
 
 
 def _check_range(value: int, lo: int, hi: int, what: str) -> None:
@@ -100,7 +117,7 @@ def cei(survey: Survey, scores: Mapping[str, float]) -> float | None:
 def favourable(value: int) -> bool:
     """Favourable on a 1–5 agree scale: 4 or 5 (% favourable, PRODUCT.md)."""
     _check_range(value, 1, 5, "agree answer")
-    return value >= 4
+    return value >= FAVOURABLE_MIN
 
 
 def nps(promoters: int, detractors: int, n: int) -> float | None:
@@ -134,25 +151,25 @@ def share_percent(count: int, n: int) -> float | None:
 def is_promoter(nps_answer: int) -> bool:
     """NPS promoter: 9 or 10 on the 0–10 scale."""
     _check_range(nps_answer, 0, 10, "NPS answer")
-    return nps_answer >= 9
+    return nps_answer >= PROMOTER_MIN
 
 
 def is_detractor(nps_answer: int) -> bool:
     """NPS detractor: 0 to 6 on the 0–10 scale."""
     _check_range(nps_answer, 0, 10, "NPS answer")
-    return nps_answer <= 6
+    return nps_answer <= DETRACTOR_MAX
 
 
 def csat_top_two(csat: int) -> bool:
     """CSAT top-two box: 4 or 5 on the 5-point scale (CSAT % = share of these)."""
     _check_range(csat, 1, 5, "CSAT answer")
-    return csat >= 4
+    return csat >= CSAT_TOP_TWO_MIN
 
 
 def ces_agree(ces: int) -> bool:
     """CES agreement: 5 to 7 on the 1–7 agree scale (CES 2.0)."""
     _check_range(ces, 1, 7, "CES answer")
-    return ces >= 5
+    return ces >= CES_AGREE_MIN
 
 
 @dataclass(frozen=True)

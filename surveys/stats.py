@@ -24,6 +24,7 @@ __all__ = [
     "Correlation",
     "PartialCorrelator",
     "RelativeWeights",
+    "Reliability",
     "StatisticsError",
     "benjamini_hochberg",
     "correlate",
@@ -39,9 +40,12 @@ __all__ = [
     "pearson",
     "power_for",
     "relative_weights",
+    "reliability_from_sums",
+    "settle",
     "share",
     "spearman",
     "spearman_brown",
+    "variance_from_sums",
 ]
 
 # A residual whose norm is below this fraction of the original column's
@@ -161,23 +165,49 @@ def pearson(x: Sequence[float], y: Sequence[float]) -> float | None:
     return _pearson_arrays(*_paired(x, y))
 
 
+TIE_DIGITS = 9  # significant digits that decide ties (see `settle`)
+
+
+def settle(value: float) -> float:
+    """`value` rounded to TIE_DIGITS (9) significant digits, through its decimal text.
+
+    Averages a database computes in floating point differ between backends
+    (and summation orders) by a few units in the last place; settled, values
+    equal in exact arithmetic are equal again, so a rank or a band boundary
+    does not depend on the backend.
+
+    >>> 0.1 + 0.2 == 0.3, settle(0.1 + 0.2) == settle(0.3)
+    (False, True)
+    """
+    return float(format(value, f".{TIE_DIGITS}g"))
+
+
+def _settled(values: np.ndarray) -> np.ndarray:
+    return np.array([settle(v) for v in values.tolist()], dtype=float)
+
+
 def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
     """Spearman's rank correlation (Spearman 1904): Pearson r of the ranks.
 
-    Ties get the average of the ranks they span.  ``None`` under the same
-    conditions as :func:`pearson`.
+    Ties get the average of the ranks they span.  Values are `settle`d
+    (9 significant digits) before ranking, so that means equal in exact
+    arithmetic but a few bits apart after a database's floating-point
+    averaging (SQLite and PostgreSQL sum in different orders) rank as the tie
+    they are.  ``None`` under the same conditions as :func:`pearson`.
 
     >>> spearman([1, 2, 3, 4], [1, 4, 9, 16])
     1.0
     >>> round(spearman([1, 2, 2, 3], [1, 3, 2, 4]), 4)
     0.9487
+    >>> spearman([0.1 + 0.2, 0.3, 1.0], [1, 2, 3]) == spearman([0.3, 0.3, 1.0], [1, 2, 3])
+    True
     """
     xs, ys = _paired(x, y)
     if len(xs) < 2:
         return None
     return _pearson_arrays(
-        _scipy_stats.rankdata(xs, method="average"),
-        _scipy_stats.rankdata(ys, method="average"),
+        _scipy_stats.rankdata(_settled(xs), method="average"),
+        _scipy_stats.rankdata(_settled(ys), method="average"),
     )
 
 
@@ -611,6 +641,61 @@ def cronbach_alpha_from_variances(
     if k < 2 or not total_variance > 0.0:
         return None
     return k / (k - 1) * (1.0 - math.fsum(item_variances) / total_variance)
+
+
+def variance_from_sums(n: int, total: float, squares: float) -> float | None:
+    """Sample variance (n − 1 in the denominator) from a count, a sum and a sum
+    of squares; exact for integers. ``None`` when n < 2.
+
+    >>> variance_from_sums(3, 6, 14)  # 1, 2, 3
+    1.0
+    """
+    if n < 2:
+        return None
+    return (squares * n - total * total) / (n * (n - 1))
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """Cronbach's alpha of a scale and, for two items, Spearman-Brown;
+    ``reliability`` is the one to read (Spearman-Brown for two items)."""
+
+    alpha: float | None
+    spearman_brown: float | None
+    reliability: float | None
+    n_complete: int
+
+
+def reliability_from_sums(items: Sequence[tuple[int, float, float]],
+                          total: tuple[int, float, float] | None) -> Reliability:
+    """Reliability from per-item (n, sum, sum of squares) and the same for the
+    item totals, every term over the same complete responses.
+
+    α = k/(k − 1) · (1 − Σ var(itemᵢ) / var(total)) (Cronbach 1951); for two
+    items also 2r / (1 + r) with r = cov / √(var₁ var₂) and
+    cov = (var(total) − var₁ − var₂) / 2 (Spearman 1910; Brown 1910).
+
+    >>> reliability_from_sums([(3, 6, 14), (3, 7, 17)], (3, 13, 61)).alpha  # rows 1,2 / 2,2 / 3,3
+    0.8571428571428572
+    """
+    n_complete = total[0] if total else 0
+    none = Reliability(None, None, None, n_complete)
+    k = len(items)
+    if total is None or k < 2:
+        return none
+    variances = [variance_from_sums(*item) for item in items]
+    total_variance = variance_from_sums(*total)
+    if total_variance is None or any(v is None for v in variances):
+        return none
+    alpha = cronbach_alpha_from_variances(variances, total_variance)  # type: ignore[arg-type]
+    if k != 2:
+        return Reliability(alpha, None, alpha, n_complete)
+    v1, v2 = variances
+    if not (v1 and v2):  # an item that does not vary: no correlation
+        return Reliability(alpha, None, None, n_complete)
+    r = max(-1.0, min(1.0, (total_variance - v1 - v2) / 2.0 / math.sqrt(v1 * v2)))
+    brown = spearman_brown(r)
+    return Reliability(alpha, brown, brown, n_complete)
 
 
 def spearman_brown(r: float) -> float | None:

@@ -18,6 +18,7 @@ os.environ["RAPPORT_BRAND"] = "Acme Delivery"
 os.environ.pop("DATABASE_URL", None)
 os.environ.pop("RAPPORT_MIN_GROUP", None)
 os.environ.pop("RAPPORT_MIN_COMMENT_GROUP", None)
+os.environ.pop("RAPPORT_MIN_CUSTOMER_RESPONSES", None)
 
 import socket  # noqa: E402
 from collections.abc import AsyncIterator, Callable, Iterator  # noqa: E402

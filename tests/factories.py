@@ -20,6 +20,8 @@ from models.entities import (
     PulseScore,
     PulseWave,
 )
+from models.db import connection
+from models.queries import freeze_groups
 from surveys.schema import builtin_survey
 from surveys.scoring import score_pulse
 
@@ -123,6 +125,7 @@ async def pulses(
             items.append(PulseItemAnswer(response_id=rid, dimension=dim, item=item, value=value, **copied))
     await PulseScore.bulk_create(scores)
     await PulseItemAnswer.bulk_create(items)
+    await freeze_groups(connection(), list(stored.values()))
 
 
 async def customers(

@@ -8,8 +8,8 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import data
-from dashboard.components import card, fmt, graph, notice, page_head, table
-from dashboard.figures import empty_figure, lag_figure, linkage_scatter
+from dashboard.components import card, fmt, graph, hidden_cell, notice, page_head, table
+from dashboard.figures import HIDDEN_WITH, empty_figure, hidden_label, lag_figure, linkage_bands
 from models.settings import settings
 
 dash.register_page(__name__, path="/linkage", name="Linkage", title="Linkage · Rapport", order=1)
@@ -72,21 +72,13 @@ def _main(report: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def headline(report: dict[str, Any]) -> str:
-    """The one sentence a manager reads, from the report's numbers."""
+    """The report's own headline (surveys.association's words, which follow the
+    interval); when the main cell is hidden, why."""
     if report.get("headline"):
         return str(report["headline"])
-    main = _main(report)
-    if main is None or main.get("r") is None:
-        return "Not enough contractors in this selection to measure the association."
-    r = main["r"]
-    size = abs(r)
-    strength = "barely" if size < 0.1 else "weakly" if size < 0.3 else "moderately" if size < 0.5 else "strongly"
-    direction = "happier" if r > 0 else "less happy"
-    ci = f"95 % CI {fmt(main.get('ci_low'), '{:.2f}')}–{fmt(main.get('ci_high'), '{:.2f}')}"
-    lead = (f"Contractors who feel more connected and empowered have {direction} customers"
-            if size >= 0.1 else "The index and customer satisfaction are barely associated")
-    words = f"{lead} ({strength} associated): " if size >= 0.1 else f"{lead}: "
-    return f"{words}r = {r:.2f}, {ci}, {main['n']:,} contractors."
+    main = _main(report) or {}
+    why = f" ({main['reason']})" if main.get("reason") else ""
+    return f"Not enough contractors in this selection to measure the association{why}."
 
 
 def render(report: dict[str, Any], *, lag_weeks: int) -> Any:
@@ -96,8 +88,9 @@ def render(report: dict[str, Any], *, lag_weeks: int) -> Any:
     if report.get("suppressed") or not report.get("n"):
         return notice(
             "Not enough contractors to show the linkage.",
-            f"The linkage needs at least {settings.min_group} contractors, each with a pulse answer in the period "
-            f"and at least {report.get('min_responses', 3)} customer answers for {when}. "
+            f"The linkage needs at least {settings.min_group} contractors, each with a pulse answer in a wave that "
+            f"closed in the period (with at least {settings.min_group} answers) and at least "
+            f"{report.get('min_responses', 3)} customer answers for {when}. "
             f"{report.get('reason') or ''}", id="linkage-empty")
     main = _main(report) or {}
     power = report.get("power") or {}
@@ -113,15 +106,16 @@ def render(report: dict[str, Any], *, lag_weeks: int) -> Any:
     headline_card = card(
         html.P([html.Strong(headline(report))], className="headline", id="linkage-headline"),
         html.P(f"p {_p(main.get('p_value'))} · Spearman ρ = {fmt(main.get('rho'), '{:.2f}')} · "
-               f"pulse {report['window']['from']} – {report['window']['to']}, {when}.", className="caveat"),
+               f"pulse waves closed {report['window']['from']} – {report['window']['to']} "
+               f"({', '.join(report.get('waves', [])) or 'none'}), {when}.", className="caveat"),
         *caveats,
     )
-    scatter = card(graph("linkage-scatter", linkage_scatter(
-        report.get("bins", []), report.get("fit"), min_group=settings.min_group,
-        title=f"Customer satisfaction by CEI, groups of ≥ {settings.min_group} contractors")),
-        html.P("Each dot is a group of contractors with similar index scores (dot size = number of contractors); "
-               "the dashed line is the fitted linear trend. No single contractor is shown.", className="legend"))
-    return [headline_card, html.Div(className="grid grid-2", children=[scatter, _correlation_card(report)])]
+    bands = report.get("bands", [])
+    chart = card(graph("linkage-bands", linkage_bands(
+        bands, min_group=settings.min_group,
+        title="Customer satisfaction by CEI band")),
+        html.P(_bands_legend(bands), className="legend", id="linkage-bands-legend"))
+    return [headline_card, html.Div(className="grid grid-2", children=[chart, _correlation_card(report)])]
 
 
 def _correlation_card(report: dict[str, Any]) -> html.Section:
@@ -134,6 +128,9 @@ def _correlation_card(report: dict[str, Any]) -> html.Section:
         cells = [html.Td(labels.get(x, x), style={"fontWeight": 600 if x == "cei" else 400})]
         for y in OUTCOMES:
             c = by_y.get(y)
+            if c is not None and c.get("suppressed"):
+                cells.append(hidden_cell(settings.min_group, reason=c.get("reason")))
+                continue
             if c is None or c.get("r") is None:
                 cells.append(html.Td("–", className="num muted"))
                 continue
@@ -147,7 +144,8 @@ def _correlation_card(report: dict[str, Any]) -> html.Section:
     return card(
         table(["", *[(label, "num") for label in OUTCOMES.values()]], rows, id="linkage-correlations"),
         html.P("r with its 95 % confidence interval; p adjusted for the many comparisons on this table "
-               "(Benjamini–Hochberg). Bold: adjusted p < 0.05. Effort uses the CES 2.0 wording (higher = easier), so a positive r is good news.",
+               "(Benjamini–Hochberg). Bold: adjusted p < 0.05. Effort uses the CES 2.0 wording (higher = easier), so a positive r is good news. "
+               f"{hidden_label(settings.min_group)}: fewer than {settings.min_group} contractors with both values.",
                className="legend"),
         title="Each dimension against each customer outcome",
         sub=f"Pearson r over {report.get('n', 0):,} contractors.",
@@ -163,3 +161,14 @@ def _p(p: float | None) -> str:
     if p is None:
         return "–"
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def _bands_legend(bands: list[dict[str, Any]]) -> str:
+    """What the chart shows, and why a band is hidden."""
+    text = ("Each bar: the contractors whose index falls in that band of 20 points, and their customers' mean "
+            "satisfaction; the count is a range, never exact, and no index average is shown, so no single "
+            "contractor can be worked out.")
+    if any(b.get("csat_mean") is None for b in bands):
+        text += (f" {hidden_label(settings.min_group)}: fewer than {settings.min_group} contractors in the band "
+                 f"(or none). {HIDDEN_WITH}: hidden with a smaller hidden band, which could otherwise be worked out.")
+    return text

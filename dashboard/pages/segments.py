@@ -55,7 +55,8 @@ def matrix(report: dict[str, Any]) -> dict[str, Any]:
         pulse = [row.get("cei"), *[(row.get("dimensions") or {}).get(d["id"], {}).get("score") for d in dims]]
         names.append(row["group"] or "(none)")
         values.append([*pulse, c.get("csat_pct"), c.get("nps")])
-        hidden.append([suppressed] * len(pulse) + [False, False])
+        # a shown group can still hide one figure: a dimension scored by too few of its people
+        hidden.append([suppressed or value is None for value in pulse] + [False, False])
         counts.append((row.get("n_contractors", 0), c.get("n", 0), row.get("reason")))
     return {"rows": names, "columns": columns, "values": values, "hidden": hidden, "formats": formats,
             "counts": counts}

@@ -56,6 +56,8 @@ def test_small_group_is_suppressed_with_nulls(client: TestClient, auth: dict[str
         ("lag_days=-1", "lag_days"),
         ("lag_days=x", "lag_days"),
         ("min_responses=0", "min_responses"),
+        ("min_responses=3", "min_responses"),
+        ("min_responses=", "min_responses"),
         ("tenure_band=ages", "tenure_band"),
     ],
 )
@@ -64,6 +66,17 @@ def test_bad_parameters_name_themselves(client: TestClient, auth: dict[str, str]
     response = client.get(f"/api/v1/linkage?{query}", headers=auth)
     assert response.status_code == 400
     assert response.json()["parameter"] == parameter and parameter in response.json()["error"]
+
+
+def test_min_responses_is_the_deployment_setting_not_a_parameter(client: TestClient, auth: dict[str, str]) -> None:
+    _build(client, lambda w: f.correlated_world(w, n=30))
+    response = client.get("/api/v1/linkage?from=2026-03-01&to=2026-03-31&min_responses=20", headers=auth)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["parameter"] == "min_responses"
+    assert "RAPPORT_MIN_CUSTOMER_RESPONSES" in body["error"] and "deployment setting" in body["error"]
+    report = client.get("/api/v1/linkage?from=2026-03-01&to=2026-03-31", headers=auth).json()
+    assert report["min_responses"] == 3 and report["n"] == 30  # the setting (default 3) says who counts
 
 
 def test_customer_has_no_wave_breakdown(client: TestClient, auth: dict[str, str]) -> None:

@@ -80,6 +80,7 @@ def test_every_view_opens_with_its_numbers(page: Any, server: LiveServer) -> Non
     expect(page.locator("#linkage-headline")).to_contain_text(
         re.compile(r"associated with .*: r = 0\.\d\d, 95 % CI .*, \d+ contractors"))
     expect(page.locator("#linkage-correlations tbody tr")).to_have_count(7)  # CEI and six dimensions
+    expect(page.locator("#linkage-bands .xtitle")).to_contain_text("Index band")  # CSAT by CEI band
     expect(page.locator("#linkage-lags .xtitle")).to_contain_text("weeks after the pulse")
     page.click("#nav-drivers")
     expect(page.locator("#drivers-table tbody tr")).to_have_count(6)

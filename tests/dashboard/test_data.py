@@ -129,6 +129,7 @@ def world_run(db_url: str, loop_thread: asyncio.AbstractEventLoop) -> Iterator[d
 
 
 FILTERS = data.Filters(DAY - timedelta(days=13), DAY + timedelta(days=14))  # March closes on 03-21
+LINKAGE = FILTERS.with_(end=DAY + timedelta(days=11))  # the linkage's pulse side: waves closed by then
 
 
 def test_the_facade_returns_the_query_layers_own_numbers(world_run: data.Runner) -> None:
@@ -139,9 +140,11 @@ def test_the_facade_returns_the_query_layers_own_numbers(world_run: data.Runner)
     assert overview["index"] == world_run(analytics.index_report(window=window, **thresholds))
     assert overview["customer"] == world_run(analytics.customer_report(window=window))
     assert overview["index_previous"]["window"] == {"from": "2026-01-28", "to": "2026-02-24"}
-    linkage = data.linkage_view(world_run, FILTERS, lag_weeks=0)
-    assert linkage == world_run(analytics.linkage_report(window=window, min_group=settings.min_group))
+    linkage = data.linkage_view(world_run, LINKAGE, lag_weeks=0)
+    assert linkage == world_run(analytics.linkage_report(window=analytics.Window(LINKAGE.start, LINKAGE.end),
+                                                         min_group=settings.min_group))
     assert linkage["n"] == 60 and linkage["correlations"][0]["r"] > 0.3
+    assert linkage["waves"] == ["March"]  # Islands closed with four answers: it counts nowhere
     segments = data.segments_view(world_run, FILTERS, group_by="region")
     assert segments["index"] == world_run(analytics.index_report(window=window, group_by="region", **thresholds))
 
@@ -199,15 +202,63 @@ def _text(node: Any) -> str:
 
 
 def test_the_lag_moves_the_customer_window(world_run: data.Runner) -> None:
-    linkage = data.linkage_view(world_run, FILTERS, lag_weeks=2)
+    linkage = data.linkage_view(world_run, LINKAGE, lag_weeks=2)
     assert linkage["lag_days"] == 14
-    assert linkage["customer_window"] == {"from": "2026-03-11", "to": "2026-04-07"}
+    assert linkage["customer_window"] == {"from": "2026-03-11", "to": "2026-04-04"}
+
+
+def test_the_linkage_page_says_what_the_report_says(world_run: data.Runner) -> None:
+    """The headline is the report's own (one rule for the words, in surveys.association); the
+    chart is CSAT by CEI band, hidden bands drawn as hidden."""
+    from dashboard.app import create_dash_app
+
+    create_dash_app()  # registers the pages
+    from dashboard.pages import linkage as page
+
+    report = data.linkage_view(world_run, LINKAGE, lag_weeks=0)
+    body = page.render(report, lag_weeks=0)
+    assert _text(_find(body, "linkage-headline")) == report["headline"]
+    assert "associated with more satisfied customers" in report["headline"]
+    figure = _find(body, "linkage-bands").figure
+    drawn = [x for trace in figure.data for x in trace.x]
+    assert sorted(drawn) == sorted(b["band"] for b in report["bands"])
+    hidden = [b["band"] for b in report["bands"] if b["suppressed"]]
+    assert [x for trace in figure.data if trace.name == "hidden" for x in trace.x] == hidden
+    no_claim = {**report, "headline": None, "correlations": [
+        {**c, "r": None, "suppressed": True, "reason": "fewer than 5 contractors with both values"}
+        for c in report["correlations"]]}
+    text = _text(_find(page.render(no_claim, lag_weeks=0), "linkage-headline"))
+    assert "associated" not in text and "fewer than 5 contractors" in text
+
+
+def test_the_drivers_take_their_scores_from_the_index(world_run: data.Runner) -> None:
+    """The linkage's drivers carry weights and r, no score (scores are the index's, gated
+    there); the Drivers view puts the index's score for the same period beside them."""
+    from dashboard.app import create_dash_app
+    from dashboard.components import fmt
+
+    create_dash_app()
+    from dashboard.pages import drivers as page
+
+    report = data.drivers_view(world_run, LINKAGE)
+    dimensions = report["linkage"]["drivers"]["dimensions"]
+    assert dimensions and all("score" not in d and d["weight"] is not None for d in dimensions)
+    index = report["index"]["overall"]
+    rows = _find(page.render(report, data.dimension_levers()), "drivers-table").children[1].children
+    compared = 0
+    for d, row in zip(sorted(dimensions, key=lambda d: -d["share"]), rows):
+        score = (index.get("dimensions") or {}).get(d["id"], {}).get("score")
+        expected = fmt(score, "{:.0f}") if score is not None and not index["suppressed"] else None
+        cell = _text(row.children[4])
+        assert cell == expected if expected is not None else not any(ch.isdigit() for ch in cell)
+        compared += expected is not None
+    assert compared == len(dimensions) == 6  # the period's index shows every dimension
 
 
 def test_the_lag_series_is_one_linkage_report_per_week(world_run: data.Runner) -> None:
-    lags = data.linkage_by_lag(world_run, FILTERS, max_weeks=2)
+    lags = data.linkage_by_lag(world_run, LINKAGE, max_weeks=2)
     assert [p["lag_weeks"] for p in lags] == [0, 1, 2]
-    same = data.linkage_view(world_run, FILTERS, lag_weeks=0)["correlations"][0]
+    same = data.linkage_view(world_run, LINKAGE, lag_weeks=0)["correlations"][0]
     assert (lags[0]["r"], lags[0]["n"]) == (same["r"], 60)
     assert lags[2]["n"] == 0 and lags[2]["r"] is None  # nobody's customers two weeks later
 

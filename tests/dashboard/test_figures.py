@@ -39,15 +39,25 @@ def test_a_trend_without_data_says_so() -> None:
     assert fig.layout.annotations[0].text == "No answers yet."
 
 
-def test_the_scatter_draws_bins_never_contractors_and_the_fitted_line() -> None:
-    bins = [{"n": 30, "cei": 40.0, "csat": 3.8}, {"n": 29, "cei": 60.0, "csat": 4.2}]
-    fig = figures.linkage_scatter(bins, {"slope": 0.02, "intercept": 3.0}, title="CSAT by CEI")
-    points, line = fig.data
-    assert list(points.x) == [40.0, 60.0] and list(points.customdata) == [30, 29]
-    assert list(line.y) == [3.8, 4.2]  # intercept + slope × x at both ends
+def test_the_bands_draw_csat_by_cei_band_with_stepped_counts_and_hidden_bands_as_hidden() -> None:
+    bands = [
+        {"band": "0–20", "n": "fewer than 5", "csat_mean": None, "reason": "fewer than 5 contractors in this band"},
+        {"band": "20–40", "n": "5–9", "csat_mean": None, "reason": "hidden with a smaller hidden band, …"},
+        {"band": "40–60", "n": "20–49", "csat_mean": 3.8, "reason": None},
+        {"band": "60–80", "n": "20–49", "csat_mean": 4.2, "reason": None},
+        {"band": "80–100", "n": "fewer than 5", "csat_mean": None, "reason": "fewer than 5 contractors in this band"},
+    ]
+    fig = figures.linkage_bands(bands, title="CSAT by CEI band", min_group=5)
+    shown, hidden = fig.data
+    assert list(shown.x) == ["40–60", "60–80"] and list(shown.y) == [3.8, 4.2]
+    assert list(shown.text) == ["3.80<br>20–49 contractors", "4.20<br>20–49 contractors"]
+    assert list(hidden.x) == ["0–20", "20–40", "80–100"]
+    assert list(hidden.text) == ["hidden<br>(<5)", "hidden*", "hidden<br>(<5)"]
+    assert "smaller hidden band" in hidden.customdata[1]
+    assert list(fig.layout.xaxis.categoryarray) == [b["band"] for b in bands]
     assert "(0–100)" in fig.layout.xaxis.title.text and "(1–5)" in fig.layout.yaxis.title.text
-    empty = figures.linkage_scatter([], None, title="CSAT by CEI", min_group=5)
-    assert "at least 5" in empty.layout.annotations[0].text
+    empty = figures.linkage_bands(bands[:2], title="CSAT by CEI band", min_group=5)
+    assert "5 or more" in empty.layout.annotations[0].text
 
 
 def test_drivers_are_ranked_largest_on_top() -> None:

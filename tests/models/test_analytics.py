@@ -59,12 +59,18 @@ async def test_linkage_r_matches_numpy(db: str) -> None:
     ps = [c["p_value"] for c in report["correlations"]]
     assert [c["p_adjusted"] for c in report["correlations"]] == stats.benjamini_hochberg(ps)
     assert len(report["correlations"]) == 3 * (1 + 6)
-    # drivers, bins and fit are aggregates only
+    # drivers and bands are aggregates only: no scores, no CEI means, no fitted line
     assert report["drivers"]["method"] == "Johnson's relative weights"
     assert sum(d["share"] for d in report["drivers"]["dimensions"]) == pytest.approx(100.0)
-    assert all(b["n"] >= 5 for b in report["bins"]) and len(report["bins"]) == 10
-    slope, intercept = stats.linear_fit(cei, csat)  # type: ignore[misc]
-    assert report["fit"]["slope"] == pytest.approx(slope, abs=1e-9)
+    assert all("score" not in d for d in report["drivers"]["dimensions"])
+    assert "bins" not in report and "fit" not in report
+    assert [b["band"] for b in report["bands"]] == ["0–20", "20–40", "40–60", "60–80", "80–100"]
+    for b in report["bands"]:
+        members = [s for c, s in zip(cei, csat) if b["cei_from"] <= c < b["cei_to"] or c == b["cei_to"] == 100]
+        assert set(b) == {"band", "cei_from", "cei_to", "n", "csat_mean", "suppressed", "reason"}
+        assert isinstance(b["n"], str)  # a step ("10–19"), never an exact count
+        if not b["suppressed"]:
+            assert b["csat_mean"] == pytest.approx(float(np.mean(members)), abs=1e-9)
     # partial r controls for region, service type and tenure
     assert cell["partial"]["r"] is not None
     json.dumps(report)
@@ -73,16 +79,16 @@ async def test_linkage_r_matches_numpy(db: str) -> None:
 async def test_lag_shifts_the_customer_window(db: str) -> None:
     world = f.World()
     people = await f.contractors(world, 6)
-    w = await f.wave("w", DAY)
+    w = await f.wave("w", DAY)  # closes on DAY + 14
     rng = random.Random(1)
     await f.pulses(world, w, [(c, f.answers_for(3, rng)) for c in people], submitted=f.at(DAY))
     later = DAY + timedelta(days=28)
     await f.customers(world, [(c, 4, 9, 6, True) for c in people for _ in range(3)], completed=f.at(later))
-    window = Window(DAY, DAY)
+    window = Window(DAY, DAY + timedelta(days=14))
     assert (await linkage_report(window=window, min_group=5))["n"] == 0
     shifted = await linkage_report(window=window, lag_days=28, min_group=5)
-    assert shifted["n"] == 6
-    assert shifted["customer_window"] == {"from": later.isoformat(), "to": later.isoformat()}
+    assert shifted["n"] == 6 and shifted["waves"] == ["w"] and shifted["min_responses"] == 3
+    assert shifted["customer_window"] == {"from": later.isoformat(), "to": (later + timedelta(days=14)).isoformat()}
     assert (await linkage_report(window=window, lag_days=28, min_responses=4, min_group=5))["n"] == 0
 
 
@@ -144,6 +150,10 @@ async def test_a_group_of_four_never_reveals_its_cei(db: str) -> None:
     tiny = await index_report(window=window, population=Population(region="tiny"), group_by="wave",
                               min_group=5, min_comment_group=10)
     assert all(r["suppressed"] for r in [tiny["overall"], *tiny["groups"], *tiny["trend"]])
+    # the linkage never shows a group of four either
+    link = await linkage_report(window=window, population=Population(region="tiny"), min_group=5,
+                                min_responses=1)
+    assert link["suppressed"] and link["correlations"] == [] and link["bands"] == []
 
 
 async def test_index_pools_the_responses_of_the_closed_waves(db: str) -> None:
@@ -180,13 +190,15 @@ async def test_alpha_matches_cronbach_on_items(db: str) -> None:
     people = await f.contractors(world, 30)
     w = await f.wave("w", DAY)
     answers = [f.answers_for(1 + 4 * rng.random(), rng) for _ in people]
-    answers[0] = {k: v for k, v in answers[0].items() if k != "connection_growth"}  # incomplete
+    answers[0] = {k: v for k, v in answers[0].items() if k != "connection_growth"}  # incomplete, scored
+    # one of three: below the half rule, so no score; its one answer must not reach the item variances
+    answers[1] = {k: v for k, v in answers[1].items() if k not in ("connection_growth", "connection_community")}
     await f.pulses(world, w, list(zip(people, answers)), submitted=f.at(DAY))
     report = await index_report(window=MARCH, min_group=5, min_comment_group=10)
     connection = report["overall"]["dimensions"]["connection"]
-    items = [[a[q.id] for q in f.SURVEY.items("connection")] for a in answers[1:]]
+    items = [[a[q.id] for q in f.SURVEY.items("connection")] for a in answers[2:]]
     assert connection["alpha"] == pytest.approx(stats.cronbach_alpha(items), abs=1e-9)
-    assert connection["n_complete"] == 29
+    assert (connection["n_complete"], connection["n_contractors"]) == (28, 29)
     trust = report["overall"]["dimensions"]["trust"]
     pairs = np.array([[a[q.id] for q in f.SURVEY.items("trust")] for a in answers])
     r = float(np.corrcoef(pairs[:, 0], pairs[:, 1])[0, 1])

@@ -2,14 +2,16 @@
 
 import pytest
 
-from models.db import POSTGRES_SESSION, connection, dialect, tortoise_config
+from models.db import POSTGRES_CONNECT_TIMEOUT, POSTGRES_SESSION, connection, dialect, tortoise_config
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_postgresql_sessions_aggregate_in_memory(db: str) -> None:
     if dialect() != "postgres":
-        assert tortoise_config(db)["connections"]["default"] == db  # SQLite: the URL as given
+        config = tortoise_config(db)["connections"]["default"]
+        assert config["engine"] == "models.sqlite_bounded"  # SQLite with bounded waits
+        assert config["credentials"]["busy_timeout"] == "5000"  # the URL's pragmas kept
         return
     rows = await connection().execute_query_dict("SELECT current_setting('work_mem') AS v")
     assert rows[0]["v"] == POSTGRES_SESSION["work_mem"]
@@ -20,3 +22,4 @@ def test_a_postgresql_url_keeps_its_pool_options() -> None:
     assert config["credentials"]["maxsize"] == "20"
     assert (config["credentials"]["host"], config["credentials"]["port"]) == ("db.example", 5433)
     assert config["credentials"]["server_settings"] == POSTGRES_SESSION
+    assert config["credentials"]["timeout"] == POSTGRES_CONNECT_TIMEOUT

@@ -126,7 +126,9 @@ async def test_linkage_finds_the_planted_correlation_on_the_demo(db: str, plante
     first = await PulseWave.all().order_by("opens_at").first()
     assert first is not None
     report = await linkage_report(window=Window(first.opens_at.date(), NOW.date()),
-                                  lag_days=0, min_responses=3, min_group=5)
+                                  lag_days=0, min_group=5, now=NOW)
+    # the pulse side is the waves closed by NOW: all but the last, still open
+    assert len(report["waves"]) == await PulseWave.all().count() - 1
     main = next(c for c in report["correlations"] if c["x"] == "cei" and c["y"] == "csat")
     assert main["n"] == report["n"] > 250
     assert main["ci_low"] <= planted <= main["ci_high"], (planted, main)

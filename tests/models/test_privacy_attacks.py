@@ -256,3 +256,30 @@ async def _empty_now(url: str, empty: Any) -> None:
     from tests.conftest import open_database
 
     await open_database(url)
+
+
+async def test_editing_a_contractor_moves_no_figure_of_a_closed_wave(db: str) -> None:
+    """A manager moves one contractor from south to north (and back their start date) between
+    two requests: the difference would be that person's answers."""
+    from models.queries import upsert_contractor
+
+    world = f.World()
+    north = await f.contractors(world, 12, region="north")
+    south = await f.contractors(world, 12, region="south", started_on=date(2026, 6, 1))
+    w = await f.wave("W", date(2026, 8, 1), days=7)
+    await _answer(world, w, north, date(2026, 8, 2))
+    await f.pulses(world, w, [(south[0], LOW[0])], submitted=f.at(date(2026, 8, 2)))
+    await _answer(world, w, south[1:], date(2026, 8, 2))
+    window = Window(date(2026, 8, 1), date(2026, 8, 31))
+
+    async def figures() -> list[Any]:
+        return [_figures(await index_report(window=window, group_by=g, min_group=M, min_comment_group=10))
+                for g in ("region", "tenure_band")]
+
+    before = await figures()
+    by_region = {key[1]: n for key, n, _ in before[0] if key[0] == "groups" and key[-1] == "trust"}
+    assert by_region == {"north": 12, "south": 12}
+    moved = south[0]
+    await upsert_contractor(external_id=moved.external_id, name=moved.name, region="north",
+                            service_type=moved.service_type, started_on=date(2020, 1, 1))
+    assert await figures() == before

@@ -19,7 +19,7 @@ async def test_states_and_window_by_closing_day(db: str) -> None:
     big = await f.wave("big", date(2026, 3, 1), days=10)      # closes 03-11
     small = await f.wave("small", date(2026, 3, 5), days=10)  # closes 03-15
     live = await f.wave("live", date(2026, 3, 25), days=14)   # closes 04-08, after NOW
-    later = await f.wave("later", date(2026, 3, 20), days=5)  # closes 03-25
+    await f.wave("later", date(2026, 3, 20), days=5)  # closes 03-25, nobody answered
     await f.invites(world, live, people)
     rng = __import__("random").Random(1)
     await f.pulses(world, big, [(c, f.answers_for(3, rng)) for c in people], submitted=f.at(date(2026, 3, 2)))

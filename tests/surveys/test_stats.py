@@ -674,3 +674,42 @@ def test_partial_correlator_equals_partial_correlate_pair_by_pair():
         assert got.p_value == pytest.approx(expected.p_value, abs=1e-12)
     with pytest.raises(KeyError):
         correlator.correlate("cei", "nps")
+
+
+def test_spearman_ranks_values_a_few_bits_apart_as_ties():
+    """Means equal in exact arithmetic (15.15) but apart after floating-point
+    summation rank as ties, as they would in exact arithmetic."""
+    from fractions import Fraction
+
+    from surveys.stats import settle
+
+    a, b = (10.1 + 20.2) / 2, (10.2 + 20.1) / 2
+    assert a != b and settle(a) == settle(b) == 15.15
+    xs, ys = [a, b, 12.0, 18.5, 16.0], [4.0, 3.0, 2.5, 4.5, 3.5]
+    exact = [Fraction("15.15"), Fraction("15.15"), Fraction(12), Fraction("18.5"), Fraction(16)]
+    ranks = ss.rankdata([float(x) for x in exact])
+    expected = float(np.corrcoef(ranks, ss.rankdata(ys))[0, 1])
+    assert spearman(xs, ys) == pytest.approx(expected, abs=1e-12)
+    naive = float(np.corrcoef(ss.rankdata(xs), ss.rankdata(ys))[0, 1])
+    assert abs(naive - expected) > 0.01  # without settling, the tie splits
+
+
+def test_reliability_from_sums_matches_the_item_table():
+    import random
+
+    from surveys.stats import reliability_from_sums, spearman_brown
+
+    rng = random.Random(3)
+    for k in (2, 3, 4):
+        rows = [[rng.randint(1, 5) for _ in range(k)] for _ in range(40)]
+        items = [(len(rows), sum(r[i] for r in rows), sum(r[i] ** 2 for r in rows)) for i in range(k)]
+        totals = [sum(r) for r in rows]
+        found = reliability_from_sums(items, (len(rows), sum(totals), sum(t * t for t in totals)))
+        assert found.alpha == pytest.approx(surveys.stats.cronbach_alpha(rows), abs=1e-12)
+        assert found.n_complete == 40
+        if k == 2:
+            r = float(np.corrcoef([row[0] for row in rows], [row[1] for row in rows])[0, 1])
+            assert found.reliability == pytest.approx(spearman_brown(r), abs=1e-12)
+        else:
+            assert found.reliability == found.alpha and found.spearman_brown is None
+    assert reliability_from_sums([(1, 3, 9), (1, 2, 4)], (1, 5, 25)).alpha is None  # one response
