@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from models import analytics, followup
-from models.db import dialect
+from models.db import side_by_side
 from models.entities import Contractor
 from models.queries import survey_in_force
 from models.settings import settings
@@ -209,7 +209,7 @@ def overview_view(run: Runner, filters: Filters) -> dict[str, Any]:
     window, population = _window(filters), _population(filters)
 
     async def both() -> dict[str, Any]:
-        index, before, customer, customer_before = await _together(
+        index, before, customer, customer_before = await side_by_side(
             _index(window=window, population=population),
             _index(window=window.previous(), population=population),
             analytics.customer_report(window=window, population=population),
@@ -239,7 +239,7 @@ def linkage_by_lag(run: Runner, filters: Filters, *, max_weeks: int = 8) -> list
     window, population = _window(filters), _population(filters)
 
     async def lags() -> list[dict[str, Any]]:
-        reports = await _together(*(
+        reports = await side_by_side(*(
             analytics.linkage_report(window=window, population=population, lag_days=7 * weeks,
                                      min_group=settings.min_group)
             for weeks in range(max_weeks + 1)))
@@ -258,7 +258,7 @@ def drivers_view(run: Runner, filters: Filters) -> dict[str, Any]:
     window, population = _window(filters), _population(filters)
 
     async def both() -> dict[str, Any]:
-        linkage, index = await _together(
+        linkage, index = await side_by_side(
             analytics.linkage_report(window=window, population=population, min_group=settings.min_group),
             _index(window=window, population=population),
         )
@@ -272,7 +272,7 @@ def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, 
     window, population = _window(filters), _population(filters)
 
     async def both() -> dict[str, Any]:
-        index, customer = await _together(
+        index, customer = await side_by_side(
             _index(window=window, population=population, group_by=group_by),
             analytics.customer_report(window=window, population=population, group_by=group_by),
         )
@@ -309,13 +309,6 @@ def dimension_levers(lang: str = "en") -> list[dict[str, str]]:
          "levers": localize(d.description, lang, settings.brand) if d.description else ""}
         for d in survey.dimensions
     ]
-
-
-async def _together(*coros: Coroutine[Any, Any, Any]) -> list[Any]:
-    """Await the queries concurrently where the database can run them so, else in turn."""
-    if dialect() == "postgres":
-        return list(await asyncio.gather(*coros))
-    return [await coro for coro in coros]
 
 
 async def _index(*, window: analytics.Window, population: analytics.Population,

@@ -119,11 +119,11 @@ def linkage_bands(
     *,
     title: str,
     min_group: int = 5,
-    x_title: str = "Connection & Empowerment Index band (0–100)",
+    x_title: str = "Connection & Empowerment Index band (0–100); n = contractors in the band",
     y_title: str = "Customer satisfaction, mean (1–5)",
 ) -> go.Figure:
     """Customer satisfaction by fixed CEI band: one bar per band, labelled with its
-    count as a step ("10–19 contractors"). A hidden band is drawn as a grey bar that
+    count as a step ("n 10–19"). A hidden band is drawn as a grey bar that
     says so ("hidden (<5)", or "hidden*" when hidden with a smaller one), with its
     reason on hover. Never a contractor, never a CEI mean.
     """
@@ -136,7 +136,7 @@ def linkage_bands(
         x=[str(b["band"]) for b in shown],
         y=[b["csat_mean"] for b in shown],
         marker={"color": PALETTE["brand"]},
-        text=[f"{b['csat_mean']:.2f}<br>{b['n']} contractors" for b in shown],
+        text=[f"{b['csat_mean']:.2f}<br><span style='font-size:11px'>n {b['n']}</span>" for b in shown],
         textposition="outside",
         cliponaxis=False,
         customdata=[str(b["n"]) for b in shown],

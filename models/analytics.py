@@ -60,11 +60,10 @@ linkage_report(*, window, population=Population(), lag_days=0, group_by=None,
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import functools
 import hashlib
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from dataclasses import field as dc_field
 from datetime import UTC, date, datetime, time, timedelta
@@ -74,14 +73,15 @@ from typing import Any
 
 import numpy as np
 
-from models.db import connection, dialect
+from models.db import connection, dialect, side_by_side
 from models.entities import PulseWave
+from models.queries import survey_in_force
 from models.settings import settings
 from models.waves import WaveStatus, waves_in
 from surveys import stats
 from surveys.association import linkage_headline
 from surveys.privacy import band, filter_allowed, publishable, suppressed_groups
-from surveys.schema import Survey, builtin_survey, load_survey
+from surveys.schema import Survey
 from surveys.scoring import CES_AGREE_MIN, CSAT_TOP_TWO_MIN, DETRACTOR_MAX, PROMOTER_MIN
 from surveys.scoring import nps as nps_score
 from surveys.scoring import share_percent
@@ -295,10 +295,9 @@ def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
-@functools.cache
 def pulse_survey() -> Survey:
-    """The pulse definition in force (the configured file, else the bundled one)."""
-    return load_survey(settings.pulse_survey) if settings.pulse_survey else builtin_survey("pulse")
+    """The pulse definition in force (models.queries.survey_in_force, the one loader)."""
+    return survey_in_force("pulse")
 
 
 def _dimensions(survey: Survey) -> list[dict[str, str]]:
@@ -397,14 +396,6 @@ def _group_order(key: str | None, g: Any, waves: dict[int, dict[str, Any]]) -> t
     if key == "wave":
         return (waves.get(int(g), {}).get("opens_at", ""), str(g))
     return (str(g),)
-
-
-async def _gather(*queries: Awaitable[Any]) -> list[Any]:
-    """Independent queries side by side on PostgreSQL (each takes a pooled
-    connection: two cores), one after the other on SQLite (one connection)."""
-    if dialect() == "postgres":
-        return list(await asyncio.gather(*queries))
-    return [await query for query in queries]
 
 
 def _dimension_sums_sql(q: _Sql, keys: dict[str, str], source: str, where: str, survey: Survey | None) -> str:
@@ -539,7 +530,7 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
         "FROM pulse_invites i JOIN lim ON lim.w = i.wave_id JOIN contractors c ON c.id = i.contractor_id "
         "LEFT JOIN pulse_responses r ON r.wave_id = i.wave_id AND r.contractor_id = i.contractor_id "
         "GROUP BY 1, 2, 3, 4")
-    response_rows, comment_rows, score_rows, item_rows, invite_rows = await _gather(
+    response_rows, comment_rows, score_rows, item_rows, invite_rows = await side_by_side(
         people.rows(responses_sql), comments.rows(comments_sql), scores.rows(scores_sql), items.rows(items_sql),
         invites.rows(invites_sql))
     for row in response_rows:
@@ -877,7 +868,7 @@ async def _customer_sums(
         return await q.rows(f"SELECT {q.day('cr.completed_at')} AS k, {_key_sql(q, key, window.end)} AS g, "
                             f"{select} FROM {table} {join}WHERE {' AND '.join(where)} GROUP BY 1, 2")
 
-    rows = await _gather(sums("customer_responses cr", _CUSTOMER_SUMS), sums("jobs cr", "COUNT(*) AS jobs"))
+    rows = await side_by_side(sums("customer_responses cr", _CUSTOMER_SUMS), sums("jobs cr", "COUNT(*) AS jobs"))
     weeks: dict[str, dict[str, int]] = {}
     groups: dict[Any, dict[str, int]] = {}
     mondays: dict[Any, str] = {}
@@ -989,7 +980,7 @@ async def _linked_contractors(
         f"WHERE {customers_q.between('cr.completed_at', customer_window)} GROUP BY cr.contractor_id "
         f"HAVING COUNT(*) >= {customers_q.p(min_responses)}")
     people = _Sql().rows("SELECT id, region, service_type, started_on FROM contractors")
-    pulse_rows, score_rows, customer_rows, people_rows = await _gather(pulse, scores, customers, people)
+    pulse_rows, score_rows, customer_rows, people_rows = await side_by_side(pulse, scores, customers, people)
     means: dict[int, list[float | None]] = {}
     for row in score_rows:
         if row["dim"] in dims:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -34,6 +34,7 @@ __all__ = [
     "is_bad_value",
     "is_unavailable",
     "migrate",
+    "side_by_side",
     "tortoise_config",
 ]
 
@@ -185,3 +186,11 @@ def is_bad_value(exc: BaseException) -> bool:
 def dialect() -> str:
     """'sqlite' or 'postgres': the few places SQL differs ask this."""
     return connection().capabilities.dialect
+
+
+async def side_by_side(*queries: Awaitable[Any]) -> list[Any]:
+    """Independent queries at once on PostgreSQL (each takes a pooled
+    connection: two cores), one after the other on SQLite (one connection)."""
+    if dialect() == "postgres":
+        return list(await asyncio.gather(*queries))
+    return [await query for query in queries]

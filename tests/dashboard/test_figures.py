@@ -50,7 +50,8 @@ def test_the_bands_draw_csat_by_cei_band_with_stepped_counts_and_hidden_bands_as
     fig = figures.linkage_bands(bands, title="CSAT by CEI band", min_group=5)
     shown, hidden = fig.data
     assert list(shown.x) == ["40–60", "60–80"] and list(shown.y) == [3.8, 4.2]
-    assert list(shown.text) == ["3.80<br>20–49 contractors", "4.20<br>20–49 contractors"]
+    assert list(shown.text) == ["3.80<br><span style='font-size:11px'>n 20–49</span>",
+                                "4.20<br><span style='font-size:11px'>n 20–49</span>"]
     assert list(hidden.x) == ["0–20", "20–40", "80–100"]
     assert list(hidden.text) == ["hidden<br>(<5)", "hidden*", "hidden<br>(<5)"]
     assert "smaller hidden band" in hidden.customdata[1]
