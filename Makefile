@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PORT    ?= 8000
 DASH_PORT ?= 8050
 
-.PHONY: run test install browser postgres
+.PHONY: run test install browser postgres redis
 
 install: $(STAMP)
 
@@ -24,8 +24,9 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/rapport run --port $(PORT) --dash-port $(DASH_PORT)
 
-# The whole suite, on SQLite and PostgreSQL, browser tests included.
-test: install browser postgres
+# The whole suite, on SQLite and PostgreSQL, browser tests included; the rate
+# limits are tested in memory and in Redis.
+test: install browser postgres redis
 	$(BIN)/python -m pytest
 
 browser:
@@ -38,3 +39,16 @@ postgres:
 	  echo "Starting the local PostgreSQL cluster"; \
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | tail -1) main start || true; \
 	  for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
+
+# Redis on 127.0.0.1:6379 for the rate-limit tests: started if down (installed
+# with apt if missing), with no persistence; tests keep their keys under a
+# prefix of their own.
+redis:
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { \
+	  echo "Starting a local Redis"; \
+	  command -v redis-server >/dev/null || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }; \
+	  mkdir -p /var/lib/redis /var/log/redis; \
+	  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+	    --dir /var/lib/redis --logfile /var/log/redis/ci.log; \
+	  for i in 1 2 3 4 5 6 7 8 9 10; do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done; }

@@ -1,4 +1,5 @@
-"""The `rapport` command: serve the collector, migrate, manage keys and users, import, demo, run.
+"""The `rapport` command: serve the collector, migrate, manage keys and users, import, demo, run,
+forget people, read the audit log.
 
 Errors print one clear line to stderr (an import's, one more line per error)
 and exit with status 2, never a traceback.
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
@@ -101,9 +103,25 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     print("database is up to date")
 
 
-def cmd_apikey(args: argparse.Namespace) -> None:
-    from models.keys import create_api_key, revoke_api_key
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
 
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    for row in (header, *rows):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
+
+
+def cmd_apikey(args: argparse.Namespace) -> None:
+    from models.keys import create_api_key, list_api_keys, revoke_api_key
+
+    if args.action == "list":
+        keys = _with_database(args.database_url, list_api_keys)
+        _table(("name", "starts", "created", "last used", "state"),
+               [(k.name, k.prefix + "…", _when(k.created_at), _when(k.last_used_at),
+                 f"revoked {_when(k.revoked_at)}" if k.revoked_at else "active") for k in keys])
+        return
     if args.action == "create":
         key = _with_database(args.database_url, lambda: create_api_key(name=args.name))
         print(f"API key {args.name!r} created. It is shown only once; send it as 'Authorization: Bearer <key>':")
@@ -127,11 +145,71 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def cmd_user(args: argparse.Namespace) -> None:
-    from models.keys import create_user
+    from models import keys
 
-    password = _password(args)
-    _with_database(args.database_url, lambda: create_user(username=args.name, password=password))
-    print(f"user {args.name!r} can sign in to the dashboard")
+    if args.action == "list":
+        users = _with_database(args.database_url, keys.list_users)
+        _table(("name", "created", "last sign-in", "state", "sessions"),
+               [(u.username, _when(u.created_at), _when(u.last_login_at),
+                 f"disabled {_when(u.disabled_at)}" if u.disabled_at else "active", str(u.sessions)) for u in users])
+    elif args.action == "disable":
+        ended = _with_database(args.database_url, lambda: keys.disable_user(username=args.name))
+        print(f"user {args.name!r} is disabled; {ended} session(s) ended")
+    elif args.action == "enable":
+        _with_database(args.database_url, lambda: keys.enable_user(username=args.name))
+        print(f"user {args.name!r} can sign in again")
+    elif args.action == "delete":
+        ended = _with_database(args.database_url, lambda: keys.delete_user(username=args.name))
+        print(f"user {args.name!r} is deleted; {ended} session(s) ended")
+    else:
+        password = _password(args)
+        _with_database(args.database_url, lambda: keys.create_user(username=args.name, password=password))
+        print(f"user {args.name!r} can sign in to the dashboard")
+
+
+def cmd_forget(args: argparse.Namespace) -> None:
+    from models.forget import NotFoundError, forget_contractor, forget_customer_response
+
+    async def work() -> Any:
+        if args.what == "contractor":
+            return await forget_contractor(external_id=args.external_id)
+        return await forget_customer_response(job_external_id=args.job, token=args.token)
+
+    try:
+        forgotten = _with_database(args.database_url, work)
+    except NotFoundError as exc:
+        raise CommandError(f"{exc}; nothing was deleted") from None
+    deleted = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in forgotten.as_dict().items() if n)
+    print(f"forgotten: {deleted}")
+
+
+def _since(raw: str) -> datetime:
+    """'7d', '12h', '30m', or an ISO date or date-time (UTC unless it says otherwise)."""
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    if raw[-1:] in units and raw[:-1].isdigit():
+        return datetime.now(UTC) - timedelta(**{units[raw[-1]]: int(raw[:-1])})
+    try:
+        moment = datetime.fromisoformat(raw) if "T" in raw or " " in raw else datetime.combine(
+            date.fromisoformat(raw), datetime.min.time())
+    except ValueError:
+        raise CommandError(f"--since must be like 7d, 12h, 30m, 2026-11-01 or 2026-11-01T08:00, not {raw!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cmd_audit(args: argparse.Namespace) -> None:
+    from models.audit import entries, prune
+
+    since = _since(args.since) if args.since else None
+
+    async def work() -> Any:
+        await prune()
+        return await entries(since=since, actor=args.actor, limit=args.limit)
+
+    for e in _with_database(args.database_url, work):
+        params = " ".join(f"{k}={v}" for k, v in sorted(e.params.items()))
+        status = f" -> {e.status}" if e.status is not None else ""
+        print(f"{e.at.astimezone(UTC).isoformat(timespec='seconds')}  {e.actor_kind}:{e.actor}  {e.client}  "
+              f"{e.action}{status}{'  ' + params if params else ''}")
 
 
 def cmd_import(args: argparse.Namespace) -> None:
@@ -313,12 +391,14 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="apply pending database migrations").set_defaults(run=cmd_migrate)
 
-    apikey = commands.add_parser("apikey", help="create or revoke API keys")
+    apikey = commands.add_parser("apikey", help="create, list or revoke API keys")
     apikey_actions = apikey.add_subparsers(dest="action", required=True, metavar="ACTION")
     for action, text in (("create", "create a key; prints it as the last line"), ("revoke", "revoke a key")):
         sub = apikey_actions.add_parser(action, help=text)
         sub.add_argument("name")
         sub.set_defaults(run=cmd_apikey)
+    apikey_actions.add_parser("list", help="names, creation and last use; never the keys").set_defaults(
+        run=cmd_apikey)
 
     user = commands.add_parser("user", help="dashboard users")
     user_actions = user.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -326,6 +406,31 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--password", help="else $RAPPORT_PASSWORD, else asked twice")
     create.set_defaults(run=cmd_user)
+    user_actions.add_parser("list", help="users, last sign-in and open sessions").set_defaults(run=cmd_user)
+    for action, text in (("disable", "refuse the user's sign-ins and end all their sessions"),
+                         ("enable", "let a disabled user sign in again"),
+                         ("delete", "delete the user and end all their sessions")):
+        sub = user_actions.add_parser(action, help=text)
+        sub.add_argument("name")
+        sub.set_defaults(run=cmd_user)
+
+    forget = commands.add_parser("forget", help="delete a person's data for good (GDPR Art. 17)")
+    forget_what = forget.add_subparsers(dest="what", required=True, metavar="WHAT")
+    contractor = forget_what.add_parser(
+        "contractor", help="the contractor, their pulse answers and links, their jobs and those jobs' customer answers")
+    contractor.add_argument("external_id")
+    contractor.set_defaults(run=cmd_forget)
+    customer = forget_what.add_parser("customer-response", help="one customer's answers, with their job and link")
+    which = customer.add_mutually_exclusive_group(required=True)
+    which.add_argument("--job", metavar="EXTERNAL_ID", help="the job's external id")
+    which.add_argument("--token", help="the token of the survey link (the part after /s/)")
+    customer.set_defaults(run=cmd_forget)
+
+    audit = commands.add_parser("audit", help="who read, exported or deleted what, oldest first")
+    audit.add_argument("--since", help="7d, 12h, 30m, or an ISO date or date-time")
+    audit.add_argument("--actor", help="an API key name or a dashboard user")
+    audit.add_argument("--limit", type=int, default=1000, help="the newest N entries (default 1000)")
+    audit.set_defaults(run=cmd_audit)
 
     importer = commands.add_parser(
         "import", help="import a CSV file whole, or nothing",

@@ -45,7 +45,7 @@ from surveys.language import pick_language
 from surveys.schema import SKIP, QuestionKind, Survey, localize
 from surveys.validation import AnswerErrors, validate
 
-__all__ = ["SECURITY_HEADERS", "routes", "unavailable_page", "when"]
+__all__ = ["SECURITY_HEADERS", "routes", "too_many_tries", "unavailable_page", "when"]
 
 HERE = Path(__file__).parent
 FORM_FIELDS = ("submission_id", "lang")
@@ -88,6 +88,9 @@ TEXT: dict[str, dict[str, str]] = {
         "once": "Please give one answer to this question.",
         "unavailable_title": "Back in a moment",
         "unavailable": "We can't reach our records right now. Please try again in a few seconds.",
+        "busy_title": "Too many tries",
+        "busy": "Too many links that do not exist were tried from your network. Please check your link "
+        "and try again in {minutes} minutes.",
     },
     "es": {
         "submit": "Enviar",
@@ -114,6 +117,9 @@ TEXT: dict[str, dict[str, str]] = {
         "once": "Da una sola respuesta a esta pregunta.",
         "unavailable_title": "Volvemos enseguida",
         "unavailable": "Ahora mismo no podemos acceder a nuestros registros. Inténtalo de nuevo en unos segundos.",
+        "busy_title": "Demasiados intentos",
+        "busy": "Desde tu red se probaron demasiados enlaces que no existen. Revisa tu enlace y vuelve "
+        "a intentarlo dentro de {minutes} minutos.",
     },
 }
 
@@ -178,6 +184,20 @@ def _message(request: Request, status: int, lang: str, link: Link | None = None)
     if status == 403 and link is not None and link.opens_at is not None:
         text = words["opens_on"].replace("{when}", when(link.opens_at, lang))
     return _render(request, "message.html", {"lang": lang, "title": words[f"{key}_title"], "text": text}, status)
+
+
+def too_many_tries(request: Request, retry_after: int) -> Response:
+    """429 for a person whose address tried too many unknown links (models.ratelimit)."""
+    kind: LinkKind = "pulse" if request.url.path.startswith("/p/") else "customer"
+    lang = pick_language(queries.survey_in_force(kind).languages, request.query_params.get("lang"),
+                         request.headers.get("accept-language"))
+    words = _words(lang)
+    minutes = str(max(1, -(-retry_after // 60)))
+    response = _render(request, "message.html",
+                       {"lang": lang, "title": words["busy_title"], "text": words["busy"].replace("{minutes}", minutes)},
+                       429)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def unavailable_page(request: Request) -> Response:

@@ -6,6 +6,13 @@ session cookie, the login and logout pages and a guard in front of
 `_dash-layout`, `_dash-dependencies`, `_dash-update-component` and its assets
 included. Dash is mounted under `/dashboard/` through a2wsgi.
 
+The cookie names a session kept in the database (models.sessions), so
+signing out, `rapport user disable` and `rapport user delete` end it on every
+copy of the cookie. Wrong passwords count against the name and the address
+(models.ratelimit): past the limit the login answers 429 until the oldest
+failure leaves the window. Every response carries the security headers, and
+the guard writes each view and each figure a user loads to the audit log.
+
 Run it with `rapport-dashboard [--host 127.0.0.1] [--port 8050]`.
 """
 
@@ -15,10 +22,13 @@ import argparse
 import asyncio
 import hmac
 import html
+import json
+import logging
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from urllib.parse import quote, urlsplit
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from a2wsgi import WSGIMiddleware
 from starlette.applications import Starlette
@@ -27,35 +37,107 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.contrib.starlette import RegisterTortoise
 
 from dashboard.app import PREFIX, create_dash_app
 from dashboard.data import RUNNER_KEY, LoopRunner
+from models.audit import AuditLog
 from models.db import health, migrate, tortoise_config
 from models.keys import authenticate_user
+from models.ratelimit import RateLimits, client_address
+from models.sessions import SESSION_LIFETIME, end_session, session_user, start_session
 from models.settings import SettingsError, normalise_database_url, settings
 
-__all__ = ["AuthGuard", "create_app", "main"]
+__all__ = ["AuthGuard", "SecurityHeaders", "create_app", "main"]
+
+log = logging.getLogger("rapport.audit")
 
 PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/favicon.ico"})
 SESSION_COOKIE = "rapport_dashboard"
-SESSION_MAX_AGE = 12 * 3600  # a working day; then sign in again
+UPDATE_PATH = PREFIX + "_dash-update-component"
+STATIC_PATHS = (PREFIX + "assets/", PREFIX + "_dash-component-suites/", PREFIX + "_favicon")
+PAGE_CONTENT = "_pages_content"  # Dash pages' container: a callback filling it is a view being loaded
+
+
+def security_headers(script_hashes: Sequence[str]) -> dict[str, str]:
+    """The survey pages' headers, with the CSP Dash 4 needs: its own scripts plus the
+    hashes of its two inline ones (no 'unsafe-inline' for scripts), inline styles
+    (Plotly and the date picker set them), data: images (Plotly's icons)."""
+    csp = "; ".join((
+        "default-src 'self'",
+        "script-src 'self' " + " ".join(script_hashes),
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ))
+    return {
+        "Content-Security-Policy": csp,
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+    }
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response, Dash's and the login's alike.
+
+    Dash registers the inline script of its pages' titles at its first request,
+    so the headers are made per response (two hashes of short strings), never frozen early.
+    Responses that are not static files and say nothing of caching get
+    `Cache-Control: no-store`, as the survey pages do: figures stay out of shared caches.
+    """
+
+    def __init__(self, app: ASGIApp, headers: Callable[[], dict[str, str]]) -> None:
+        self.app = app
+        self.headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(k.lower().encode(), v.encode()) for k, v in self.headers().items()]
+                if not scope["path"].startswith(STATIC_PATHS):
+                    extra.append((b"cache-control", b"no-store"))
+                message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in names)]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class AuthGuard:
-    """No session user, no data: pages redirect to the login, anything else gets 401."""
+    """No live session, no data: pages redirect to the login, anything else gets 401.
 
-    def __init__(self, app: ASGIApp) -> None:
+    A session is live while its row exists (models.sessions); a cookie whose
+    session was ended is emptied on the spot. Behind the guard, each view and
+    each figure a user loads is written to the audit log.
+    """
+
+    def __init__(self, app: ASGIApp, audit: AuditLog) -> None:
         self.app = app
+        self.audit = audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
-        if scope.get("session", {}).get("user"):
+        session = scope.get("session", {})
+        user = await session_user(session_id=str(session.get("sid", ""))) if session.get("sid") else None
+        if user is not None and user == session.get("user"):
+            if scope["path"] == UPDATE_PATH and scope["method"] == "POST":
+                receive = await self._audit_callback(scope, receive, user)
             await self.app(scope, receive, send)
             return
+        session.clear()
         request = Request(scope)
         response: Response
         wants_page = request.method == "GET" and "text/html" in request.headers.get("accept", "")
@@ -65,6 +147,60 @@ class AuthGuard:
         else:
             response = JSONResponse({"error": "sign in first"}, status_code=401)
         await response(scope, receive, send)
+
+    async def _audit_callback(self, scope: Scope, receive: Receive, user: str) -> Receive:
+        """Write the view or figure this callback loads to the audit log; returns a
+        `receive` that replays the body read for it."""
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        entry = _callback_entry(body)
+        if entry is not None:
+            action, params = entry
+            try:
+                await self.audit.record(actor_kind="user", actor=user, action=action, params=params, status=None,
+                                        client=client_address(scope.get("client")))
+            except Exception as exc:  # never refuse a view because its audit entry failed; say so
+                log.warning("audit entry not written (%s) for %s", type(exc).__name__, action)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return replay
+
+
+def _callback_entry(body: bytes) -> tuple[str, dict[str, Any]] | None:
+    """(action, params) for a callback that loads a view or reads figures, else None.
+
+    A view is the page Dash's router fills `_pages_content` for; figures are
+    callbacks fed by a page's `*-query` store (the filters of the URL). The
+    shell's own callbacks (filter bar, navigation) are not data and not logged.
+    """
+    try:
+        payload = json.loads(body)
+        output = str(payload.get("output", ""))
+        inputs = [i for i in payload.get("inputs", []) if isinstance(i, dict)]
+    except (ValueError, AttributeError):
+        return None
+    values = {f"{i.get('id')}.{i.get('property')}": i.get("value") for i in inputs}
+    if PAGE_CONTENT in output:
+        path = values.get("_pages_location.pathname") or ""
+        search = values.get("_pages_location.search") or ""
+        return f"view {path}", dict(parse_qsl(str(search).lstrip("?")))
+    queries = [v for k, v in values.items() if k.endswith("-query.data") and isinstance(v, dict)]
+    if not queries:
+        return None
+    params = {k: v for k, v in queries[0].items() if isinstance(v, str | int | float | bool) or v is None}
+    return f"figure {output.strip('.').split('...')[0]}", params
 
 
 def _csrf(request: Request) -> str:
@@ -133,7 +269,8 @@ def _login_page(request: Request, *, error: str = "", username: str = "", next_:
 
 async def login(request: Request) -> Response:
     if request.method == "GET":
-        if request.session.get("user"):
+        sid = str(request.session.get("sid", ""))
+        if request.session.get("user") and await session_user(session_id=sid) == request.session["user"]:
             return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
         return _login_page(request, next_=_safe_next(request.query_params.get("next")))
     form = await request.form()
@@ -143,13 +280,34 @@ async def login(request: Request) -> Response:
     if not expected or not hmac.compare_digest(str(form.get("csrf", "")), str(expected)):
         return _login_page(request, error="The form expired. Please sign in again.", username=username,
                            next_=next_, status=400)
+    limits: RateLimits = request.app.state.rate_limits
+    address = client_address(request.scope.get("client"))
+    name_key = username.strip().casefold()[:100]
+    wait = (await limits.retry_after("login", name_key, address)
+            or await limits.retry_after("login-address", address))
+    if wait is not None:
+        return _locked_out(request, wait, username=username, next_=next_)
     user = await authenticate_user(username=username, password=password)
     if user is None:
+        wait = max(await limits.failed("login", name_key, address) or 0,
+                   await limits.failed("login-address", address) or 0)
+        if wait:
+            return _locked_out(request, wait, username=username, next_=next_)
         return _login_page(request, error="Wrong username or password.", username=username, next_=next_,
                            status=401)
+    await limits.clear("login", name_key, address)
+    session_id = await start_session(user=user)
     request.session.clear()  # a fresh session on sign-in: no fixation
-    request.session.update({"user": user.username, "csrf": secrets.token_urlsafe(24)})
+    request.session.update({"user": user.username, "sid": session_id, "csrf": secrets.token_urlsafe(24)})
     return RedirectResponse(next_, status_code=303)
+
+
+def _locked_out(request: Request, wait: int, *, username: str, next_: str) -> Response:
+    minutes = max(1, -(-wait // 60))
+    response = _login_page(request, error=f"Too many wrong passwords. Please try again in {minutes} "
+                           f"minute{'s' if minutes > 1 else ''}.", username=username, next_=next_, status=429)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 async def logout(request: Request) -> Response:
@@ -157,6 +315,7 @@ async def logout(request: Request) -> Response:
         form = await request.form()
         expected = request.session.get("csrf", "")
         if expected and hmac.compare_digest(str(form.get("csrf", "")), str(expected)):
+            await end_session(session_id=str(request.session.get("sid", "")))
             request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -172,19 +331,21 @@ async def home(request: Request) -> Response:
     return RedirectResponse(PREFIX, status_code=303)
 
 
-def create_app(database_url: str | None = None) -> Starlette:
-    """The dashboard app on `database_url` (default: settings.database_url)."""
+def create_app(database_url: str | None = None, *, rate_limits: RateLimits | None = None) -> Starlette:
+    """The dashboard app on `database_url` (default: settings.database_url); wrong passwords
+    are counted in `rate_limits` (default: RAPPORT_RATE_LIMIT_STORAGE)."""
     dash_app = create_dash_app()
     config = tortoise_config(database_url)
+    limits = rate_limits or RateLimits()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with RegisterTortoise(app, config=config):
+        async with RegisterTortoise(app, config=config), limits:
             # The Dash callbacks' way into the ORM: this loop (see dashboard.data).
             dash_app.server.config[RUNNER_KEY] = LoopRunner(asyncio.get_running_loop())
             yield
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/", home),
             Route("/login", login, methods=["GET", "POST"]),
@@ -193,18 +354,21 @@ def create_app(database_url: str | None = None) -> Starlette:
             Mount(PREFIX.rstrip("/"), app=WSGIMiddleware(dash_app.server)),  # type: ignore[arg-type]
         ],
         middleware=[
+            Middleware(SecurityHeaders, headers=lambda: security_headers(dash_app.csp_hashes())),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret,
                 session_cookie=SESSION_COOKIE,
-                max_age=SESSION_MAX_AGE,
+                max_age=int(SESSION_LIFETIME.total_seconds()),
                 same_site="lax",
-                https_only=settings.base_url.startswith("https://"),
+                https_only=settings.dashboard_https,  # the dashboard's own address, not the collector's
             ),
-            Middleware(AuthGuard),
+            Middleware(AuthGuard, audit=AuditLog()),
         ],
         lifespan=lifespan,
     )
+    app.state.rate_limits = limits
+    return app
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -16,8 +16,10 @@ from tortoise.models import Model
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "Contractor",
     "CustomerResponse",
+    "DashboardSession",
     "Job",
     "PulseInvite",
     "PulseItemAnswer",
@@ -224,18 +226,61 @@ class ApiKey(Model):
     prefix = fields.CharField(max_length=12)
     created_at = fields.DatetimeField(auto_now_add=True)
     revoked_at = fields.DatetimeField(null=True)
+    last_used_at = fields.DatetimeField(null=True)  # to within models.keys.LAST_USED_EVERY
 
     class Meta:
         table = "api_keys"
 
 
 class User(Model):
-    """A dashboard user, whose password is kept as a scrypt hash."""
+    """A dashboard user, whose password is kept as a salted hash only."""
 
     id = fields.IntField(primary_key=True)
     username = fields.CharField(max_length=100, unique=True)
+    # argon2id with its parameters in the string; hashes of before 0003 are
+    # scrypt and are replaced at the next successful sign-in (models.keys)
     password_hash = fields.CharField(max_length=255)
     created_at = fields.DatetimeField(auto_now_add=True)
+    disabled_at = fields.DatetimeField(null=True)
+    last_login_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "users"
+
+
+class DashboardSession(Model):
+    """A signed-in dashboard session, named by the SHA-256 of the random id its cookie carries."""
+
+    # Deleting the row ends the session on every copy of the cookie.
+
+    id = fields.IntField(primary_key=True)
+    key_hash = fields.CharField(max_length=64, unique=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "rapport.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "dashboard_sessions"
+
+
+class AuditEntry(Model):
+    """Who read or exported what, when and from where: an API key or a dashboard user.
+
+    The actor is kept by name, not by reference, so the trail outlives a deleted
+    user or a revoked key. Pruned after RAPPORT_AUDIT_DAYS days.
+    """
+
+    id = fields.IntField(primary_key=True)
+    at = fields.DatetimeField(db_index=True)
+    actor_kind = fields.CharField(max_length=16)  # api_key or user
+    actor = fields.CharField(max_length=100)
+    action = fields.CharField(max_length=200)  # a route template or a dashboard view
+    params = fields.JSONField(default=dict)  # what was asked for, without secrets or personal ids
+    status = fields.SmallIntField(null=True)
+    client = fields.CharField(max_length=64, default="")
+
+    class Meta:
+        table = "audit_log"
+        indexes = (Index(fields=("actor", "at")),)

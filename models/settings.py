@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from limits import RateLimitItem, parse_many
+
 __all__ = ["Settings", "SettingsError", "settings"]
 
 DEFAULT_SQLITE = "sqlite://rapport.db"
@@ -37,6 +39,12 @@ class Settings:
     link_days: int
     customer_survey: str | None
     pulse_survey: str | None
+    rate_limit_storage: str
+    limit_unknown_links: tuple[RateLimitItem, ...]
+    limit_key_failures: tuple[RateLimitItem, ...]
+    limit_login: tuple[RateLimitItem, ...]
+    limit_login_address: tuple[RateLimitItem, ...]
+    audit_days: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -54,6 +62,14 @@ class Settings:
             link_days=_positive_int(env, "RAPPORT_LINK_DAYS", 30),
             customer_survey=env.get("RAPPORT_CUSTOMER_SURVEY") or None,
             pulse_survey=env.get("RAPPORT_PULSE_SURVEY") or None,
+            rate_limit_storage=_storage(env.get("RAPPORT_RATE_LIMIT_STORAGE") or "memory://"),
+            # Defaults (see README "Security and privacy"): far above what an honest
+            # person or integration fails in a minute, far below a guessing script.
+            limit_unknown_links=_limits(env, "RAPPORT_LIMIT_UNKNOWN_LINKS", "20/minute;200/day"),
+            limit_key_failures=_limits(env, "RAPPORT_LIMIT_KEY_FAILURES", "10/minute;100/day"),
+            limit_login=_limits(env, "RAPPORT_LIMIT_LOGIN", "5/5 minutes"),
+            limit_login_address=_limits(env, "RAPPORT_LIMIT_LOGIN_ADDRESS", "30/hour"),
+            audit_days=_positive_int(env, "RAPPORT_AUDIT_DAYS", 180),
         )
 
     @functools.cached_property
@@ -65,6 +81,11 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite://")
+
+    @property
+    def dashboard_https(self) -> bool:
+        """The dashboard is served over HTTPS, so its session cookie is marked Secure."""
+        return self.dashboard_url.startswith("https://")
 
 
 def normalise_database_url(url: str) -> str:
@@ -100,6 +121,21 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise SettingsError(f"{name} must be at least 1, not {value}")
     return value
+
+
+def _limits(env: Mapping[str, str], name: str, default: str) -> tuple[RateLimitItem, ...]:
+    """A rate limit such as '5/5 minutes' or several joined by ';' ('20/minute;200/day')."""
+    raw = env.get(name) or default
+    try:
+        return tuple(parse_many(raw))
+    except ValueError:
+        raise SettingsError(f"{name} must be a rate such as '5/5 minutes' or '20/minute;200/day', not {raw!r}") from None
+
+
+def _storage(uri: str) -> str:
+    if not uri.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+        raise SettingsError(f"RAPPORT_RATE_LIMIT_STORAGE must be memory:// or redis://host:port/db, not {uri!r}")
+    return uri
 
 
 def _local_secret() -> str:

@@ -20,7 +20,8 @@ os.environ.pop("RAPPORT_MIN_GROUP", None)
 os.environ.pop("RAPPORT_MIN_COMMENT_GROUP", None)
 os.environ.pop("RAPPORT_MIN_CUSTOMER_RESPONSES", None)
 
-from collections.abc import AsyncIterator, Iterator  # noqa: E402
+import socket  # noqa: E402
+from collections.abc import AsyncIterator, Callable, Iterator  # noqa: E402
 
 import asyncpg  # noqa: E402
 import pytest  # noqa: E402
@@ -28,8 +29,10 @@ from tortoise import Tortoise  # noqa: E402
 from tortoise.backends.base.executor import EXECUTOR_CACHE  # noqa: E402
 
 from models.db import migrate, tortoise_config  # noqa: E402
+from models.ratelimit import RateLimits  # noqa: E402
 
 PG_SERVER = os.environ.get("RAPPORT_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+REDIS_SERVER = os.environ.get("RAPPORT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 TABLES = (
     "pulse_item_answers",
     "pulse_scores",
@@ -40,9 +43,12 @@ TABLES = (
     "jobs",
     "contractors",
     "api_keys",
+    "dashboard_sessions",
     "users",
+    "audit_log",
 )
 _postgres_skipped: list[str] = []
+_redis_skipped: list[str] = []
 
 
 @pytest.fixture(scope="session")
@@ -100,6 +106,23 @@ async def db(db_url: str) -> AsyncIterator[str]:
         await Tortoise.close_connections()
 
 
+@pytest.fixture(params=["memory", "redis"])
+def rate_limits(request: pytest.FixtureRequest) -> Iterator[Callable[..., RateLimits]]:
+    """Makes rate limiters on each storage in turn: in memory, and in Redis under a
+    key prefix of this test's own (parallel runs share the server, not the counts).
+    Whoever uses one closes it on its loop: the app's lifespan, or `async with`."""
+    storage, prefix = "memory://", "rapport"
+    if request.param == "redis":
+        host, port = REDIS_SERVER.split("//", 1)[1].split("/")[0].split(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=2).close()
+        except OSError as exc:
+            _redis_skipped.append(f"{REDIS_SERVER}: {exc}")
+            pytest.skip(f"NO REDIS SERVER at {REDIS_SERVER}: {exc}")
+        storage, prefix = REDIS_SERVER, f"rapport-test-{uuid.uuid4().hex}"
+    yield lambda **limits: RateLimits(storage, key_prefix=prefix, limits=limits)
+
+
 async def open_database(url: str) -> None:
     """Tortoise.init for a test. Tortoise caches each model's INSERT per
     connection name, not per dialect; one process here switches between
@@ -132,3 +155,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("!", "POSTGRESQL TESTS WERE SKIPPED", red=True, bold=True)
         for reason in _postgres_skipped:
             terminalreporter.write_line(f"NO POSTGRESQL SERVER ANSWERED: {reason}", red=True)
+    if _redis_skipped:
+        terminalreporter.write_sep("!", "REDIS RATE-LIMIT TESTS WERE SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(f"NO REDIS SERVER ANSWERED: {_redis_skipped[0]}", red=True)

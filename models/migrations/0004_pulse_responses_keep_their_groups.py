@@ -29,7 +29,7 @@ async def forward(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("rapport", "0002_pulse_rows_carry_their_response")]
+    dependencies = [("rapport", "0003_sessions_audit_forget")]
 
     initial = False
 

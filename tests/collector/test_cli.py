@@ -246,6 +246,62 @@ def test_demo_prints_links_login_and_key_then_keeps_data_on_rerun(
     assert "already holds data" in capsys.readouterr().err
 
 
+def test_user_list_disable_enable_delete(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _rapport(db_url, "user", "create", "ann", "--password", "correct horse") == 0
+    capsys.readouterr()
+    assert _rapport(db_url, "user", "list") == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0].split() == ["name", "created", "last", "sign-in", "state", "sessions"]
+    assert listing[1].startswith("ann ") and "never" in listing[1] and listing[1].split()[-2:] == ["active", "0"]
+    assert _rapport(db_url, "user", "disable", "ann") == 0
+    assert "disabled; 0 session(s) ended" in capsys.readouterr().out
+    assert _query(db_url, lambda: authenticate_user(username="ann", password="correct horse")) is None
+    assert _rapport(db_url, "user", "enable", "ann") == 0
+    assert _query(db_url, lambda: authenticate_user(username="ann", password="correct horse")) is not None
+    assert _rapport(db_url, "user", "delete", "ann") == 0
+    assert _query(db_url, lambda: User.all().count()) == 0
+    assert _rapport(db_url, "user", "delete", "ann") == 2
+    assert "no user called 'ann'" in capsys.readouterr().err
+
+
+def test_apikey_list_never_shows_a_key(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _rapport(db_url, "apikey", "create", "crm") == 0
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    assert _rapport(db_url, "apikey", "create", "bi") == 0
+    assert _rapport(db_url, "apikey", "revoke", "bi") == 0
+    capsys.readouterr()
+    assert _rapport(db_url, "apikey", "list") == 0
+    out = capsys.readouterr().out
+    assert key not in out and key[12:] not in out
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines] == ["name", "bi", "crm"]
+    assert "revoked" in lines[1] and lines[2].endswith("active") and "never" in lines[2]
+
+
+def test_audit_lists_entries_since_and_by_actor(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from models.audit import AuditLog
+
+    async def write() -> None:
+        log = AuditLog()
+        await log.record(actor_kind="api_key", actor="crm", action="GET /api/v1/export/customer-responses.csv",
+                         params={"from": "2026-01-01"}, status=200, client="10.0.0.7")
+        await log.record(actor_kind="user", actor="ann", action="view /dashboard/linkage", params={},
+                         status=None, client="10.0.0.8")
+
+    _query(db_url, write)
+    assert _rapport(db_url, "audit", "--since", "1h") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert "api_key:crm  10.0.0.7  GET /api/v1/export/customer-responses.csv -> 200  from=2026-01-01" in lines[0]
+    assert lines[1].endswith("user:ann  10.0.0.8  view /dashboard/linkage")
+    assert _rapport(db_url, "audit", "--actor", "ann") == 0
+    assert capsys.readouterr().out.count("\n") == 1
+    assert _rapport(db_url, "audit", "--since", "2999-01-01") == 0
+    assert capsys.readouterr().out == ""
+    assert _rapport(db_url, "audit", "--since", "last week") == 2
+    assert "--since must be like" in capsys.readouterr().err
+
+
 # --- `rapport run` and `make run`: both servers up, then stopped cleanly -------------------
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -121,10 +121,15 @@ def test_a_four_contractor_region_stays_hidden(page: Any, server: LiveServer) ->
             assert texts[1:8] == ["hidden*"] * 7
     expect(page.locator("#segments-hidden")).to_contain_text(SMALL_REGION)
     expect(page.locator("#segments-legend")).to_contain_text(HIDDEN)
-    # another filter: still hidden, never a number
+    # another filter: still hidden, never a number. Wait for the filtered figures
+    # (the text changes; Dash patches the table in place), not the ones on screen.
+    before = page.inner_text("#segments-body")
     choose(page, "filters-service", "delivery")
     page.wait_for_url(re.compile(r"service_type=delivery"))
-    page.wait_for_selector("#segments-table, #segments-empty")
+    page.wait_for_function("old => { const body = document.querySelector('#segments-body'); "
+                           "return body !== null && body.innerText !== old && "
+                           "body.querySelector('#segments-table, #segments-empty, #segments-refused') !== null; }",
+                           arg=before)
     page.wait_for_load_state("networkidle")
     row = page.locator("#segments-table tbody tr", has_text=SMALL_REGION)
     if row.count():
@@ -151,3 +156,24 @@ def test_a_detractor_is_marked_handled(page: Any, server: LiveServer) -> None:
     row.locator("td[data-dash-column=action]").click()
     expect(page.locator("#followup-status")).to_have_text("Moved back to the to-do list.")
     expect(page.locator("#followup-rows, #followup-empty").first).not_to_contain_text(job)
+
+
+def test_every_view_draws_under_the_content_security_policy(browser: Any, server: LiveServer) -> None:
+    """The CSP allows Dash's own scripts and its two inline ones by hash: nothing is blocked."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    response = page.goto(server.base + "/login")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    sign_in(page, server.base)
+    expect(page.locator("#overview-rate-trend .main-svg").first).to_be_visible()
+    for view in ("linkage", "drivers", "segments", "followup"):
+        page.click(f"#nav-{view}")
+        page.wait_for_url(re.compile(view))
+    expect(page.locator("#followup-rows")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    context.close()
+    assert refused == []
