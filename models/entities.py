@@ -177,7 +177,7 @@ class PulseScore(Model):
     favourable = fields.SmallIntField()
     item_sum = fields.SmallIntField()  # the answered items summed: reliability's item total
     # The response's contractor, wave and time again, so the index aggregates
-    # this table alone (models/analytics.py).
+    # this table alone (models/analytics/).
     contractor_id = fields.IntField()
     wave_id = fields.IntField()
     submitted_at = fields.DatetimeField()

@@ -37,7 +37,7 @@ __all__ = [
 
 
 # The thresholds of the standard definitions (PRODUCT.md), each once: the
-# functions below use them, and the SQL of models/analytics.py and
+# functions below use them, and the SQL of models/analytics/ and
 # models/followup.py interpolates them.
 PROMOTER_MIN = 9  # NPS promoters answer 9–10 (Reichheld 2003)
 DETRACTOR_MAX = 6  # NPS detractors answer 0–6
