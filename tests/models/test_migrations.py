@@ -74,6 +74,9 @@ async def test_upgrading_copies_each_response_to_its_scores_and_items(empty_url:
         _, items = await conn.execute_query(
             "SELECT item, contractor_id, wave_id, submitted_at FROM pulse_item_answers ORDER BY item")
         _, before = await conn.execute_query("SELECT COUNT(*) AS n FROM pulse_responses")
+        _, frozen = await conn.execute_query(  # 0004: the groups as they were, and complete dimensions
+            "SELECT a.item, a.region, a.service_type, a.tenure_band, a.complete, r.region AS response_region "
+            "FROM pulse_item_answers a JOIN pulse_responses r ON r.id = a.response_id ORDER BY a.item")
         _, indexes = await conn.execute_query(
             "SELECT indexname AS name FROM pg_indexes WHERE indexname LIKE 'idx_pulse%'" if postgres else
             "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_pulse%'")
@@ -85,5 +88,10 @@ async def test_upgrading_copies_each_response_to_its_scores_and_items(empty_url:
         ("c1", 7, 3), ("c2", 7, 3), ("c3", 7, 3), ("t1", 7, 3)]
     assert all(str(r["submitted_at"]).startswith("2026-03-02 10:00:00") for r in [*scores, *items])
     assert before[0]["n"] == 1
+    assert [(r["item"], r["region"], r["service_type"], r["tenure_band"], bool(r["complete"]), r["response_region"])
+            for r in frozen] == [("c1", "north", "cleaning", -1, True, "north"),
+                                 ("c2", "north", "cleaning", -1, True, "north"),
+                                 ("c3", "north", "cleaning", -1, True, "north"),
+                                 ("t1", "north", "cleaning", -1, False, "north")]
     # SQLite rebuilds a table to alter a column; the lookup indexes of 0001 survive it
     assert {"idx_pulse_score_respons_3e32ae", "idx_pulse_item__respons_7b69e5"} <= {r["name"] for r in indexes}
