@@ -27,6 +27,8 @@ run: install
 # The whole suite, on SQLite and PostgreSQL, browser tests included; the rate
 # limits are tested in memory and in Redis.
 test: install browser postgres redis
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 browser:

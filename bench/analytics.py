@@ -115,7 +115,7 @@ def generate(n_contractors: int, n_customers: int) -> dict[str, dict[str, np.nda
     values = np.clip(np.rint(3.3 + 0.6 * latent[who][:, None] + noise), 1, 5).astype(np.int64)
     cei, dims = _score(survey, values)
     for r in range(0, n_pulse, max(1, n_pulse // 500)):  # the collector's own scoring, on a sample
-        expected = score_pulse(survey, {q.id: int(v) for q, v in zip(items, values[r])})
+        expected = score_pulse(survey, {q.id: int(v) for q, v in zip(items, values[r], strict=True)})
         assert expected.cei == cei[r], (expected.cei, cei[r])
         assert all(expected.dimensions[d].score == dims[d][0][r] for d in dims)
         assert all(expected.dimensions[d].item_sum == dims[d][3][r] for d in dims)
@@ -192,7 +192,7 @@ def _csv(columns: dict[str, np.ndarray]) -> bytes:
             text.append([repr(v) for v in values.tolist()])  # shortest round-trip text: exact floats
         else:
             text.append(values.astype(str).tolist())
-    return ("\n".join(",".join(row) for row in zip(*text)) + "\n").encode()
+    return ("\n".join(",".join(row) for row in zip(*text, strict=True)) + "\n").encode()
 
 
 async def _load_postgres(url: str, tables: dict[str, dict[str, np.ndarray]]) -> None:
@@ -240,7 +240,7 @@ def _load_sqlite(url: str, tables: dict[str, dict[str, np.ndarray]]) -> None:
         db.execute(f'DROP INDEX "{name}"')
     for table, columns in tables.items():
         values = ", ".join("?" for _ in columns)
-        rows = zip(*(c.tolist() for c in columns.values()))
+        rows = zip(*(c.tolist() for c in columns.values()), strict=True)
         db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})", rows)
     for _, sql in indexes:
         db.execute(sql)
@@ -312,14 +312,15 @@ async def measure(url: str) -> None:
             sql = BASELINE_SQLITE
         else:
             params, sql = [low, high], BASELINE_PG
-        base, rows = await _timed(lambda: connection().execute_query_dict(sql, params))
+        base, rows = await _timed(lambda sql=sql, params=params: connection().execute_query_dict(sql, params))
         print(f"  [{label} {first}..{last}] baseline corr(): {base:.3f} s  r = {float(rows[0]['r']):.4f}, "
               f"n = {rows[0]['n']}")
         calls = {
-            "index_report(group_by=region)": lambda: analytics.index_report(
+            "index_report(group_by=region)": lambda window=window: analytics.index_report(
                 window=window, group_by="region", min_group=5, min_comment_group=10),
-            "customer_report(group_by=region)": lambda: analytics.customer_report(window=window, group_by="region"),
-            "linkage_report(group_by=region)": lambda: analytics.linkage_report(
+            "customer_report(group_by=region)": lambda window=window: analytics.customer_report(
+                window=window, group_by="region"),
+            "linkage_report(group_by=region)": lambda window=window: analytics.linkage_report(
                 window=window, group_by="region", min_group=5),
         }
         for name, call in calls.items():
@@ -332,7 +333,7 @@ async def measure(url: str) -> None:
         query = f"from={first}&to={last}&group_by=region"
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
             for path in ("/api/v1/index", "/api/v1/customer", "/api/v1/linkage"):
-                async def get(path: str = path) -> httpx.Response:
+                async def get(path: str = path, query: str = query) -> httpx.Response:
                     response = await client.get(f"{path}?{query}", headers=headers)
                     response.raise_for_status()
                     return response

@@ -90,7 +90,7 @@ def sql(dialect: str, text: str) -> str:
 async def server_pids() -> list[int]:
     """The PostgreSQL backends serving this database (empty for SQLite or a server elsewhere)."""
     conn = connection()
-    if conn.capabilities.dialect != "postgres" or "@127.0.0.1" not in PG_SERVER and "@localhost" not in PG_SERVER:
+    if conn.capabilities.dialect != "postgres" or ("@127.0.0.1" not in PG_SERVER and "@localhost" not in PG_SERVER):
         return []
     rows = await conn.execute_query_dict("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
     return [r["pid"] for r in rows]

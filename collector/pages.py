@@ -26,19 +26,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from collector.api import MAX_SUBMISSION_ID, Outcome, receive_answers
 from collector.faults import RETRY_AFTER
 from collector.guards import SUBMISSION_LIMIT, BodyLimit, bad_text
-from models.db import is_unavailable
 from models import queries
+from models.db import is_unavailable
 from models.queries import Link, LinkKind
 from models.settings import settings
 from surveys.language import pick_language
@@ -194,7 +194,8 @@ def too_many_tries(request: Request, retry_after: int) -> Response:
     words = _words(lang)
     minutes = str(max(1, -(-retry_after // 60)))
     response = _render(request, "message.html",
-                       {"lang": lang, "title": words["busy_title"], "text": words["busy"].replace("{minutes}", minutes)},
+                       {"lang": lang, "title": words["busy_title"],
+                        "text": words["busy"].replace("{minutes}", minutes)},
                        429)
     response.headers["Retry-After"] = str(retry_after)
     return response

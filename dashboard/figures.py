@@ -218,7 +218,8 @@ def drivers_figure(dimensions: Sequence[Mapping[str, Any]], *, title: str, r_squ
         hovertemplate="%{y}: %{x:.1f} % of the explained variance<extra></extra>",
     ))
     note = f" (R² = {r_squared:.2f})" if r_squared is not None else ""
-    fig.update_xaxes(title_text=f"Share of explained CSAT variance, %{note}", range=[0, max(d['share'] for d in rows) * 1.2])
+    fig.update_xaxes(title_text=f"Share of explained CSAT variance, %{note}",
+                     range=[0, max(d['share'] for d in rows) * 1.2])
     fig.update_yaxes(title_text=None, gridcolor="white")
     fig.update_layout(margin={"l": 110, "r": 40, "t": 48, "b": 48})
     return fig

@@ -232,11 +232,13 @@ main {{ width:min(380px,92vw); background:#fff; border:1px solid var(--line); bo
   box-shadow:0 1px 3px rgba(16,24,40,.08); }}
 h1 {{ font-size:1.25rem; margin:0 0 4px; }} p.sub {{ color:var(--muted); margin:0 0 24px; }}
 label {{ display:block; font-weight:600; margin:16px 0 6px; font-size:.9rem; }}
-input[type=text],input[type=password] {{ width:100%; padding:10px 12px; border:1px solid var(--line); border-radius:8px; font:inherit; }}
+input[type=text],input[type=password] {{ width:100%; padding:10px 12px; border:1px solid var(--line);
+  border-radius:8px; font:inherit; }}
 input:focus {{ outline:2px solid var(--brand); outline-offset:1px; }}
 button {{ margin-top:24px; width:100%; padding:11px; border:0; border-radius:8px; background:var(--brand); color:#fff;
   font:inherit; font-weight:600; cursor:pointer; }}
-.error {{ color:var(--bad); background:#fef3f2; border:1px solid #fecdca; padding:8px 12px; border-radius:8px; margin:0 0 8px; }}
+.error {{ color:var(--bad); background:#fef3f2; border:1px solid #fecdca; padding:8px 12px; border-radius:8px;
+  margin:0 0 8px; }}
 .mark {{ display:inline-block; width:10px; height:10px; border-radius:50%; background:var(--brand); margin-right:8px; }}
 </style></head>
 <body><main>
@@ -256,7 +258,9 @@ button {{ margin-top:24px; width:100%; padding:11px; border:0; border-radius:8px
 """
 
 
-def _login_page(request: Request, *, error: str = "", username: str = "", next_: str = "", status: int = 200) -> Response:
+def _login_page(
+    request: Request, *, error: str = "", username: str = "", next_: str = "", status: int = 200
+) -> Response:
     body = LOGIN_PAGE.format(
         brand=html.escape(settings.brand),
         error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "",
@@ -382,7 +386,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--database-url", default=None,
                         help="sqlite://FILE or postgres://... (default: $DATABASE_URL, else sqlite://rapport.db)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on, 0.0.0.0 for every interface (default: %(default)s)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on, 0.0.0.0 for every interface (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8050, help="port to listen on (default: %(default)s)")
     args = parser.parse_args(argv)
     try:

@@ -18,8 +18,17 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "LiveServer", "PASSWORD", "SMALL_REGION", "USERNAME", "fill_demo",
-           "free_port", "sign_in"]
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "PASSWORD",
+    "SMALL_REGION",
+    "USERNAME",
+    "LiveServer",
+    "fill_demo",
+    "free_port",
+    "sign_in",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 USERNAME, PASSWORD = "lead", "correct horse battery"

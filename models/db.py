@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Awaitable, AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -178,7 +178,7 @@ def is_bad_value(exc: BaseException) -> bool:
     """True when the database refused a value the request carried (a NUL byte,
     text that is not UTF-8, a number or date out of its range): a 400."""
     inner = _cause(exc)
-    return isinstance(exc, OperationalError) and isinstance(inner, asyncpg.DataError) or isinstance(
+    return (isinstance(exc, OperationalError) and isinstance(inner, asyncpg.DataError)) or isinstance(
         exc, (UnicodeEncodeError, OverflowError)
     )
 

@@ -55,8 +55,15 @@ from surveys.schema import Survey
 from surveys.scoring import rescale_agree, score_pulse
 
 __all__ = [
-    "DemoData", "DemoError", "DemoResult", "REGIONS", "SERVICE_TYPES", "generate", "has_data",
-    "planted_correlation", "simulate",
+    "REGIONS",
+    "SERVICE_TYPES",
+    "DemoData",
+    "DemoError",
+    "DemoResult",
+    "generate",
+    "has_data",
+    "planted_correlation",
+    "simulate",
 ]
 
 REGIONS = ("North", "South", "East", "West", "Central")
@@ -329,7 +336,7 @@ def simulate(
     busy = rng.gamma(3.0, 1.0, n)
     busy /= busy.sum()
     span = (now - opens[0]).total_seconds()
-    total_jobs = int(round(jobs_per_week * span / (7 * 86400)))
+    total_jobs = round(jobs_per_week * span / (7 * 86400))
     job_who = rng.choice(n, size=total_jobs, p=busy)
     when = np.sort(rng.uniform(0, span, total_jobs))
     job_noise = rng.normal(0, 0.9, total_jobs)
@@ -349,7 +356,7 @@ def simulate(
     ces = np.clip(np.rint(5.4 + 1.0 * (s - 0.9) + 0.9 * extra[jobs, 1]), 1, 7).astype(int)
     kept_promise = s - 0.9 + 0.8 * extra[jobs, 2] > -1.1
     comments: list[str | None] = []
-    for j, c in zip(jobs, csat):
+    for j, c in zip(jobs, csat, strict=True):
         if comment_draw[j] < 0.15:
             bank = _GOOD if c >= 4 else _BAD
             comments.append(bank[int(rng.integers(len(bank)))])
@@ -429,8 +436,9 @@ async def generate(
             w, i = int(data.pulse_wave[k]), int(data.pulse_contractor[k])
             submitted = opens[w] + timedelta(seconds=float(data.pulse_delay[k]))
             answers: dict[str, Any] = {
-                q: int(6 - v) if q in reversed_ else int(v) for q, v in zip(data.item_ids, data.pulse_items[k])}
-            texts = dict(zip(data.text_ids, data.pulse_texts[k]))
+                q: int(6 - v) if q in reversed_ else int(v)
+                for q, v in zip(data.item_ids, data.pulse_items[k], strict=True)}
+            texts = dict(zip(data.text_ids, data.pulse_texts[k], strict=True))
             for q in pulse.questions:
                 if q.id in answers:
                     continue
@@ -448,7 +456,7 @@ async def generate(
              ("answers", "jsonb"), ("comment", "text"), ("cei", "float8"), ("survey_version", "int"),
              ("lang", "text"), ("source", "text")],
             [(w, c, s, json.dumps(a, separators=(",", ":")), a.get("comment"), sc.cei, pulse.version,
-              "en", "demo") for (w, c, s, a), sc in zip(answered_pulses, scorings)],
+              "en", "demo") for (w, c, s, a), sc in zip(answered_pulses, scorings, strict=True)],
             returning=("id", "wave_id", "contractor_id", "submitted_at"),
         )
         await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in answered_pulses], scorings)

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from anyio import to_thread
 from pwdlib import PasswordHash
@@ -119,7 +119,7 @@ class _Scrypt:
     """The scrypt hashes of before argon2 (`scrypt$salt$digest`, n=2**14, r=8, p=1):
     verified, never made, always due for a re-hash."""
 
-    PARAMETERS = {"n": 2**14, "r": 8, "p": 1}
+    PARAMETERS: ClassVar[dict[str, int]] = {"n": 2**14, "r": 8, "p": 1}
 
     @classmethod
     def identify(cls, hash: str | bytes) -> bool:

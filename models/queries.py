@@ -12,6 +12,7 @@ All functions are async and take keyword-only arguments.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from models.db import connection
 from models.entities import (
     Contractor,
     CustomerResponse,
@@ -33,26 +35,25 @@ from models.entities import (
     PulseScore,
     PulseWave,
 )
-from models.db import connection
 from models.settings import settings
 from models.tokens import new_token
 from surveys.schema import Survey, builtin_survey, load_survey
 from surveys.scoring import score_pulse
 
 __all__ = [
-    "freeze_groups",
+    "FUTURE_TOLERANCE",
     "AlreadyAnswered",
     "Conflict",
-    "FUTURE_TOLERANCE",
     "Invalid",
     "Link",
     "LinkKind",
     "NotFound",
     "Stored",
+    "check_completed_at",
     "create_invites",
     "create_wave",
-    "check_completed_at",
     "find_link",
+    "freeze_groups",
     "known_values",
     "list_invites",
     "register_job",
@@ -249,10 +250,8 @@ async def create_invites(
                 await PulseInvite.bulk_create(fresh, using_db=conn)
         except IntegrityError:  # another request invited some at the same moment
             for invite in fresh:
-                try:
+                with contextlib.suppress(IntegrityError):
                     await invite.save()
-                except IntegrityError:
-                    pass
             existing = {
                 row.contractor_id: row.token
                 for row in await PulseInvite.filter(

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import coredis
-
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -31,7 +30,7 @@ from limits.storage import storage_from_string
 
 from models.settings import settings
 
-__all__ = ["Rule", "RateLimits", "rules"]
+__all__ = ["RateLimits", "Rule", "rules"]
 
 log = logging.getLogger("rapport.ratelimit")
 

@@ -129,7 +129,8 @@ def _limits(env: Mapping[str, str], name: str, default: str) -> tuple[RateLimitI
     try:
         return tuple(parse_many(raw))
     except ValueError:
-        raise SettingsError(f"{name} must be a rate such as '5/5 minutes' or '20/minute;200/day', not {raw!r}") from None
+        raise SettingsError(
+            f"{name} must be a rate such as '5/5 minutes' or '20/minute;200/day', not {raw!r}") from None
 
 
 def _storage(uri: str) -> str:

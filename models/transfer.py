@@ -92,6 +92,7 @@ from surveys.scoring import PulseScoring, cei, score_pulse
 from surveys.validation import UNSURE, AnswerErrors, quick_cleaner, validate
 
 __all__ = [
+    "CUSTOMER_RESPONSE_COLUMNS",
     "KINDS",
     "MAX_ERRORS",
     "CsvImportError",
@@ -105,7 +106,6 @@ __all__ = [
     "export_pulse_responses",
     "import_columns",
     "import_csv",
-    "CUSTOMER_RESPONSE_COLUMNS",
     "insert_rows",
     "parse_instant",
 ]
@@ -320,7 +320,7 @@ class _Line:
     names to positions in it (shared by every line of a file).
     """
 
-    __slots__ = ("line", "cells", "index", "errors")
+    __slots__ = ("cells", "errors", "index", "line")
 
     def __init__(self, line: int, cells: list[str], index: Mapping[str, int], errors: _Errors) -> None:
         self.line, self.cells, self.index, self.errors = line, cells, index, errors
@@ -518,7 +518,7 @@ async def insert_rows(
         sql = f'INSERT INTO "{table}" ({names}) SELECT * FROM unnest({casts}) {on_conflict}{back}'
         for start in range(0, len(rows), 20000):
             chunk = rows[start:start + 20000]
-            arrays = [list(values) for values in zip(*chunk)]
+            arrays = [list(values) for values in zip(*chunk, strict=True)]
             if returning:
                 out.extend(await conn.execute_query_dict(sql, arrays))
             else:
@@ -810,7 +810,7 @@ async def _import_pulse(data: str | bytes | BinaryIO) -> ImportResult:
              ("answers", "jsonb"), ("comment", "text"), ("cei", "float8"), ("survey_version", "int"),
              ("lang", "text"), ("source", "text")],
             [(w, c, s, _JSON.encode(a), a.get("comment"), sc.cei, survey.version,
-              "en", "import") for (w, c, s, a), sc in zip(ready, scorings)],
+              "en", "import") for (w, c, s, a), sc in zip(ready, scorings, strict=True)],
             returning=("id", "wave_id", "contractor_id", "submitted_at"),
         )
         await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in ready], scorings)
@@ -847,7 +847,7 @@ class _PulseScorer:
             key = (ids, tuple([answers.get(i) for i in ids]))
             part = self.parts.get(key)
             if part is None:
-                part = self.parts[key] = score_pulse(self.survey, dict(zip(ids, key[1])))
+                part = self.parts[key] = score_pulse(self.survey, dict(zip(ids, key[1], strict=True)))
             dimensions.update(part.dimensions)
             items.update(part.items)
         return PulseScoring(cei=cei(self.survey, {d: s.score for d, s in dimensions.items()}),
@@ -864,7 +864,7 @@ async def store_pulse_scores(conn: BaseDBAsyncClient, created: Sequence[Mapping[
     """
     rows = {(r["wave_id"], r["contractor_id"]): r for r in created}
     scores, items = [], []
-    for key, scoring in zip(keys, scorings):
+    for key, scoring in zip(keys, scorings, strict=True):
         r = rows[key]
         copied = (r["contractor_id"], r["wave_id"], _db_instant(r["submitted_at"]))
         for dimension, s in scoring.dimensions.items():

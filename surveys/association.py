@@ -67,10 +67,12 @@ def _number(value: float) -> str:
 def linkage_headline(r: float, ci_low: float, ci_high: float, n: int) -> str:
     """The sentence a manager reads about contractors' index and their customers' satisfaction.
 
-    >>> linkage_headline(0.0, -0.25, 0.25, 60)
-    "No clear association between contractors' index and their customers' satisfaction: r = 0.00, 95 % CI −0.25 to 0.25 includes 0, 60 contractors."
-    >>> linkage_headline(0.41, 0.22, 0.57, 90)
-    'Contractors who feel more connected and empowered are moderately associated with more satisfied customers: r = 0.41, 95 % CI 0.22 to 0.57, 90 contractors.'
+    >>> print(linkage_headline(0.0, -0.25, 0.25, 60))  # doctest: +NORMALIZE_WHITESPACE
+    No clear association between contractors' index and their customers' satisfaction:
+    r = 0.00, 95 % CI −0.25 to 0.25 includes 0, 60 contractors.
+    >>> print(linkage_headline(0.41, 0.22, 0.57, 90))  # doctest: +NORMALIZE_WHITESPACE
+    Contractors who feel more connected and empowered are moderately associated with more
+    satisfied customers: r = 0.41, 95 % CI 0.22 to 0.57, 90 contractors.
     """
     words = describe(r, ci_low, ci_high)
     numbers = f"r = {_number(r)}, 95 % CI {_number(ci_low)} to {_number(ci_high)}"

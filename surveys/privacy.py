@@ -152,7 +152,7 @@ def publishable(cells: Mapping[tuple[Hashable, ...], int], min_group: int) -> tu
             sizes[i][value] = sizes[i].get(value, 0) + n
     hidden = [suppressed_groups(s, min_group) for s in sizes]
     while True:
-        shown = [[v for v in s if v not in h] for s, h in zip(sizes, hidden)]
+        shown = [[v for v in s if v not in h] for s, h in zip(sizes, hidden, strict=True)]
         small = [cell for cell, n in populated.items() if n < min_group]
         if not small or not any(shown) or _large_cells_span(populated, shown, min_group):
             return tuple(frozenset(s) for s in shown)

@@ -21,11 +21,11 @@ from typing import Any
 
 __all__ = [
     "BRAND_PLACEHOLDER",
+    "SKIP",
     "Choice",
     "Dimension",
     "Question",
     "QuestionKind",
-    "SKIP",
     "Survey",
     "SurveyDefinitionError",
     "builtin_survey",
@@ -408,7 +408,7 @@ class _Parser:
     def choices(self, raw: object, key: str, languages: tuple[str, ...]) -> tuple[Choice, ...]:
         if not isinstance(raw, list) or len(raw) < 2:
             raise self.fail(key, "must be a list of at least two choices")
-        choices = []
+        choices: list[Choice] = []
         for i, item in enumerate(raw):
             item_key = f"{key}[{i}]"
             item = self.table(item, item_key, _CHOICE_KEYS)

@@ -95,7 +95,7 @@ class RelativeWeights:
 # -- helpers ------------------------------------------------------------------
 
 
-def _column(data: Sequence[float], name: str = "data") -> np.ndarray:
+def _column(data: Sequence[float] | np.ndarray, name: str = "data") -> np.ndarray:
     """``data`` as a 1-D float array; raise for non-finite values."""
     try:
         array = np.asarray(data, dtype=float)
@@ -108,7 +108,7 @@ def _column(data: Sequence[float], name: str = "data") -> np.ndarray:
     return array
 
 
-def _paired(x: Sequence[float], y: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def _paired(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     xs, ys = _column(x, "x"), _column(y, "y")
     if len(xs) != len(ys):
         raise StatisticsError(
@@ -186,7 +186,7 @@ def _settled(values: np.ndarray) -> np.ndarray:
     return np.array([settle(v) for v in values.tolist()], dtype=float)
 
 
-def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
+def spearman(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float | None:
     """Spearman's rank correlation (Spearman 1904): Pearson r of the ranks.
 
     Ties get the average of the ranks they span.  Values are `settle`d
@@ -334,7 +334,7 @@ def _residuals(values: np.ndarray, span: np.ndarray) -> np.ndarray | None:
     scale = float(np.linalg.norm(centred))
     if _is_constant(values) or scale == 0.0:
         return None
-    residuals = values - span @ (span.T @ values)
+    residuals: np.ndarray = values - span @ (span.T @ values)
     if float(np.linalg.norm(residuals)) <= _RESIDUAL_TOLERANCE * scale:
         return None
     return residuals
@@ -502,7 +502,7 @@ def benjamini_hochberg(p_values: Sequence[float | None]) -> list[float | None]:
     order = np.argsort(ps, kind="stable")
     scaled = ps[order] * m / np.arange(1, m + 1)
     stepped = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
-    for position, value in zip(order, stepped):
+    for position, value in zip(order, stepped, strict=True):
         adjusted[present[position][0]] = float(value)
     return adjusted
 
@@ -567,8 +567,9 @@ def relative_weights(
     y_std = standardised(ys)
     if y_std is None:
         return None
-    usable = {name: standardised(column) for name, column in columns.items()}
-    kept = [name for name in names if usable[name] is not None]
+    standardised_columns = {name: standardised(column) for name, column in columns.items()}
+    usable = {name: column for name, column in standardised_columns.items() if column is not None}
+    kept = [name for name in names if name in usable]
     weights = dict.fromkeys(names, 0.0)
     if kept:
         x_std = np.column_stack([usable[name] for name in kept])
@@ -583,7 +584,7 @@ def relative_weights(
         lambda_star = eigenvectors @ np.diag(root) @ eigenvectors.T
         beta = eigenvectors @ np.diag(inverse_root) @ eigenvectors.T @ r_xy
         raw = (lambda_star**2) @ (beta**2)
-        for name, value in zip(kept, raw):
+        for name, value in zip(kept, raw, strict=True):
             weights[name] = float(value)
     r_squared = min(1.0, sum(weights.values()))
     if r_squared > 0.0:

@@ -20,16 +20,16 @@ os.environ.pop("RAPPORT_MIN_GROUP", None)
 os.environ.pop("RAPPORT_MIN_COMMENT_GROUP", None)
 os.environ.pop("RAPPORT_MIN_CUSTOMER_RESPONSES", None)
 
-import socket  # noqa: E402
-from collections.abc import AsyncIterator, Callable, Iterator  # noqa: E402
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
 
-import asyncpg  # noqa: E402
-import pytest  # noqa: E402
-from tortoise import Tortoise  # noqa: E402
-from tortoise.backends.base.executor import EXECUTOR_CACHE  # noqa: E402
+import asyncpg
+import pytest
+from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from models.db import migrate, tortoise_config  # noqa: E402
-from models.ratelimit import RateLimits  # noqa: E402
+from models.db import migrate, tortoise_config
+from models.ratelimit import RateLimits
 
 PG_SERVER = os.environ.get("RAPPORT_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 REDIS_SERVER = os.environ.get("RAPPORT_TEST_REDIS", "redis://127.0.0.1:6379/0")

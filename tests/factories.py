@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from models.db import connection
 from models.entities import (
     Contractor,
     CustomerResponse,
@@ -20,7 +21,6 @@ from models.entities import (
     PulseScore,
     PulseWave,
 )
-from models.db import connection
 from models.queries import freeze_groups
 from surveys.schema import builtin_survey
 from surveys.scoring import score_pulse
@@ -114,7 +114,7 @@ async def pulses(
     stored = {r.submission_id: r.id for r in await PulseResponse.filter(
         submission_id__in=[r.submission_id for r in responses])}
     scores, items = [], []
-    for response, scoring in zip(responses, scorings):
+    for response, scoring in zip(responses, scorings, strict=True):
         rid = stored[response.submission_id]
         copied = {"contractor_id": response.contractor_id, "wave_id": response.wave_id,
                   "submitted_at": response.submitted_at}
@@ -144,7 +144,7 @@ async def customers(
     await Job.bulk_create(jobs)
     ids = {j.external_id: j.id for j in await Job.filter(external_id__in=[j.external_id for j in jobs])}
     made = []
-    for job, (contractor, csat, nps, ces, kept) in zip(jobs, entries):
+    for job, (contractor, csat, nps, ces, kept) in zip(jobs[:len(entries)], entries, strict=True):  # then extra jobs
         made.append(CustomerResponse(job_id=ids[job.external_id], contractor=contractor,
                                      completed_at=completed, submitted_at=completed + timedelta(hours=2),
                                      csat=csat, nps=nps, ces=ces, promise_kept=kept))

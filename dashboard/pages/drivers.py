@@ -51,8 +51,8 @@ def render(report: dict[str, Any], levers: list[dict[str, str]]) -> Any:
         lever = by_id.get(d["id"], {})
         score_cells: list[Any]
         if index.get("suppressed") or dim.get("score") is None:
-            score_cells = [hidden_cell(settings.min_group) if index.get("suppressed") else html.Td("–", className="num"),
-                           html.Td("", className="num")]
+            # hidden for the whole selection, or for this dimension alone (scored by too few)
+            score_cells = [hidden_cell(settings.min_group), html.Td("", className="num")]
         else:
             score_cells = [
                 html.Td(fmt(dim["score"], "{:.0f}"), className="num"),

@@ -144,7 +144,8 @@ def _correlation_card(report: dict[str, Any]) -> html.Section:
     return card(
         table(["", *[(label, "num") for label in OUTCOMES.values()]], rows, id="linkage-correlations"),
         html.P("r with its 95 % confidence interval; p adjusted for the many comparisons on this table "
-               "(Benjamini–Hochberg). Bold: adjusted p < 0.05. Effort uses the CES 2.0 wording (higher = easier), so a positive r is good news. "
+               "(Benjamini–Hochberg). Bold: adjusted p < 0.05. Effort uses the CES 2.0 wording (higher = easier), "
+               "so a positive r is good news. "
                f"{hidden_label(settings.min_group)}: fewer than {settings.min_group} contractors with both values.",
                className="legend"),
         title="Each dimension against each customer outcome",

@@ -78,14 +78,14 @@ def render(report: dict[str, Any], *, group_by: str) -> Any:
                               hidden_text=labels)
     body = []
     for name, values, hidden, (n_contractors, n_customers, reason), text in zip(
-            m["rows"], m["values"], m["hidden"], m["counts"], labels):
+            m["rows"], m["values"], m["hidden"], m["counts"], labels, strict=True):
         cells: list[Any] = [html.Td(name, style={"fontWeight": 600})]
-        for value, is_hidden, pattern in zip(values, hidden, m["formats"]):
+        for value, is_hidden, pattern in zip(values, hidden, m["formats"], strict=True):
             cells.append(hidden_cell(settings.min_group, text=text, reason=reason) if is_hidden
                          else html.Td(fmt(value, pattern), className="num"))
         cells += [html.Td(count(n_contractors), className="num"), html.Td(count(n_customers), className="num")]
         body.append(html.Tr(cells))
-    hidden_names = [name for name, h in zip(m["rows"], m["hidden"]) if h[0]]
+    hidden_names = [name for name, h in zip(m["rows"], m["hidden"], strict=True) if h[0]]
     legend = html.P([html.Span(className="swatch"), f"{hidden_label(settings.min_group)}: fewer than "
                      f"{settings.min_group} contractors answered, so the group's pulse scores are not shown. "
                      f"{HIDDEN_WITH}: hidden with a smaller group, which the totals or another breakdown would "

@@ -258,7 +258,7 @@ def _grid(members: list[_Linked], dims: list[str], min_group: int) -> list[dict[
             cells.append(cell)
     adjusted = stats.benjamini_hochberg([c["p_value"] for c in cells])
     adjusted_partial = stats.benjamini_hochberg([c["partial"]["p_value"] for c in cells])
-    for cell, p, pp in zip(cells, adjusted, adjusted_partial):
+    for cell, p, pp in zip(cells, adjusted, adjusted_partial, strict=True):
         cell["p_adjusted"] = p
         cell["partial"]["p_adjusted"] = pp
     return cells

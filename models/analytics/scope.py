@@ -161,7 +161,7 @@ def tenure_band(started_on: date | None, end: date) -> str:
     """The tenure band at `end`: under 3 months, 3–12 months, 1–2 years, 2 years +."""
     if started_on is None:
         return UNKNOWN_TENURE
-    for name, limit in zip(TENURE_BANDS, _tenure_limits(end)):
+    for name, limit in zip(TENURE_BANDS[:-1], _tenure_limits(end), strict=True):  # the last has no limit
         if started_on > limit:
             return name
     return TENURE_BANDS[-1]

@@ -361,7 +361,7 @@ def _run_then_stop(argv: list[str], cwd: Path, env: dict[str, str], stop: Any) -
 
 
 def test_run_serves_both_and_stops_both_quietly_on_sigterm(tmp_path: Path) -> None:
-    url, env = _filled_database(tmp_path)
+    _url, env = _filled_database(tmp_path)
     password = (tmp_path / ".rapport-demo-password").read_text().strip()
     status, out, err = _run_then_stop(
         [sys.executable, "-m", "collector.cli", "run", "--port", "{port}", "--dash-port", "{dash_port}"],

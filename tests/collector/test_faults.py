@@ -192,8 +192,9 @@ def test_a_request_queued_behind_a_stuck_statement_gives_up(sqlite_file: str) ->
             client_lock = connection()._lock  # type: ignore[attr-defined]
             await client_lock.acquire()  # a statement that never finishes
             try:
-                from collector.app import healthz
                 from starlette.requests import Request
+
+                from collector.app import healthz
 
                 response = await healthz(Request({"type": "http", "method": "GET", "path": "/healthz",
                                                   "headers": [], "query_string": b""}))

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from collector.app import create_app
-from collector.guards import ADMIN_LIMIT, IMPORT_LIMIT, SUBMISSION_LIMIT, parse_json, BadInput
+from collector.guards import ADMIN_LIMIT, IMPORT_LIMIT, SUBMISSION_LIMIT, BadInput, parse_json
 from models import queries
 from models.entities import Contractor, CustomerResponse, Job, PulseWave
 

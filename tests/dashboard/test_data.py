@@ -10,15 +10,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-
-from dashboard import data
-from models import analytics
-from models.settings import settings
-from tests import factories
 from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
+from dashboard import data
+from models import analytics
 from models.db import tortoise_config
+from models.settings import settings
+from tests import factories
 
 DAY = date(2026, 3, 10)
 
@@ -246,7 +245,7 @@ def test_the_drivers_take_their_scores_from_the_index(world_run: data.Runner) ->
     index = report["index"]["overall"]
     rows = _find(page.render(report, data.dimension_levers()), "drivers-table").children[1].children
     compared = 0
-    for d, row in zip(sorted(dimensions, key=lambda d: -d["share"]), rows):
+    for d, row in zip(sorted(dimensions, key=lambda d: -d["share"]), rows, strict=True):
         score = (index.get("dimensions") or {}).get(d["id"], {}).get("score")
         expected = fmt(score, "{:.0f}") if score is not None and not index["suppressed"] else None
         cell = _text(row.children[4])

@@ -66,7 +66,7 @@ async def test_linkage_r_matches_numpy(db: str) -> None:
     assert "bins" not in report and "fit" not in report
     assert [b["band"] for b in report["bands"]] == ["0–20", "20–40", "40–60", "60–80", "80–100"]
     for b in report["bands"]:
-        members = [s for c, s in zip(cei, csat) if b["cei_from"] <= c < b["cei_to"] or c == b["cei_to"] == 100]
+        members = [s for c, s in zip(cei, csat, strict=True) if b["cei_from"] <= c < b["cei_to"] or c == b["cei_to"] == 100]
         assert set(b) == {"band", "cei_from", "cei_to", "n", "csat_mean", "suppressed", "reason"}
         assert isinstance(b["n"], str)  # a step ("10–19"), never an exact count
         if not b["suppressed"]:
@@ -157,7 +157,7 @@ async def test_a_group_of_four_never_reveals_its_cei(db: str) -> None:
 
 
 async def test_index_pools_the_responses_of_the_closed_waves(db: str) -> None:
-    world, _ = await _small_group_world()
+    await _small_group_world()
     window = Window(date(2026, 2, 1), date(2026, 3, 31))
     report = await index_report(window=window, group_by="region", min_group=5, min_comment_group=10)
     assert report["cei_unit"] == "response"
@@ -193,7 +193,7 @@ async def test_alpha_matches_cronbach_on_items(db: str) -> None:
     answers[0] = {k: v for k, v in answers[0].items() if k != "connection_growth"}  # incomplete, scored
     # one of three: below the half rule, so no score; its one answer must not reach the item variances
     answers[1] = {k: v for k, v in answers[1].items() if k not in ("connection_growth", "connection_community")}
-    await f.pulses(world, w, list(zip(people, answers)), submitted=f.at(DAY))
+    await f.pulses(world, w, list(zip(people, answers, strict=True)), submitted=f.at(DAY))
     report = await index_report(window=MARCH, min_group=5, min_comment_group=10)
     connection = report["overall"]["dimensions"]["connection"]
     items = [[a[q.id] for q in f.SURVEY.items("connection")] for a in answers[2:]]

@@ -49,7 +49,7 @@ def _leaves(value: Any, path: str = "") -> dict[str, float]:
         keyed = [item.get("group", item.get("band", i)) if isinstance(item, dict) and "x" not in item
                  else f"{item['x']}×{item['y']}" if isinstance(item, dict) else i
                  for i, item in enumerate(value)]
-        return {p: v for k, item in zip(keyed, value) for p, v in _leaves(item, f"{path}/{k}").items()}
+        return {p: v for k, item in zip(keyed, value, strict=True) for p, v in _leaves(item, f"{path}/{k}").items()}
     raise TypeError(type(value))
 
 
@@ -328,7 +328,7 @@ async def test_rho_counts_means_equal_in_exact_arithmetic_as_ties_on_every_backe
     ceis = [("10.1", "20.2"), ("10.2", "20.1"), ("12", "12"), ("18.5", "18.5"), ("16", "16"),
             ("30.3", "0.1"), ("22", "23")]
     csats = [(4, 4, 4), (3, 3, 3), (2, 3, 2), (5, 4, 5), (4, 3, 3), (1, 2, 1), (5, 5, 4)]
-    for p, (first, second), scores in zip(people, ceis, csats):
+    for p, (first, second), scores in zip(people, ceis, csats, strict=True):
         for w, value in ((w1, first), (w2, second)):
             await PulseResponse.filter(contractor_id=p.id, wave_id=w.id).update(cei=float(value))
         await f.customers(world, [(p, s, 8, 5, True) for s in scores], completed=f.at(date(2026, 3, 4)))
@@ -360,9 +360,9 @@ async def test_no_association_is_claimed_when_r_is_zero_and_the_interval_spans_i
     people = await f.contractors(world, 8)
     values = [2, 2, 3, 3, 4, 4, 5, 5]  # CEI 25, 25, 50, 50, 75, 75, 100, 100
     scores = [3, 5, 4, 4, 4, 4, 3, 5]  # each CEI level averages CSAT 4
-    await f.pulses(world, w, [(p, {q.id: v for q in f.ITEMS}) for p, v in zip(people, values)],
+    await f.pulses(world, w, [(p, {q.id: v for q in f.ITEMS}) for p, v in zip(people, values, strict=True)],
                    submitted=f.at(date(2026, 3, 3)))
-    await f.customers(world, [(p, s, 8, 5, True) for p, s in zip(people, scores) for _ in range(3)],
+    await f.customers(world, [(p, s, 8, 5, True) for p, s in zip(people, scores, strict=True) for _ in range(3)],
                       completed=f.at(date(2026, 3, 4)))
     report = await _report(window=Window(date(2026, 3, 1), date(2026, 3, 8)))
     main = next(c for c in report["correlations"] if c["x"] == "cei" and c["y"] == "csat")

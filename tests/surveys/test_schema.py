@@ -189,7 +189,7 @@ def test_load_survey_reads_toml(tmp_path: Path):
 def test_load_survey_invalid_toml(tmp_path: Path):
     path = tmp_path / "broken.toml"
     path.write_text("id = \n", encoding="utf-8")
-    with pytest.raises(SurveyDefinitionError, match="broken.toml: not valid TOML"):
+    with pytest.raises(SurveyDefinitionError, match=r"broken\.toml: not valid TOML"):
         load_survey(path)
 
 

@@ -1,6 +1,7 @@
 """Tests for surveys.stats against numpy/scipy references and hand-worked values."""
 
 import doctest
+import itertools
 import json
 import math
 import statistics
@@ -414,9 +415,9 @@ def test_benjamini_hochberg_none_passes_through():
 def test_benjamini_hochberg_monotone_and_capped():
     ps = [0.3, 0.01, 0.6, 0.02, 0.59, 0.9]
     adjusted = benjamini_hochberg(ps)
-    pairs = sorted(zip(ps, adjusted))
-    assert all(a[1] <= b[1] for a, b in zip(pairs, pairs[1:]))
-    assert all(p <= q <= 1.0 for p, q in zip(ps, adjusted))
+    pairs = sorted(zip(ps, adjusted, strict=True))
+    assert all(a[1] <= b[1] for a, b in itertools.pairwise(pairs))
+    assert all(p <= q <= 1.0 for p, q in zip(ps, adjusted, strict=True))
     assert max(benjamini_hochberg([0.9, 0.95, 0.99])) == pytest.approx(0.99)
 
 
@@ -472,7 +473,7 @@ def test_relative_weights_mtcars_published_example():
     # rwa R package README (Chan): rwa(mtcars, "mpg", c("cyl","disp","hp","gear"))
     # R² 0.7791896; raw 0.2284797 0.2221469 0.2321744 0.0963886;
     # rescaled 29.32274 28.50999 29.79691 12.37037.
-    mpg, cyl, disp, hp, gear = (list(col) for col in zip(*MTCARS))
+    mpg, cyl, disp, hp, gear = (list(col) for col in zip(*MTCARS, strict=True))
     assert len(mpg) == 32 and statistics.fmean(mpg) == pytest.approx(20.090625)
     rw = relative_weights({"cyl": cyl, "disp": disp, "hp": hp, "gear": gear}, mpg)
     assert rw.n == 32
@@ -593,7 +594,7 @@ def test_spearman_brown():
 def test_spearman_brown_is_standardised_two_item_alpha():
     a, b = np.array(LIKERT_X, dtype=float), np.array(LIKERT_Y, dtype=float)
     za, zb = (a - a.mean()) / a.std(ddof=1), (b - b.mean()) / b.std(ddof=1)
-    alpha = cronbach_alpha([list(row) for row in zip(za, zb)])
+    alpha = cronbach_alpha([list(row) for row in zip(za, zb, strict=True)])
     assert spearman_brown(pearson(LIKERT_X, LIKERT_Y)) == pytest.approx(alpha, abs=1e-12)
 
 
