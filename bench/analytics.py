@@ -50,7 +50,7 @@ def _stamps(epochs: np.ndarray) -> np.ndarray:
 
 
 def _bands_at_close(started: np.ndarray, closes: np.ndarray) -> np.ndarray:
-    """Each contractor's tenure band code at each wave's close, as freeze_groups stores it: (wave, contractor)."""
+    """Each contractor's tenure band code at each wave's close, as frozen_groups gives it: (wave, contractor)."""
     from models.analytics import tenure_code
 
     days = [date.fromisoformat(str(d)) for d in started]
@@ -126,7 +126,7 @@ def generate(n_contractors: int, n_customers: int) -> dict[str, dict[str, np.nda
         "answers": np.full(n_pulse, "{}"), "comment": np.full(n_pulse, None), "cei": cei,
         "survey_version": np.ones(n_pulse, dtype=np.int64), "lang": np.full(n_pulse, "en"),
         "source": np.full(n_pulse, "web"), "submission_id": np.char.add("P", rid.astype(str)),
-        # the groups frozen on each response (models.queries.freeze_groups)
+        # the groups frozen on each response (models.queries.frozen_groups)
         **{name: tables["contractors"][name][who] for name in ("region", "service_type")},
         "tenure_band": _bands_at_close(started, opens + 14 * day)[wave, who],
     }

@@ -47,10 +47,10 @@ from tortoise.transactions import in_transaction
 
 from models.db import connection
 from models.keys import create_api_key
-from models.queries import freeze_groups, survey_in_force
+from models.queries import frozen_groups, survey_in_force
 from models.settings import settings
 from models.tokens import new_token
-from models.transfer import CUSTOMER_RESPONSE_COLUMNS, insert_rows, store_pulse_scores
+from models.transfer import CUSTOMER_RESPONSE_COLUMNS, PULSE_GROUP_COLUMNS, insert_rows, store_pulse_scores
 from surveys.schema import Survey
 from surveys.scoring import rescale_agree, score_pulse
 
@@ -450,17 +450,17 @@ async def generate(
                     answers[q.id] = texts.get(q.id)
             answered_pulses.append((wave_ids[w], contractor_ids[i], submitted.replace(microsecond=0), answers))
         scorings = [score_pulse(pulse, a) for _, _, _, a in answered_pulses]
+        groups = await frozen_groups(conn, [(w, c) for w, c, _, _ in answered_pulses])
         created = await insert_rows(
             conn, "pulse_responses",
             [("wave_id", "int"), ("contractor_id", "int"), ("submitted_at", "timestamptz"),
              ("answers", "jsonb"), ("comment", "text"), ("cei", "float8"), ("survey_version", "int"),
-             ("lang", "text"), ("source", "text")],
+             ("lang", "text"), ("source", "text"), *PULSE_GROUP_COLUMNS],
             [(w, c, s, json.dumps(a, separators=(",", ":")), a.get("comment"), sc.cei, pulse.version,
-              "en", "demo") for (w, c, s, a), sc in zip(answered_pulses, scorings, strict=True)],
+              "en", "demo", *groups[(w, c)]) for (w, c, s, a), sc in zip(answered_pulses, scorings, strict=True)],
             returning=("id", "wave_id", "contractor_id", "submitted_at"),
         )
-        await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in answered_pulses], scorings)
-        await freeze_groups(conn, [r["id"] for r in created])
+        await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in answered_pulses], scorings, groups, pulse)
 
         # jobs and customer responses ---------------------------------------------------
         first = opens[0]

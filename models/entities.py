@@ -149,7 +149,7 @@ class PulseResponse(Model):
     source = fields.CharField(max_length=16, default="web")
     submission_id = fields.CharField(max_length=64, null=True, unique=True)
     # The contractor's groups when they answered, the tenure band as its code
-    # at the wave's close (models.queries.freeze_groups): a closed wave's
+    # at the wave's close (models.queries.frozen_groups): a closed wave's
     # figures never move when a contractor is edited later.
     region = fields.CharField(max_length=100, null=True)
     service_type = fields.CharField(max_length=100, null=True)
@@ -181,7 +181,7 @@ class PulseScore(Model):
     contractor_id = fields.IntField()
     wave_id = fields.IntField()
     submitted_at = fields.DatetimeField()
-    # The response's frozen groups again (models.queries.freeze_groups).
+    # The response's frozen groups again (models.queries.frozen_groups).
     region = fields.CharField(max_length=100, null=True)
     service_type = fields.CharField(max_length=100, null=True)
     tenure_band = fields.SmallIntField(null=True)
@@ -210,7 +210,7 @@ class PulseItemAnswer(Model):
     region = fields.CharField(max_length=100, null=True)
     service_type = fields.CharField(max_length=100, null=True)
     tenure_band = fields.SmallIntField(null=True)
-    complete = fields.BooleanField(null=True)  # set by freeze_groups
+    complete = fields.BooleanField(null=True)  # written with the row (null only before migration 0004 ran)
 
     class Meta:
         table = "pulse_item_answers"

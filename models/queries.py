@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -38,7 +38,7 @@ from models.entities import (
 from models.settings import settings
 from models.tokens import new_token
 from surveys.schema import Survey, builtin_survey, load_survey
-from surveys.scoring import score_pulse
+from surveys.scoring import PulseScoring, score_pulse
 
 __all__ = [
     "FUTURE_TOLERANCE",
@@ -50,10 +50,12 @@ __all__ = [
     "NotFound",
     "Stored",
     "check_completed_at",
+    "complete_dimensions",
     "create_invites",
     "create_wave",
     "find_link",
     "freeze_groups",
+    "frozen_groups",
     "known_values",
     "list_invites",
     "register_job",
@@ -534,28 +536,56 @@ async def store_customer_response_at_once(
     return Stored("customer", now, survey.version, lang, submission_id, created=True)
 
 
-async def freeze_groups(conn: BaseDBAsyncClient, response_ids: Sequence[int]) -> None:
-    """Copy new pulse responses' contractor groups (region, service type and
-    the tenure band at their wave's close) onto them and their score and item
-    rows, and mark each item row whose dimension was answered in full; in the
-    writer's transaction, after those rows are written. The index groups a
-    closed wave by these copies, so editing a contractor later moves no
-    figure, and it sums each table alone. Every writer of pulse responses
-    calls this (and migration 0004 did, for the rows before it)."""
+Groups = tuple[str, str, int]  # region, service type, tenure band code at the wave's close
+
+
+async def frozen_groups(conn: BaseDBAsyncClient, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Groups]:
+    """The groups a new pulse response keeps, per (wave id, contractor id): the
+    contractor's region and service type now, and their tenure band at the
+    wave's close. Every writer of pulse responses stores these on the response
+    and its score and item rows: the index groups a closed wave by them, so
+    editing a contractor later moves no figure."""
     from models.analytics import tenure_code
 
-    ids = [int(i) for i in response_ids]  # ints only: they are written into the SQL below
-    postgres = conn.capabilities.dialect == "postgres"
-    p = ("$1", "$2", "$3") if postgres else ("?", "?", "?")
-    cells: dict[tuple[str, str, int], list[int]] = {}
+    pairs = list(pairs)
+    waves, people = {w for w, _ in pairs}, {c for _, c in pairs}
+    closes: dict[int, date] = {}
+    who: dict[int, tuple[str, str, date | None]] = {}
+    for chunk in _chunks(sorted(waves)):  # ints only: written into the SQL
+        for row in await conn.execute_query_dict(
+                f"SELECT id, closes_at FROM pulse_waves WHERE id IN ({', '.join(map(str, chunk))})"):
+            closes[int(row["id"])] = _instant(row["closes_at"]).date()
+    for chunk in _chunks(sorted(people)):
+        for row in await conn.execute_query_dict(
+                "SELECT id, region, service_type, started_on FROM contractors "
+                f"WHERE id IN ({', '.join(map(str, chunk))})"):
+            who[int(row["id"])] = (row["region"], row["service_type"], _day(row["started_on"]))
+    out = {}
+    for w, c in pairs:
+        region, service, started = who[c]
+        out[(w, c)] = (region, service, tenure_code(started, closes[w]))
+    return out
+
+
+def complete_dimensions(survey: Survey, scoring: PulseScoring) -> set[str]:
+    """The dimensions whose every item was answered (reliability uses only these)."""
+    return {d for d, s in scoring.dimensions.items() if s.answered == len(survey.items(d))}
+
+
+async def freeze_groups(conn: BaseDBAsyncClient, response_ids: Sequence[int]) -> None:
+    """Write `frozen_groups` onto stored responses and their score and item
+    rows, and mark complete item rows: for rows written before migration 0004
+    (which calls this); writers pass the groups with the rows instead."""
+    ids = [int(i) for i in response_ids]
+    p = ("$1", "$2", "$3") if conn.capabilities.dialect == "postgres" else ("?", "?", "?")
+    owners: dict[tuple[int, int], list[int]] = {}
     for chunk in _chunks(ids):
-        rows = await conn.execute_query_dict(
-            "SELECT r.id AS id, c.region AS region, c.service_type AS service_type, c.started_on AS started_on, "
-            "w.closes_at AS closes_at FROM pulse_responses r JOIN contractors c ON c.id = r.contractor_id "
-            f"JOIN pulse_waves w ON w.id = r.wave_id WHERE r.id IN ({', '.join(map(str, chunk))})")
-        for row in rows:
-            band = tenure_code(_day(row["started_on"]), _instant(row["closes_at"]).date())
-            cells.setdefault((row["region"], row["service_type"], band), []).append(int(row["id"]))
+        for row in await conn.execute_query_dict(
+                f"SELECT id, wave_id, contractor_id FROM pulse_responses WHERE id IN ({', '.join(map(str, chunk))})"):
+            owners.setdefault((int(row["wave_id"]), int(row["contractor_id"])), []).append(int(row["id"]))
+    cells: dict[Groups, list[int]] = {}
+    for pair, groups in (await frozen_groups(conn, owners)).items():
+        cells.setdefault(groups, []).extend(owners[pair])
     for values, members in cells.items():
         for chunk in _chunks(members):
             listed = ", ".join(map(str, chunk))
@@ -601,9 +631,13 @@ async def store_pulse_response(
     scoring = score_pulse(survey, answers)
     try:
         async with in_transaction() as conn:
+            pair = (int(link.wave_id), link.contractor_id)  # type: ignore[arg-type]  # a pulse link has a wave
+            region, service_type, band = (await frozen_groups(conn, [pair]))[pair]
+            groups = {"region": region, "service_type": service_type, "tenure_band": band}
             row = await PulseResponse.create(
                 wave_id=link.wave_id,
                 contractor_id=link.contractor_id,
+                **groups,
                 submitted_at=now or now_utc(),
                 answers=dict(answers),
                 comment=answers.get("comment"),
@@ -614,7 +648,9 @@ async def store_pulse_response(
                 submission_id=submission_id,
                 using_db=conn,
             )
-            copied = {"contractor_id": row.contractor_id, "wave_id": row.wave_id, "submitted_at": row.submitted_at}
+            copied = {"contractor_id": row.contractor_id, "wave_id": row.wave_id, "submitted_at": row.submitted_at,
+                      **groups}
+            complete = complete_dimensions(survey, scoring)
             scores = [
                 PulseScore(
                     response=row,
@@ -628,14 +664,14 @@ async def store_pulse_response(
                 for dim, s in scoring.dimensions.items()
             ]
             items = [
-                PulseItemAnswer(response=row, dimension=dim, item=item, value=value, **copied)
+                PulseItemAnswer(response=row, dimension=dim, item=item, value=value, complete=dim in complete,
+                                **copied)
                 for item, (dim, value) in scoring.items.items()
             ]
             if scores:
                 await PulseScore.bulk_create(scores, using_db=conn)
             if items:
                 await PulseItemAnswer.bulk_create(items, using_db=conn)
-            await freeze_groups(conn, [row.id])
     except IntegrityError:
         existing = await PulseResponse.get_or_none(
             wave_id=link.wave_id, contractor_id=link.contractor_id

@@ -82,7 +82,7 @@ from tortoise.transactions import in_transaction
 
 from models.analytics import Window, index_by_wave, pulse_survey
 from models.db import connection
-from models.queries import Invalid, check_completed_at, freeze_groups, survey_in_force
+from models.queries import Groups, Invalid, check_completed_at, complete_dimensions, frozen_groups, survey_in_force
 from models.settings import settings
 from models.tokens import new_token
 from models.waves import waves_in
@@ -804,17 +804,17 @@ async def _import_pulse(data: str | bytes | BinaryIO) -> ImportResult:
         )
         score = _PulseScorer(survey)
         scorings = [score(answers) for _, _, _, answers in ready]
+        groups = await frozen_groups(conn, [(w, c) for w, c, _, _ in ready])
         created = await insert_rows(
             conn, "pulse_responses",
             [("wave_id", "int"), ("contractor_id", "int"), ("submitted_at", "timestamptz"),
              ("answers", "jsonb"), ("comment", "text"), ("cei", "float8"), ("survey_version", "int"),
-             ("lang", "text"), ("source", "text")],
+             ("lang", "text"), ("source", "text"), *PULSE_GROUP_COLUMNS],
             [(w, c, s, _JSON.encode(a), a.get("comment"), sc.cei, survey.version,
-              "en", "import") for (w, c, s, a), sc in zip(ready, scorings, strict=True)],
+              "en", "import", *groups[(w, c)]) for (w, c, s, a), sc in zip(ready, scorings, strict=True)],
             returning=("id", "wave_id", "contractor_id", "submitted_at"),
         )
-        await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in ready], scorings)
-        await freeze_groups(conn, [r["id"] for r in created])
+        await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in ready], scorings, groups, survey)
     return ImportResult("pulse-responses", rows=len(ready), created=len(ready),
                         invites_created=len(invites))
 
@@ -854,24 +854,32 @@ class _PulseScorer:
                             dimensions=dimensions, items=items)
 
 
+PULSE_GROUP_COLUMNS = [("region", "text"), ("service_type", "text"), ("tenure_band", "smallint")]
+
+
 async def store_pulse_scores(conn: BaseDBAsyncClient, created: Sequence[Mapping[str, Any]],
-                             keys: Sequence[tuple[int, int]], scorings: Sequence[Any]) -> None:
+                             keys: Sequence[tuple[int, int]], scorings: Sequence[PulseScoring],
+                             groups: Mapping[tuple[int, int], Groups], survey: Survey) -> None:
     """Write the PulseScore and PulseItemAnswer rows of freshly inserted responses.
 
     `created` are the RETURNING rows (id, wave_id, contractor_id,
     submitted_at); `keys` and `scorings` are in the order the responses were
-    given. Each row repeats its response's contractor, wave and time.
+    given; `groups` are their `queries.frozen_groups`. Each row repeats its
+    response's contractor, wave, time and groups; an item row says whether
+    its dimension was answered in full.
     """
     rows = {(r["wave_id"], r["contractor_id"]): r for r in created}
     scores, items = [], []
     for key, scoring in zip(keys, scorings, strict=True):
         r = rows[key]
-        copied = (r["contractor_id"], r["wave_id"], _db_instant(r["submitted_at"]))
+        copied = (r["contractor_id"], r["wave_id"], _db_instant(r["submitted_at"]), *groups[key])
+        complete = complete_dimensions(survey, scoring)
         for dimension, s in scoring.dimensions.items():
             scores.append((r["id"], dimension, s.score, s.answered, s.favourable, s.item_sum, *copied))
         for item, (dimension, value) in scoring.items.items():
-            items.append((r["id"], dimension, item, value, *copied))
-    response = [("contractor_id", "int"), ("wave_id", "int"), ("submitted_at", "timestamptz")]
+            items.append((r["id"], dimension, item, value, dimension in complete, *copied))
+    response = [("contractor_id", "int"), ("wave_id", "int"), ("submitted_at", "timestamptz"),
+                *PULSE_GROUP_COLUMNS]
     await insert_rows(
         conn, "pulse_scores",
         [("response_id", "int"), ("dimension", "text"), ("score", "float8"), ("answered", "smallint"),
@@ -880,7 +888,8 @@ async def store_pulse_scores(conn: BaseDBAsyncClient, created: Sequence[Mapping[
     )
     await insert_rows(
         conn, "pulse_item_answers",
-        [("response_id", "int"), ("dimension", "text"), ("item", "text"), ("value", "smallint"), *response],
+        [("response_id", "int"), ("dimension", "text"), ("item", "text"), ("value", "smallint"),
+         ("complete", "bool"), *response],
         items,
     )
 

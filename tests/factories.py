@@ -21,7 +21,7 @@ from models.entities import (
     PulseScore,
     PulseWave,
 )
-from models.queries import freeze_groups
+from models.queries import complete_dimensions, frozen_groups
 from surveys.schema import builtin_survey
 from surveys.scoring import score_pulse
 
@@ -30,19 +30,23 @@ ITEMS = [q for q in SURVEY.questions if q.dimension is not None]
 
 
 async def copies_that_disagree() -> int:
-    """Score and item rows whose copy of their response's contractor, wave or
-    time differs from the response, or whose item_sum is not the sum of
-    their items: every writer must leave none."""
+    """Score and item rows whose copy of their response's contractor, wave,
+    time or groups differs from the response (or whose groups were never
+    written), or whose item_sum is not the sum of their items: every writer
+    must leave none."""
     from models.db import connection
 
     checks = (
         "SELECT COUNT(*) AS n FROM {t} x JOIN pulse_responses r ON r.id = x.response_id "
-        "WHERE x.contractor_id <> r.contractor_id OR x.wave_id <> r.wave_id OR x.submitted_at <> r.submitted_at",
+        "WHERE x.contractor_id <> r.contractor_id OR x.wave_id <> r.wave_id OR x.submitted_at <> r.submitted_at "
+        "OR x.region <> r.region OR x.service_type <> r.service_type OR x.tenure_band <> r.tenure_band "
+        "OR r.region IS NULL OR r.service_type IS NULL OR r.tenure_band IS NULL",
         "SELECT COUNT(*) AS n FROM pulse_scores s WHERE s.item_sum <> (SELECT SUM(a.value) FROM "
         "pulse_item_answers a WHERE a.response_id = s.response_id AND a.dimension = s.dimension)",
+        "SELECT COUNT(*) AS n FROM pulse_item_answers WHERE complete IS NULL",
     )
     total = 0
-    for sql in (checks[0].format(t="pulse_scores"), checks[0].format(t="pulse_item_answers"), checks[1]):
+    for sql in (checks[0].format(t="pulse_scores"), checks[0].format(t="pulse_item_answers"), *checks[1:]):
         total += (await connection().execute_query_dict(sql))[0]["n"]
     return total
 
@@ -101,12 +105,15 @@ async def pulses(
     """One pulse response per (contractor, answers), with scores and item answers."""
     responses = []
     scorings = []
+    groups = await frozen_groups(connection(), [(wave_.id, c.id) for c, _ in entries])
     for contractor, answers in entries:
         scoring = score_pulse(SURVEY, answers)
         scorings.append(scoring)
+        region, service_type, band = groups[(wave_.id, contractor.id)]
         responses.append(PulseResponse(
             wave=wave_, contractor=contractor, submitted_at=submitted, answers=dict(answers),
             cei=scoring.cei, comment=comment, submission_id=f"S{world.next()}",
+            region=region, service_type=service_type, tenure_band=band,
         ))
         if scoring.cei is not None:
             world.cei.setdefault(contractor.id, []).append(scoring.cei)
@@ -117,15 +124,17 @@ async def pulses(
     for response, scoring in zip(responses, scorings, strict=True):
         rid = stored[response.submission_id]
         copied = {"contractor_id": response.contractor_id, "wave_id": response.wave_id,
-                  "submitted_at": response.submitted_at}
+                  "submitted_at": response.submitted_at, "region": response.region,
+                  "service_type": response.service_type, "tenure_band": response.tenure_band}
+        complete = complete_dimensions(SURVEY, scoring)
         for dim, s in scoring.dimensions.items():
             scores.append(PulseScore(response_id=rid, dimension=dim, score=s.score, answered=s.answered,
                                      favourable=s.favourable, item_sum=s.item_sum, **copied))
         for item, (dim, value) in scoring.items.items():
-            items.append(PulseItemAnswer(response_id=rid, dimension=dim, item=item, value=value, **copied))
+            items.append(PulseItemAnswer(response_id=rid, dimension=dim, item=item, value=value,
+                                         complete=dim in complete, **copied))
     await PulseScore.bulk_create(scores)
     await PulseItemAnswer.bulk_create(items)
-    await freeze_groups(connection(), list(stored.values()))
 
 
 async def customers(

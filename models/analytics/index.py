@@ -167,7 +167,7 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
     people, comments, scores, items, invites = _Sql(), _Sql(), _Sql(), _Sql(), _Sql()
 
     def cell(t: str) -> str:
-        """A row's groups as frozen when its response was stored (models.queries.freeze_groups)."""
+        """A row's groups as frozen when its response was stored (models.queries.frozen_groups)."""
         return f"{t}.region AS region, {t}.service_type AS service_type, {t}.tenure_band AS band"
 
     listed = ", ".join(str(int(w.id)) for w in waves)
