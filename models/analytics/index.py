@@ -164,7 +164,7 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
     units = _Units()
     if not waves:
         return units
-    people, comments, scores, items, invites = _Sql(), _Sql(), _Sql(), _Sql(), _Sql()
+    people, comments, scores, items, invites, answers = _Sql(), _Sql(), _Sql(), _Sql(), _Sql(), _Sql()
 
     def cell(t: str) -> str:
         """A row's groups as frozen when its response was stored (models.queries.frozen_groups)."""
@@ -189,22 +189,29 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
         f"SELECT a.wave_id AS w, {cell('a')}, a.item AS item, "  # an item names its dimension: one key less
         "COUNT(*) AS n, SUM(a.value) AS s, SUM(a.value * a.value) AS ss FROM pulse_item_answers a "
         f"WHERE a.wave_id IN ({listed}) AND a.complete GROUP BY 1, 2, 3, 4, 5")
-    # invites (participation, not answers) go by the contractor's current groups
+    # Invites have no frozen groups: they go by the contractor's current ones,
+    # while the answered ones go by their answer's frozen groups, so editing a
+    # contractor moves an invite (which says nothing) but never an answer
+    # (which would tell whether that person answered).
     invites_sql = (
         f"{_lim_sql(invites, waves)}SELECT i.wave_id AS w, c.region AS region, c.service_type AS service_type, "
-        f"{_band_at_close('c')} AS band, COUNT(*) AS invited, COUNT(r.id) AS answered "
-        "FROM pulse_invites i JOIN lim ON lim.w = i.wave_id JOIN contractors c ON c.id = i.contractor_id "
-        "LEFT JOIN pulse_responses r ON r.wave_id = i.wave_id AND r.contractor_id = i.contractor_id "
-        "GROUP BY 1, 2, 3, 4")
-    response_rows, comment_rows, score_rows, item_rows, invite_rows = await side_by_side(
+        f"{_band_at_close('c')} AS band, COUNT(*) AS invited FROM pulse_invites i "
+        "JOIN lim ON lim.w = i.wave_id JOIN contractors c ON c.id = i.contractor_id GROUP BY 1, 2, 3, 4")
+    answered_sql = (
+        f"SELECT r.wave_id AS w, {cell('r')}, COUNT(*) AS answered FROM pulse_responses r "
+        "JOIN pulse_invites i ON i.wave_id = r.wave_id AND i.contractor_id = r.contractor_id "
+        f"WHERE r.wave_id IN ({listed}) GROUP BY 1, 2, 3, 4")
+    response_rows, comment_rows, score_rows, item_rows, invite_rows, answered_rows = await side_by_side(
         people.rows(responses_sql), comments.rows(comments_sql), scores.rows(scores_sql), items.rows(items_sql),
-        invites.rows(invites_sql))
+        invites.rows(invites_sql), answers.rows(answered_sql))
     for row in response_rows:
         units.respondents.setdefault(row["w"], {})[_cell(row)] = {int(i) for i in str(row["who"]).split(",")}
     for row in comment_rows:
         units.comments.setdefault(row["w"], {}).setdefault(_cell(row), []).append(row["comment"])
     for row in invite_rows:
-        units.invited.setdefault(row["w"], {})[_cell(row)] = [_i(row["invited"]), _i(row["answered"])]
+        units.invited.setdefault(row["w"], {}).setdefault(_cell(row), [0, 0])[0] = _i(row["invited"])
+    for row in answered_rows:
+        units.invited.setdefault(row["w"], {}).setdefault(_cell(row), [0, 0])[1] = _i(row["answered"])
     complete = {d.id: len(survey.items(d.id)) for d in survey.dimensions}
     for row in score_rows:
         key = (row["w"], _cell(row), row["dim"])

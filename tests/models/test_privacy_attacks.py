@@ -266,15 +266,20 @@ async def test_editing_a_contractor_moves_no_figure_of_a_closed_wave(db: str) ->
     world = f.World()
     north = await f.contractors(world, 12, region="north")
     south = await f.contractors(world, 12, region="south", started_on=date(2026, 6, 1))
+    silent = await f.contractors(world, 6, region="south")
     w = await f.wave("W", date(2026, 8, 1), days=7)
+    await f.invites(world, w, north + south + silent)
     await _answer(world, w, north, date(2026, 8, 2))
     await f.pulses(world, w, [(south[0], LOW[0])], submitted=f.at(date(2026, 8, 2)))
     await _answer(world, w, south[1:], date(2026, 8, 2))
     window = Window(date(2026, 8, 1), date(2026, 8, 31))
 
     async def figures() -> list[Any]:
-        return [_figures(await index_report(window=window, group_by=g, min_group=M, min_comment_group=10))
-                for g in ("region", "tenure_band")]
+        reports = [await index_report(window=window, group_by=g, min_group=M, min_comment_group=10)
+                   for g in ("region", "tenure_band")]
+        answered = [(g["group"], g["response_rate"] and round(g["response_rate"] * g["n_invited"]))
+                    for r in reports for g in r["groups"]]
+        return [*map(_figures, reports), answered]  # the answers, and how many of each group's invites were answered
 
     before = await figures()
     by_region = {key[1]: n for key, n, _ in before[0] if key[0] == "groups" and key[-1] == "trust"}
