@@ -53,6 +53,7 @@ __all__ = [
     "complete_dimensions",
     "create_invites",
     "create_wave",
+    "db_instant",
     "find_link",
     "freeze_groups",
     "frozen_groups",
@@ -306,7 +307,7 @@ _INVITE_BY_TOKEN = (
 )
 
 
-def _instant(value: Any) -> datetime:
+def db_instant(value: Any) -> datetime:
     """A timestamp as read by raw SQL: SQLite gives ISO text, PostgreSQL a datetime."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
@@ -336,8 +337,8 @@ async def find_link(*, token: str, kind: LinkKind | None = None) -> Link | None:
                 token=token,
                 contractor_id=row["contractor_id"],
                 job_id=row["id"],
-                completed_at=_instant(row["completed_at"]),
-                closes_at=_instant(row["expires_at"]),
+                completed_at=db_instant(row["completed_at"]),
+                closes_at=db_instant(row["expires_at"]),
             )
     if kind in (None, "pulse"):
         row = await _one(_INVITE_BY_TOKEN, token)
@@ -347,8 +348,8 @@ async def find_link(*, token: str, kind: LinkKind | None = None) -> Link | None:
                 token=token,
                 contractor_id=row["contractor_id"],
                 wave_id=row["wave_id"],
-                opens_at=_instant(row["opens_at"]),
-                closes_at=_instant(row["closes_at"]),
+                opens_at=db_instant(row["opens_at"]),
+                closes_at=db_instant(row["closes_at"]),
             )
     return None
 
@@ -554,7 +555,7 @@ async def frozen_groups(conn: BaseDBAsyncClient, pairs: Iterable[tuple[int, int]
     for chunk in _chunks(sorted(waves)):  # ints only: written into the SQL
         for row in await conn.execute_query_dict(
                 f"SELECT id, closes_at FROM pulse_waves WHERE id IN ({', '.join(map(str, chunk))})"):
-            closes[int(row["id"])] = _instant(row["closes_at"]).date()
+            closes[int(row["id"])] = db_instant(row["closes_at"]).date()
     for chunk in _chunks(sorted(people)):
         for row in await conn.execute_query_dict(
                 "SELECT id, region, service_type, started_on FROM contractors "

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from models.db import connection, dialect
+from models.queries import db_instant
+from surveys.privacy import band
 
 __all__ = ["WaveState", "WaveStatus", "waves_in"]
 
@@ -39,8 +41,6 @@ class WaveStatus:
     def as_dict(self, min_group: int) -> dict[str, Any]:
         """The wave as a report lists it: a respondent count and a response
         rate only where at least min_group answered (see surveys.privacy.band)."""
-        from surveys.privacy import band
-
         return {
             "wave": self.name,
             "opens_at": self.opens_at.isoformat(),
@@ -52,12 +52,6 @@ class WaveStatus:
             "response_rate": self.respondents / self.invited
             if self.invited and self.respondents >= min_group else None,
         }
-
-
-def _instant(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value).replace(" ", "T")).astimezone(UTC)
 
 
 async def waves_in(
@@ -83,11 +77,11 @@ async def waves_in(
     )
     out = []
     for row in rows:
-        closes_at = _instant(row["closes_at"])
+        closes_at = db_instant(row["closes_at"])
         respondents = int(row["respondents"])
         state: WaveState = "open" if closes_at > now else "reported" if respondents >= min_group else "too_few"
         out.append(WaveStatus(
-            id=int(row["id"]), name=row["name"], opens_at=_instant(row["opens_at"]), closes_at=closes_at,
+            id=int(row["id"]), name=row["name"], opens_at=db_instant(row["opens_at"]), closes_at=closes_at,
             respondents=respondents, invited=int(row["invited"]), state=state,
         ))
     return out

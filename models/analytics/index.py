@@ -48,20 +48,10 @@ from surveys.scoring import share_percent
 # the window.
 
 ATTRIBUTES = ("region", "service_type", "tenure_band")
-
-
 REASON_WAVE_OPEN = "the wave is still open; figures appear once it closes"
-
-
 REASON_WAVE_SMALL = "fewer than {m} contractors answered this wave"
-
-
 REASON_NO_WAVE = "no wave with at least {m} answers closed in this period"
-
-
 REASON_NOBODY = "no contractor of this selection answered a wave that closed in this period"
-
-
 REASON_UNIT = "fewer than {m} contractors, or hidden with a small group that the totals would otherwise reveal"
 
 
@@ -84,15 +74,7 @@ def _reliability(k: int, items: list[tuple[int, int, int]], total: tuple[int, in
             "reliability_low": low, "n_complete": found.n_complete}
 
 
-
-
-
-
-
-
 Cell = tuple[str, str, int]  # region, service type, tenure band code at the wave's close
-
-
 Selector = tuple[int, Any] | None  # (index in ATTRIBUTES, value), or everyone
 
 
@@ -337,15 +319,29 @@ class _Index:
         return {"comments": sorted(sorted(texts, key=_comment_order)[:MAX_COMMENTS]), "comments_suppressed": False}
 
     def hidden(self, n: int, reason: str | None) -> dict[str, Any]:
-        empty = {k: None for k in ("score", "favourable_pct", "n_contractors", "alpha", "spearman_brown",
-                                   "reliability", "reliability_low", "n_complete")}
-        return {
-            "n_contractors": band(n, self.min_group) if n < self.min_group else f"{self.min_group} or more",
-            "n_responses": None, "n_waves": 0, "n_invited": None, "response_rate": None,
-            "cei": None, "cei_favourable_pct": None,
-            "dimensions": {d.id: dict(empty) for d in self.survey.dimensions},
-            "suppressed": True, "reason": reason, "comments": None, "comments_suppressed": True,
-        }
+        return _hidden_row(self.survey, self.min_group, n, reason)
+
+
+def _hidden_row(survey: Survey, min_group: int, n: int, reason: str | None) -> dict[str, Any]:
+    """A suppressed row: null figures (never 0), a banded head count, the reason."""
+    empty = dict.fromkeys(("score", "favourable_pct", "n_contractors", "alpha", "spearman_brown",
+                           "reliability", "reliability_low", "n_complete"))
+    return {
+        "n_contractors": band(n, min_group) if n < min_group else f"{min_group} or more",
+        "n_responses": None, "n_waves": 0, "n_invited": None, "response_rate": None,
+        "cei": None, "cei_favourable_pct": None,
+        "dimensions": {d.id: dict(empty) for d in survey.dimensions},
+        "suppressed": True, "reason": reason, "comments": None, "comments_suppressed": True,
+    }
+
+
+async def _load(window: Window, min_group: int, min_comment_group: int,
+                now: datetime | None) -> tuple[list[WaveStatus], list[WaveStatus], _Index]:
+    """The waves of the window, those reported, and the index over them."""
+    survey = pulse_survey()
+    waves = await waves_in(window.start, window.end, min_group=min_group, now=now)
+    reported = [w for w in waves if w.reported]
+    return waves, reported, _Index(await _read_units(reported, survey), waves, survey, min_group, min_comment_group)
 
 
 def _selector(population: Population, group_by: str | None) -> Selector:
@@ -364,10 +360,7 @@ async def index_by_wave(*, window: Window, min_group: int, min_comment_group: in
     """Per reported wave of the window: the overall row and one row per group
     of each attribute that had respondents in it, through the same gates as
     `index_report` (the aggregate pulse export)."""
-    survey = pulse_survey()
-    waves = await waves_in(window.start, window.end, min_group=min_group, now=now)
-    reported = [w for w in waves if w.reported]
-    index = _Index(await _read_units(reported, survey), waves, survey, min_group, min_comment_group)
+    _, reported, index = await _load(window, min_group, min_comment_group, now)
     rows = []
     for w in reported:
         rows.append({"wave": w.name, "group_by": None, "group": None, **index.row(None, [w])})
@@ -385,7 +378,7 @@ def refused_report(*, window: Window, population: Population, group_by: str | No
     """An index report with nothing in it but the reason (for a view that
     shows the refusal in place of figures)."""
     survey = pulse_survey()
-    hidden = _Index(_Units(), [], survey, min_group, min_comment_group).hidden(0, reason)
+    hidden = _hidden_row(survey, min_group, 0, reason)
     return {
         "window": window.as_dict(), "population": population.as_dict(), "group_by": group_by,
         "min_group": min_group, "min_comment_group": min_comment_group, "cei_unit": "response",
@@ -413,10 +406,7 @@ async def index_report(
     if group_by is not None and group_by not in GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(GROUP_BY)}")
     selector = _selector(population, group_by)
-    survey = pulse_survey()
-    waves = await waves_in(window.start, window.end, min_group=min_group, now=now)
-    reported = [w for w in waves if w.reported]
-    index = _Index(await _read_units(reported, survey), waves, survey, min_group, min_comment_group)
+    waves, reported, index = await _load(window, min_group, min_comment_group, now)
     overall = {"group": None, **index.row(selector, reported)}
     if not reported:
         overall.update(suppressed=True, reason=REASON_NO_WAVE.format(m=min_group))
@@ -453,7 +443,7 @@ async def index_report(
         "min_comment_group": min_comment_group,
         "cei_unit": "response",
         "waves_rule": "closed in the window",
-        "dimensions": _dimensions(survey),
+        "dimensions": _dimensions(index.survey),
         "overall": overall,
         "groups": groups,
         "trend": trend,

@@ -39,11 +39,7 @@ from surveys.scoring import PROMOTER_MIN
 # --- privacy -------------------------------------------------------------------------
 
 REASON_SMALL = "fewer than {m} contractors"
-
-
 REASON_NEXT = "hidden with a smaller hidden group, which the total would otherwise reveal"
-
-
 REASON_COMPLEMENT = "the filter leaves out fewer than {m} contractors, who could be worked out by subtraction"
 
 
@@ -85,20 +81,10 @@ def _reason_row(reason: str | None) -> dict[str, Any]:
 # correlation only over at least min_group contractors. See docs/metrics.md, "Linkage".
 
 CEI_BANDS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 100))  # [low, high), the last [80, 100]
-
-
 COUNT_STEPS = (10, 20, 50, 100)  # where a band's shown count steps up: "5–9", "10–19", "20–49", "50–99", "100 or more"
-
-
 REASON_CELL = "fewer than {m} contractors with both values"
-
-
 REASON_BAND = "fewer than {m} contractors in this band"
-
-
 REASON_BAND_NEXT = "hidden with a smaller hidden band, which the other bands would otherwise reveal"
-
-
 _CORRELATION_KEYS = ("r", "ci_low", "ci_high", "p_value", "rho")
 
 

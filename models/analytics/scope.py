@@ -16,33 +16,15 @@ from models.queries import survey_in_force
 from surveys.schema import Survey
 
 GROUP_BY = ("region", "service_type", "tenure_band", "wave")
-
-
 # Customer answers belong to jobs, not to pulse waves: no wave breakdown there.
 CUSTOMER_GROUP_BY = ("region", "service_type", "tenure_band")
-
-
 LINKAGE_GROUP_BY = ("region", "service_type", "tenure_band")
-
-
 TENURE_BANDS = ("under 3 months", "3–12 months", "1–2 years", "2 years +")
-
-
 UNKNOWN_TENURE = "unknown"
-
-
 OUTCOMES = ("csat", "promoters", "ces")
-
-
 MODERATE_R = 0.3
-
-
 MAX_COMMENTS = 20
-
-
 RELIABILITY_FLOOR = 0.7  # Nunnally (1978)
-
-
 WORDING = (
     "These are associations, not causes: contractors who feel more connected may "
     "serve customers better, happier customers may make contractors feel better, "
@@ -51,8 +33,6 @@ WORDING = (
 
 
 DRIVER_METHOD = "Johnson's relative weights"
-
-
 DRIVER_CITATION = (
     "Johnson, J. W. (2000). A heuristic method for estimating the relative weight of "
     "predictor variables in multiple regression. Multivariate Behavioral Research, 35(1), 1–19."
@@ -212,16 +192,12 @@ def _key_sql(q: _Sql, key: str | None, end: date, wave_column: str = "r.wave_id"
     return f"c.{key}"
 
 
-
-
 def _f(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
 def _i(value: Any) -> int:
     return 0 if value is None else int(value)
-
-
 
 
 def pulse_survey() -> Survey:
