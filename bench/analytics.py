@@ -51,7 +51,7 @@ def _stamps(epochs: np.ndarray) -> np.ndarray:
 
 def _bands_at_close(started: np.ndarray, closes: np.ndarray) -> np.ndarray:
     """Each contractor's tenure band code at each wave's close, as frozen_groups gives it: (wave, contractor)."""
-    from models.analytics import tenure_code
+    from surveys.tenure import tenure_code
 
     days = [date.fromisoformat(str(d)) for d in started]
     ends = [datetime.fromtimestamp(float(c), UTC).date() for c in closes]

@@ -39,6 +39,7 @@ from models.settings import settings
 from models.tokens import new_token
 from surveys.schema import Survey, builtin_survey, load_survey
 from surveys.scoring import PulseScoring, score_pulse
+from surveys.tenure import tenure_code
 
 __all__ = [
     "FUTURE_TOLERANCE",
@@ -546,8 +547,6 @@ async def frozen_groups(conn: BaseDBAsyncClient, pairs: Iterable[tuple[int, int]
     wave's close. Every writer of pulse responses stores these on the response
     and its score and item rows: the index groups a closed wave by them, so
     editing a contractor later moves no figure."""
-    from models.analytics import tenure_code
-
     pairs = list(pairs)
     waves, people = {w for w, _ in pairs}, {c for _, c in pairs}
     closes: dict[int, date] = {}

@@ -70,14 +70,12 @@ from models.analytics.scope import (
     CUSTOMER_GROUP_BY,
     GROUP_BY,
     LINKAGE_GROUP_BY,
-    TENURE_BANDS,
     Population,
     Window,
     filter_options,
     pulse_survey,
-    tenure_band,
-    tenure_code,
 )
+from surveys.tenure import TENURE_BANDS, tenure_band, tenure_code
 
 __all__ = [
     "CUSTOMER_GROUP_BY",

@@ -17,13 +17,10 @@ from models.analytics.scope import (
     RELIABILITY_FLOOR,
     Population,
     Window,
-    _band_code,
-    _band_name,
     _dimensions,
     _f,
     _i,
     _Sql,
-    _tenure_limits,
     pulse_survey,
 )
 from models.db import side_by_side
@@ -32,6 +29,7 @@ from surveys import stats
 from surveys.privacy import band, publishable
 from surveys.schema import Survey
 from surveys.scoring import share_percent
+from surveys.tenure import band_code, band_name, tenure_limits
 
 # --- the index -------------------------------------------------------------------------
 #
@@ -110,7 +108,7 @@ def _lim_sql(q: _Sql, waves: list[WaveStatus]) -> str:
     """A CTE `lim(w, b3, b12, b24)`: each wave's tenure limits at its close."""
     cast = ("::int", "::date") if q.postgres else ("", "")
     values = ", ".join(
-        f"({q.p(w.id)}{cast[0]}, " + ", ".join(f"{q.p(b)}{cast[1]}" for b in _tenure_limits(w.closes_at.date())) + ")"
+        f"({q.p(w.id)}{cast[0]}, " + ", ".join(f"{q.p(b)}{cast[1]}" for b in tenure_limits(w.closes_at.date())) + ")"
         for w in waves)
     return f"WITH lim(w, b3, b12, b24) AS (VALUES {values}) "
 
@@ -346,7 +344,7 @@ async def _load(window: Window, min_group: int, min_comment_group: int,
 
 def _selector(population: Population, group_by: str | None) -> Selector:
     """The one attribute a pulse report may filter on (checked against group_by)."""
-    active = [(ATTRIBUTES.index(name), _band_code(v) if name == "tenure_band" else v)
+    active = [(ATTRIBUTES.index(name), band_code(v) if name == "tenure_band" else v)
               for name, v in population.active().items()]
     if len(active) > 1:
         raise OneAttribute(ATTRIBUTES[active[1][0]])
@@ -369,7 +367,7 @@ async def index_by_wave(*, window: Window, min_group: int, min_comment_group: in
                 row = index.row((attribute, value), [w])
                 if row["reason"] != REASON_NOBODY:
                     rows.append({"wave": w.name, "group_by": name,
-                                 "group": _band_name(value) if name == "tenure_band" else value, **row})
+                                 "group": band_name(value) if name == "tenure_band" else value, **row})
     return rows
 
 
@@ -433,7 +431,7 @@ async def index_report(
         if selector is not None:
             values = [v for v in values if v == selector[1]]
         for value in values:
-            groups.append({"group": _band_name(value) if group_by == "tenure_band" else value,
+            groups.append({"group": band_name(value) if group_by == "tenure_band" else value,
                            **index.row((attribute, value), reported)})
     return {
         "window": window.as_dict(),

@@ -25,7 +25,6 @@ from models.analytics.scope import (
     _i,
     _Sql,
     pulse_survey,
-    tenure_band,
 )
 from models.db import side_by_side
 from models.settings import settings
@@ -35,6 +34,7 @@ from surveys.association import linkage_headline
 from surveys.privacy import band, filter_allowed, suppressed_groups
 from surveys.schema import Survey
 from surveys.scoring import PROMOTER_MIN
+from surveys.tenure import tenure_band
 
 # --- privacy -------------------------------------------------------------------------
 

@@ -4,8 +4,6 @@ reports' constants."""
 
 from __future__ import annotations
 
-import calendar
-import functools
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -14,13 +12,12 @@ from models.db import connection, dialect
 from models.entities import PulseWave
 from models.queries import survey_in_force
 from surveys.schema import Survey
+from surveys.tenure import TENURE_BANDS, UNKNOWN_TENURE, band_code, band_name, tenure_limits
 
 GROUP_BY = ("region", "service_type", "tenure_band", "wave")
 # Customer answers belong to jobs, not to pulse waves: no wave breakdown there.
 CUSTOMER_GROUP_BY = ("region", "service_type", "tenure_band")
 LINKAGE_GROUP_BY = ("region", "service_type", "tenure_band")
-TENURE_BANDS = ("under 3 months", "3–12 months", "1–2 years", "2 years +")
-UNKNOWN_TENURE = "unknown"
 OUTCOMES = ("csat", "promoters", "ces")
 MODERATE_R = 0.3
 MAX_COMMENTS = 20
@@ -127,29 +124,15 @@ class _Sql:
         return await connection().execute_query_dict(sql, self.params)
 
 
-def _months_before(day: date, months: int) -> date:
-    year, month0 = divmod(day.year * 12 + day.month - 1 - months, 12)
-    return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
 
 
-@functools.lru_cache(maxsize=64)
-def _tenure_limits(end: date) -> tuple[date, date, date]:
-    return _months_before(end, 3), _months_before(end, 12), _months_before(end, 24)
 
 
-def tenure_band(started_on: date | None, end: date) -> str:
-    """The tenure band at `end`: under 3 months, 3–12 months, 1–2 years, 2 years +."""
-    if started_on is None:
-        return UNKNOWN_TENURE
-    for name, limit in zip(TENURE_BANDS[:-1], _tenure_limits(end), strict=True):  # the last has no limit
-        if started_on > limit:
-            return name
-    return TENURE_BANDS[-1]
 
 
 def _tenure_sql(q: _Sql, end: date) -> str:
     """Tenure band as a code: -1 unknown, else the index in TENURE_BANDS."""
-    b3, b12, b24 = (q.p(limit) for limit in _tenure_limits(end))
+    b3, b12, b24 = (q.p(limit) for limit in tenure_limits(end))
     return (
         "(CASE WHEN c.started_on IS NULL THEN -1 "
         f"WHEN c.started_on > {b3} THEN 0 WHEN c.started_on > {b12} THEN 1 "
@@ -157,18 +140,10 @@ def _tenure_sql(q: _Sql, end: date) -> str:
     )
 
 
-def tenure_code(started_on: date | None, end: date) -> int:
-    """The tenure band at `end` as stored with a pulse response: -1 unknown, else its index."""
-    return _band_code(tenure_band(started_on, end))
 
 
-def _band_code(band: str) -> int:
-    return -1 if band == UNKNOWN_TENURE else TENURE_BANDS.index(band)
 
 
-def _band_name(code: Any) -> str:
-    code = int(code)
-    return UNKNOWN_TENURE if code < 0 else TENURE_BANDS[code]
 
 
 def _conditions(q: _Sql, population: Population, end: date) -> dict[str, str]:
@@ -176,7 +151,7 @@ def _conditions(q: _Sql, population: Population, end: date) -> dict[str, str]:
     out = {}
     for name, value in population.active().items():
         if name == "tenure_band":
-            out[name] = f"{_tenure_sql(q, end)} = {q.p(_band_code(value))}"
+            out[name] = f"{_tenure_sql(q, end)} = {q.p(band_code(value))}"
         else:
             out[name] = f"c.{name} = {q.p(value)}"
     return out
@@ -211,7 +186,7 @@ def _dimensions(survey: Survey) -> list[dict[str, str]]:
 
 def _group_label(key: str | None, g: Any, waves: dict[int, dict[str, Any]]) -> Any:
     if key == "tenure_band":
-        return _band_name(g)
+        return band_name(g)
     if key == "wave":
         return waves.get(int(g), {}).get("name", str(g))
     return None if key is None else g
