@@ -14,8 +14,10 @@ paths like every /api/v1 path.
   (ISO 8601 date or date-time; a date-only ``to`` includes that whole day),
   streamed in batches. The pulse export holds the waves that closed in the
   window and says what it held back in the headers
-  ``X-Rapport-Suppressed-Responses`` (open waves and waves under
-  RAPPORT_MIN_GROUP contractors, left out) and
+  ``X-Rapport-Suppressed-Waves`` (open waves and waves under
+  RAPPORT_MIN_GROUP contractors, left out), ``X-Rapport-Suppressed-Responses``
+  (the answers of those of at least RAPPORT_MIN_GROUP: a smaller wave's count
+  would tell who answered) and
   ``X-Rapport-Suppressed-Comments`` (waves under RAPPORT_MIN_COMMENT_GROUP,
   comments blanked).
 - ``GET /api/v1/export/pulse-index.csv``: the pulse figures per closed wave
@@ -137,7 +139,8 @@ async def export_pulse(request: Request) -> Response:
     export = await export_pulse_responses(start=start, end=end)
     headers = {
         **_attachment("pulse-responses.csv"),
-        "X-Rapport-Suppressed-Responses": str(export.suppressed_responses),
+        "X-Rapport-Suppressed-Responses": str(export.suppressed_responses_shown),
+        "X-Rapport-Suppressed-Waves": str(export.suppressed_waves),
         "X-Rapport-Suppressed-Comments": str(export.comments_suppressed),
     }
     return StreamingResponse(export.chunks(), media_type=CSV_TYPE, headers=headers)
@@ -266,8 +269,10 @@ OPENAPI_PATHS: dict[str, Any] = {
             "description": "Columns: wave, one per pulse scale question, cei, comment. No contractor id, name, "
                            "region, service type or time; within a wave, rows are sorted by their answers. Only "
                            "closed waves with at least RAPPORT_MIN_GROUP respondents; comments only for waves of "
-                           "at least RAPPORT_MIN_COMMENT_GROUP. The headers X-Rapport-Suppressed-Responses and "
-                           "X-Rapport-Suppressed-Comments count what was held back.",
+                           "at least RAPPORT_MIN_COMMENT_GROUP. The headers X-Rapport-Suppressed-Waves, "
+                           "X-Rapport-Suppressed-Responses (answers of left-out waves of at least "
+                           "RAPPORT_MIN_GROUP; smaller ones are not counted) and X-Rapport-Suppressed-Comments "
+                           "count what was held back.",
             "parameters": _WINDOW,
             "responses": {"200": {"description": "CSV.", "content": {"text/csv": {}}},
                           "400": {"description": "A bad from/to; `parameter` names it."}, **_UNAUTHORISED},

@@ -962,6 +962,9 @@ class PulseExport:
     header: list[str]
     suppressed_waves: int = 0
     suppressed_responses: int = 0
+    # what may be said of them: the answers of left-out waves of at least
+    # min_group (open ones); a smaller wave's count would tell who answered
+    suppressed_responses_shown: int = 0
     comments_suppressed: int = 0
     _waves: list[tuple[int, bool]] = field(default_factory=list)  # (wave id, show comments)
     _questions: list[str] = field(default_factory=list)
@@ -1013,6 +1016,8 @@ async def export_pulse_responses(*, start: datetime | None = None,
         if not wave.reported:
             export.suppressed_waves += 1
             export.suppressed_responses += wave.respondents
+            if wave.respondents >= settings.min_group:
+                export.suppressed_responses_shown += wave.respondents
             continue
         show = wave.respondents >= max(settings.min_group, settings.min_comment_group)
         if not show:

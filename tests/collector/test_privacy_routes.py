@@ -93,3 +93,16 @@ def test_no_route_or_export_gives_the_lone_contractor_away(client: TestClient, a
     second = next(r for r in figures if r["wave"] == "second" and r["group_by"] == "")
     index = client.get("/api/v1/index?from=2026-06-17&to=2026-06-17", headers=auth).json()["overall"]
     assert float(second["cei"]) == index["cei"] and int(second["n_contractors"]) == index["n_contractors"] == 16
+
+
+def test_the_export_headers_never_count_a_small_wave(client: TestClient, auth: dict[str, str]) -> None:
+    """A wave of three, left out of the export, must not be counted in its headers either."""
+    async def brand(world: f.World) -> None:
+        people = await f.contractors(world, 3)
+        wave = await f.wave("tiny", date(2026, 6, 1), days=7)
+        await f.pulses(world, wave, [(c, LONE) for c in people], submitted=f.at(date(2026, 6, 2)))
+
+    client.portal.call(lambda: brand(f.World()))  # type: ignore[union-attr]
+    response = client.get("/api/v1/export/pulse-responses.csv?from=2026-06-01&to=2026-06-30", headers=auth)
+    assert response.headers["x-rapport-suppressed-waves"] == "1"
+    assert response.headers["x-rapport-suppressed-responses"] == "0"
