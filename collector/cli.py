@@ -1,5 +1,5 @@
 """The `rapport` command: serve the collector, migrate, manage keys and users, import, demo, run,
-forget people, read the audit log.
+forget people, read the audit log, send the weekly digest (collector.digest_cli).
 
 Errors print one clear line to stderr (an import's, one more line per error)
 and exit with status 2, never a traceback.
@@ -463,6 +463,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8000, help="the collector's port")
     run.add_argument("--dash-port", type=int, default=8050, help="the dashboard's port")
     run.set_defaults(run=cmd_run)
+
+    from collector.digest_cli import add_commands as add_digest_commands
+
+    add_digest_commands(commands, _with_database)
     return parser
 
 

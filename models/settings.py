@@ -45,6 +45,8 @@ class Settings:
     limit_login: tuple[RateLimitItem, ...]
     limit_login_address: tuple[RateLimitItem, ...]
     audit_days: int
+    smtp_url: str | None = None
+    smtp_from: str = "rapport@localhost"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -70,6 +72,9 @@ class Settings:
             limit_login=_limits(env, "RAPPORT_LIMIT_LOGIN", "5/5 minutes"),
             limit_login_address=_limits(env, "RAPPORT_LIMIT_LOGIN_ADDRESS", "30/hour"),
             audit_days=_positive_int(env, "RAPPORT_AUDIT_DAYS", 180),
+            # the weekly digest's mail server (models.mail): smtp://, smtp+starttls:// or smtps://
+            smtp_url=env.get("RAPPORT_SMTP_URL") or None,
+            smtp_from=env.get("RAPPORT_SMTP_FROM") or "rapport@localhost",
         )
 
     @functools.cached_property
