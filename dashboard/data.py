@@ -33,7 +33,7 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from models import analytics, followup
+from models import analytics, digest, followup
 from models.db import side_by_side
 from models.entities import Contractor
 from models.queries import survey_in_force
@@ -50,6 +50,7 @@ __all__ = [
     "customer_view",
     "default_filters",
     "detractors",
+    "digest_setting",
     "drivers_view",
     "filter_options",
     "filters_for",
@@ -58,6 +59,7 @@ __all__ = [
     "mark_detractor",
     "overview_view",
     "segments_view",
+    "set_digest",
 ]
 
 T = TypeVar("T")
@@ -299,6 +301,16 @@ def detractors(run: Runner, filters: Filters, *, handled: bool | None) -> list[f
 
 def mark_detractor(run: Runner, *, response_id: int, handled: bool, by: str) -> bool:
     return run(followup.mark_handled(response_id=response_id, handled=handled, by=by))  # type: ignore[no-any-return]
+
+
+def digest_setting(run: Runner, *, username: str) -> digest.Subscriber:
+    """The signed-in user's weekly digest: address, on or off, last sent."""
+    return run(digest.digest_setting(username=username))  # type: ignore[no-any-return]
+
+
+def set_digest(run: Runner, *, username: str, weekly: bool, email: str | None) -> digest.Subscriber:
+    """Turn the user's weekly digest on or off (ValueError for an unusable address)."""
+    return run(digest.set_digest(username=username, weekly=weekly, email=email))  # type: ignore[no-any-return]
 
 
 def dimension_levers(lang: str = "en") -> list[dict[str, str]]:
