@@ -1,10 +1,14 @@
+"""Weekly digest: each user's opt-in and address (digest_subscriptions), and one row per user and
+ISO week sent (digest_deliveries, unique), so a schedule sends each week's digest once per user.
+"""
+
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('rapport', '0004_pulse_responses_keep_their_groups')]
+    dependencies = [('rapport', '0005_outbox')]
 
     initial = False
 
