@@ -174,3 +174,21 @@ def test_the_digest_week_is_the_last_complete_one() -> None:
                                           NOW.date().replace(day=15))
     monday = datetime(2026, 3, 16, 0, 0, tzinfo=UTC)
     assert digest_week(monday).label == digest_week(monday - timedelta(seconds=1) + timedelta(days=7)).label
+
+
+def test_margins_are_shown_when_the_reports_carry_them() -> None:
+    from models.digest import compose
+
+    week = digest_week(NOW)
+    overall = {"cei": 61.24, "cei_ci_low": 59.1, "cei_ci_high": 63.3, "n_contractors": 240, "n_waves": 4}
+    customer = {"csat_pct": 81.2, "csat_pct_margin": 2.4, "nps": 31.0, "ces_mean": 5.4, "response_rate": 0.3,
+                "n": 900, "jobs": 3000}
+    figures = {"index": {"overall": overall, "waves": [{"wave": "2026-W12", "state": "open",
+                                                          "closes_at": "2026-03-22T23:59:59+00:00"}]},
+               "index_previous": {"overall": {"cei": 60.0}},
+               "customer": {"overall": customer}, "customer_previous": {"overall": {"csat_pct": 80.0}}}
+    text = text_of(compose(figures, week=week, to="ana@example.com", sender="rapport@example.com"), "plain")
+    assert "61.2 ± 2.1 / 100" in text and "81 ± 2 %" in text  # a margin where there is one
+    assert "NPS                             +31\n" in text  # none where there is none
+    assert "previous period 60.0" in text and "previous period no data" in text
+    assert "2026-W12 is still open (until 2026-03-22)" in text
