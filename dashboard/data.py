@@ -58,6 +58,7 @@ __all__ = [
     "linkage_view",
     "mark_detractor",
     "overview_view",
+    "report_view",
     "segments_view",
     "set_digest",
 ]
@@ -221,6 +222,25 @@ def overview_view(run: Runner, filters: Filters) -> dict[str, Any]:
                 "customer_previous": customer_before}
 
     return run(both())  # type: ignore[no-any-return]
+
+
+def report_view(run: Runner, filters: Filters) -> dict[str, Any]:
+    """The printable report: the Overview's reports and the linkage (lag 0), in one hop,
+    side by side on PostgreSQL."""
+    window, population = _window(filters), _population(filters)
+
+    async def all_of_it() -> dict[str, Any]:
+        index, before, customer, customer_before, linkage = await side_by_side(
+            _index(window=window, population=population),
+            _index(window=window.previous(), population=population),
+            analytics.customer_report(window=window, population=population),
+            analytics.customer_report(window=window.previous(), population=population),
+            analytics.linkage_report(window=window, population=population, min_group=settings.min_group),
+        )
+        return {"index": index, "index_previous": before, "customer": customer,
+                "customer_previous": customer_before, "linkage": linkage}
+
+    return run(all_of_it())  # type: ignore[no-any-return]
 
 
 def customer_view(run: Runner, filters: Filters, *, group_by: str | None = None) -> dict[str, Any]:

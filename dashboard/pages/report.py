@@ -47,9 +47,8 @@ def layout(**query: Any) -> html.Div:
 def report_view(query: dict[str, Any] | None) -> Any:
     run = data.current_runner()
     filters = data.filters_for(run, query or {})
-    overview = data.overview_view(run, filters)
-    linkage = data.linkage_view(run, filters, lag_weeks=0)
-    return render(overview, linkage, filters, user=data.current_user(), today=date.today())
+    report = data.report_view(run, filters)
+    return render(report, report["linkage"], filters, user=data.current_user(), today=date.today())
 
 
 @callback(Output("shell-report", "href"), Input("url", "search"))
