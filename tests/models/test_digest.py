@@ -192,3 +192,15 @@ def test_margins_are_shown_when_the_reports_carry_them() -> None:
     assert "NPS                             +31\n" in text  # none where there is none
     assert "previous period 60.0" in text and "previous period no data" in text
     assert "2026-W12 is still open (until 2026-03-22)" in text
+
+
+async def test_deleting_a_user_deletes_their_digest_rows(db: str, smtp: tuple[str, Inbox]) -> None:
+    from models.entities import DigestSubscription
+    from models.keys import delete_user
+
+    url, _ = smtp
+    await create_user(username="ana", password="correct horse battery")
+    await set_digest(username="ana", weekly=True, email="ana@example.com")
+    assert (await send_due_digests(NOW, smtp_url=url)).sent == ["ana"]
+    await delete_user(username="ana")
+    assert await DigestSubscription.all().count() == 0 and await DigestDelivery.all().count() == 0
