@@ -25,6 +25,8 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.db import connection
+from models.entities import CustomerResponse
+from surveys.scoring import is_detractor_answer
 
 __all__ = [
     "ALERT_ALL",
@@ -36,6 +38,7 @@ __all__ = [
     "UnknownEvent",
     "check_event",
     "emit",
+    "emit_customer_response",
     "encode",
     "events_column",
     "events_of",
@@ -151,3 +154,33 @@ async def emit(
     family = ALERT_ALL if event.startswith("alert.") else event
     values = [event_id, event, encode(event_id, event, created_at, data), created_at, _like(event), _like(family)]
     await conn.execute_query(_EMIT[conn.capabilities.dialect], values)
+
+
+async def emit_customer_response(response_id: int, *, using_db: BaseDBAsyncClient | None = None) -> None:
+    """Queue `customer_response.created` for a response just stored (read back on the
+    caller's connection, in its transaction), and `customer_response.detractor` too
+    when it is one (surveys.scoring.is_detractor_answer).
+
+    The data names the job and contractor by their external ids, never the link's token.
+    """
+    conn = using_db or connection()
+    row = await CustomerResponse.filter(id=response_id).using_db(conn).values(
+        "submitted_at", "completed_at", "csat", "nps", "answers", "survey_version", "lang", "source",
+        job="job__external_id", contractor="contractor__external_id",
+    )
+    if not row:
+        raise LookupError(f"no customer response {response_id}")
+    response = row[0]
+    data = {
+        "job": response["job"],
+        "contractor": response["contractor"],
+        "completed_at": response["completed_at"],
+        "submitted_at": response["submitted_at"],
+        "survey_version": response["survey_version"],
+        "lang": response["lang"],
+        "source": response["source"],
+        "answers": response["answers"],
+    }
+    await emit(CUSTOMER_RESPONSE_CREATED, data, using_db=conn, now=response["submitted_at"])
+    if is_detractor_answer(csat=response["csat"], nps=response["nps"]):
+        await emit(CUSTOMER_RESPONSE_DETRACTOR, data, using_db=conn, now=response["submitted_at"])
