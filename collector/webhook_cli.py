@@ -12,8 +12,6 @@ import signal
 from datetime import UTC, date, datetime
 from typing import Any
 
-from models import outbox, webhooks
-
 __all__ = ["register"]
 
 
@@ -35,6 +33,8 @@ def _since(text: str) -> datetime:
 
 
 def _cmd_add(args: argparse.Namespace) -> None:
+    from models import webhooks
+
     events = [name for name in args.events.split(",") if name.strip()]
     endpoint, secret = _run(args, lambda: webhooks.add_endpoint(url=args.url, events=events))
     print(f"webhook {endpoint.id} added: {endpoint.url}")
@@ -44,6 +44,8 @@ def _cmd_add(args: argparse.Namespace) -> None:
 
 
 def _cmd_list(args: argparse.Namespace) -> None:
+    from models import webhooks
+
     endpoints = _run(args, webhooks.list_endpoints)
     if not endpoints:
         print("no webhooks (add one with `rapport webhook add URL --events ...`)")
@@ -54,12 +56,16 @@ def _cmd_list(args: argparse.Namespace) -> None:
 
 
 def _cmd_remove(args: argparse.Namespace) -> None:
+    from models import webhooks
+
     if not _run(args, lambda: webhooks.remove_endpoint(endpoint_id=args.id)):
         raise LookupError(f"no webhook {args.id}")
     print(f"webhook {args.id} removed, with the events still queued for it")
 
 
 def _cmd_deliveries(args: argparse.Namespace) -> None:
+    from models import webhooks
+
     status = None if args.status == "all" else args.status
     rows = _run(args, lambda: webhooks.deliveries(endpoint_id=args.id, status=status, limit=args.limit))
     if not rows:
@@ -73,6 +79,8 @@ def _cmd_deliveries(args: argparse.Namespace) -> None:
 
 
 def _cmd_replay(args: argparse.Namespace) -> None:
+    from models import webhooks
+
     status = None if args.status == "all" else args.status
 
     async def work() -> int:
@@ -99,6 +107,7 @@ def _cmd_worker(args: argparse.Namespace) -> None:
 
 def register(commands: Any) -> None:
     """Add `webhook` and `worker` to the `rapport` command's subparsers."""
+    from models import outbox  # light: the event names and statuses; the rest loads with a command
     webhook = commands.add_parser("webhook", help="webhook endpoints: add, list, remove, deliveries, replay")
     actions = webhook.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="add an endpoint; its signing secret is printed once, as the last line")
@@ -113,14 +122,14 @@ def register(commands: Any) -> None:
     remove.set_defaults(run=_cmd_remove)
     shown = actions.add_parser("deliveries", help="events and their delivery state, newest first")
     shown.add_argument("id", type=int, nargs="?", help="one endpoint (default: all)")
-    shown.add_argument("--status", choices=(*webhooks.STATUSES, "all"), default="failed",
+    shown.add_argument("--status", choices=(*outbox.STATUSES, "all"), default="failed",
                        help="which events (default: failed)")
     shown.add_argument("--limit", type=int, default=50)
     shown.set_defaults(run=_cmd_deliveries)
     replay = actions.add_parser("replay", help="send events again, in their order (default: the failed ones)")
     replay.add_argument("id", type=int)
     replay.add_argument("--event", action="append", metavar="EVENT_ID", help="this event (repeatable)")
-    replay.add_argument("--status", choices=(*webhooks.STATUSES, "all"), default="failed",
+    replay.add_argument("--status", choices=(*outbox.STATUSES, "all"), default="failed",
                         help="without --event: the events of this status (default: failed)")
     replay.add_argument("--since", type=_since, help="only events created since this day (YYYY-MM-DD, UTC)")
     replay.set_defaults(run=_cmd_replay)

@@ -82,7 +82,9 @@ class WorkerConfig:
     backoff: float = field(default_factory=lambda: settings.webhook_backoff)  # first retry delay
     backoff_max: float = field(default_factory=lambda: settings.webhook_backoff_max)
     retry_for: timedelta = field(default_factory=lambda: timedelta(hours=settings.webhook_retry_hours))
-    lease: timedelta = timedelta(seconds=60)  # longer than a few deliveries' timeouts; renewed as it goes
+    # how long a worker holds an endpoint (renewed as it goes): a worker that dies
+    # holds its endpoints this long; longer than a delivery's timeout
+    lease: timedelta = field(default_factory=lambda: timedelta(seconds=settings.worker_lease))
     batch: int = 100  # events read at once per endpoint
     endpoints: int = 16  # endpoints served at once by one worker
 

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -35,6 +35,8 @@ __all__ = [
     "EVENTS",
     "FOLLOWUP_CLOSED",
     "PULSE_WAVE_CLOSED",
+    "STATUSES",
+    "Status",
     "UnknownEvent",
     "check_event",
     "emit",
@@ -52,6 +54,9 @@ PULSE_WAVE_CLOSED = "pulse_wave.closed"
 # subscriptions name them), and an endpoint may subscribe to `alert.*`, every alert.
 EVENTS = (CUSTOMER_RESPONSE_CREATED, CUSTOMER_RESPONSE_DETRACTOR, FOLLOWUP_CLOSED, PULSE_WAVE_CLOSED)
 ALERT_ALL = "alert.*"
+# The state of a row of the outbox: waiting (or retrying), sent, or given up after the retry window.
+Status = Literal["pending", "delivered", "failed"]
+STATUSES: tuple[Status, ...] = ("pending", "delivered", "failed")
 _ALERT = re.compile(r"alert\.[a-z][a-z0-9_]{0,50}")
 
 

@@ -47,6 +47,7 @@ class Settings:
     audit_days: int
     worker_in_serve: bool
     worker_poll: float
+    worker_lease: float
     webhook_timeout: float
     webhook_backoff: float
     webhook_backoff_max: float
@@ -79,6 +80,7 @@ class Settings:
             # the webhook worker (collector.worker): inside `rapport serve` unless "off"
             worker_in_serve=_on_off(env, "RAPPORT_WORKER_IN_SERVE", True),
             worker_poll=_positive_float(env, "RAPPORT_WORKER_POLL", 1.0),
+            worker_lease=_positive_float(env, "RAPPORT_WORKER_LEASE", 60.0),
             webhook_timeout=_positive_float(env, "RAPPORT_WEBHOOK_TIMEOUT", 10.0),
             webhook_backoff=_positive_float(env, "RAPPORT_WEBHOOK_BACKOFF", 10.0),
             webhook_backoff_max=_positive_float(env, "RAPPORT_WEBHOOK_BACKOFF_MAX", 3600.0),

@@ -22,17 +22,16 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from tortoise.expressions import F
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from models import outbox
-from models.analytics.index import index_by_wave
-from models.analytics.scope import Window
 from models.db import connection, dialect
 from models.entities import PulseWave, WebhookDelivery, WebhookEndpoint, WorkerRun
+from models.outbox import STATUSES, Status
 from models.settings import settings
 from models.waves import waves_in
 
@@ -41,6 +40,7 @@ __all__ = [
     "Claimed",
     "Delivery",
     "Endpoint",
+    "Status",
     "add_endpoint",
     "announce_closed_waves",
     "claim_endpoints",
@@ -58,8 +58,6 @@ __all__ = [
     "wave_closed_data",
 ]
 
-Status = Literal["pending", "delivered", "failed"]
-STATUSES: tuple[Status, ...] = ("pending", "delivered", "failed")
 SECRET_PREFIX = "whsec_"
 # A wave that closed longer ago than this when a worker first looked is not announced
 # (the first start after an upgrade would otherwise announce every wave ever closed).
@@ -300,6 +298,9 @@ async def wave_closed_data(wave: PulseWave, *, now: datetime | None = None) -> d
     """What `pulse_wave.closed` tells: the wave, its response rate and the figures
     the privacy gate allows (the per-wave rows of the index), without comments:
     pulse answers, a contractor's words included, are never sent."""
+    from models.analytics.index import index_by_wave  # numpy and scipy: only when a wave closes
+    from models.analytics.scope import Window
+
     day = wave.closes_at.astimezone(UTC).date()
     window = Window(day, day)
     status = next(w for w in await waves_in(day, day, min_group=settings.min_group, now=now) if w.id == wave.id)
