@@ -28,8 +28,14 @@ def _object(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _not_found(endpoint_id: int) -> Response:
+def _not_found(endpoint_id: object) -> Response:
     return JSONResponse({"error": f"no webhook {endpoint_id}"}, status_code=404)
+
+
+def _id(request: Request) -> int | None:
+    """The endpoint id of the path, None when it is not a whole number (a 404)."""
+    text = request.path_params["id"]
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
 async def _exists(endpoint_id: int) -> bool:
@@ -57,9 +63,9 @@ async def create_webhook(request: Request) -> Response:
 
 
 async def delete_webhook(request: Request) -> Response:
-    endpoint_id = request.path_params["id"]
-    if not await webhooks.remove_endpoint(endpoint_id=endpoint_id):
-        return _not_found(endpoint_id)
+    endpoint_id = _id(request)
+    if endpoint_id is None or not await webhooks.remove_endpoint(endpoint_id=endpoint_id):
+        return _not_found(request.path_params["id"])
     return Response(status_code=204)
 
 
@@ -73,9 +79,9 @@ def _status(value: str | None, *, default: str | None) -> webhooks.Status | None
 
 
 async def list_deliveries(request: Request) -> Response:
-    endpoint_id = request.path_params["id"]
-    if not await _exists(endpoint_id):
-        return _not_found(endpoint_id)
+    endpoint_id = _id(request)
+    if endpoint_id is None or not await _exists(endpoint_id):
+        return _not_found(request.path_params["id"])
     status = _status(request.query_params.get("status"), default="all")
     try:
         limit = min(max(int(request.query_params.get("limit", "100")), 1), 1000)
@@ -86,10 +92,10 @@ async def list_deliveries(request: Request) -> Response:
 
 
 async def replay_webhook(request: Request) -> Response:
-    endpoint_id = request.path_params["id"]
+    endpoint_id = _id(request)
     body = _object(await request.body())
-    if not await _exists(endpoint_id):
-        return _not_found(endpoint_id)
+    if endpoint_id is None or not await _exists(endpoint_id):
+        return _not_found(request.path_params["id"])
     event_ids = body.get("event_ids") or []
     if not isinstance(event_ids, list) or not all(isinstance(e, str) for e in event_ids):
         raise BadInput("event_ids", "event_ids must be a list of event ids")
@@ -110,9 +116,9 @@ _ADMIN = [Middleware(BodyLimit, limit=ADMIN_LIMIT)]
 routes: list[BaseRoute] = [
     Route("/api/v1/webhooks", list_webhooks, methods=["GET"]),
     Route("/api/v1/webhooks", create_webhook, methods=["POST"], middleware=_ADMIN),
-    Route("/api/v1/webhooks/{id:int}", delete_webhook, methods=["DELETE"]),
-    Route("/api/v1/webhooks/{id:int}/deliveries", list_deliveries, methods=["GET"]),
-    Route("/api/v1/webhooks/{id:int}/replay", replay_webhook, methods=["POST"], middleware=_ADMIN),
+    Route("/api/v1/webhooks/{id}", delete_webhook, methods=["DELETE"]),
+    Route("/api/v1/webhooks/{id}/deliveries", list_deliveries, methods=["GET"]),
+    Route("/api/v1/webhooks/{id}/replay", replay_webhook, methods=["POST"], middleware=_ADMIN),
 ]
 
 _ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
