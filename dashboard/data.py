@@ -44,6 +44,7 @@ __all__ = [
     "COMPARISONS",
     "DEFAULT_DAYS",
     "PRESETS",
+    "RELATIVE_PRESETS",
     "Filters",
     "LoopRunner",
     "Runner",
@@ -61,6 +62,7 @@ __all__ = [
     "overview_view",
     "preset_dates",
     "segments_view",
+    "year_earlier",
 ]
 
 T = TypeVar("T")
