@@ -82,7 +82,7 @@ def create_dash_app() -> Dash:
         suppress_callback_exceptions=True,
         use_async=False,
         title=f"{settings.brand} · Rapport",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # Dash documents None: no "Updating..." title
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
         index_string=INDEX,
     )
@@ -155,9 +155,10 @@ def _filter_bar(options: dict[str, Any]) -> html.Section:
             ],
         )
 
+    landmark: dict[str, Any] = {"aria-label": "Filters"}
     return html.Section(
         className="filterbar",
-        **{"aria-label": "Filters"},
+        **landmark,
         children=[
             html.Label(
                 className="filter filter-dates",

@@ -52,12 +52,12 @@ def page_head(title: str, subtitle: str, *extra: Any) -> html.Div:
 
 def card(*children: Any, title: str | None = None, sub: str | None = None, id: str | None = None,
          className: str = "") -> html.Section:
-    head = []
+    head: list[Any] = []
     if title:
         head.append(html.H2(title, className="card-title"))
     if sub:
         head.append(html.P(sub, className="card-sub"))
-    kwargs = {"id": id} if id else {}
+    kwargs: dict[str, Any] = {"id": id} if id else {}
     return html.Section(className=f"card {className}".strip(), children=[*head, *children], **kwargs)
 
 
@@ -86,7 +86,7 @@ def kpi(label: str, value: float | None, *, unit: str = "", pattern: str = "{:.1
         change: html.Div | None = None, note: str | None = None, hidden: str | None = None,
         id: str | None = None) -> html.Div:
     """One headline number. `hidden` replaces the value with the reason it is not shown."""
-    kwargs = {"id": id} if id else {}
+    kwargs: dict[str, Any] = {"id": id} if id else {}
     if hidden:
         return html.Div(className="card kpi kpi-hidden", **kwargs, children=[
             html.Div(label, className="kpi-label"),
@@ -103,7 +103,7 @@ def kpi(label: str, value: float | None, *, unit: str = "", pattern: str = "{:.1
 
 
 def notice(title: str, body: str, *, warn: bool = False, id: str | None = None) -> html.Div:
-    kwargs = {"id": id} if id else {}
+    kwargs: dict[str, Any] = {"id": id} if id else {}
     return html.Div(className="notice notice-warn" if warn else "notice", role="status", **kwargs,
                     children=[html.Strong(title), html.Span(body)])
 
@@ -119,12 +119,13 @@ def table(header: Sequence[str | tuple[str, str]], rows: Sequence[Any], *, id: s
     scrolls sideways in its own box, which the keyboard can reach (tab, then arrow keys)."""
     ths = [html.Th(h[0], className=h[1]) if isinstance(h, tuple) else html.Th(h) for h in header]
     kwargs: dict[str, Any] = {"id": id} if id else {}
-    return html.Div(className="table-wrap", tabIndex="0", role="region", **{"aria-label": "Table"}, children=html.Table(
+    region: dict[str, Any] = {"aria-label": "Table"}
+    return html.Div(className="table-wrap", tabIndex="0", role="region", **region, children=html.Table(
         className="table", **kwargs, children=[html.Thead(html.Tr(ths)), html.Tbody(list(rows))]))
 
 
 def scroll_box(*children: Any, label: str) -> html.Div:
     """Content that keeps a minimum width (a chart with many columns) and scrolls sideways in
     its own box on a narrow screen, never the page; reachable by keyboard."""
-    return html.Div(className="scroll-x", tabIndex="0", role="region", children=list(children),
-                    **{"aria-label": label})
+    region: dict[str, Any] = {"aria-label": label}
+    return html.Div(className="scroll-x", tabIndex="0", role="region", children=list(children), **region)

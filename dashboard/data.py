@@ -325,7 +325,8 @@ def linkage_by_lag(run: Runner, filters: Filters, *, max_weeks: int = 8) -> list
             for weeks in range(max_weeks + 1)))
         out = []
         for weeks, report in enumerate(reports):
-            main = next((c for c in report.get("correlations", []) if c["x"] == "cei" and c["y"] == "csat"), {})
+            main: dict[str, Any] = next(
+                (c for c in report.get("correlations", []) if c["x"] == "cei" and c["y"] == "csat"), {})
             out.append({"lag_weeks": weeks, "n": report.get("n", 0), "suppressed": report.get("suppressed"),
                         "r": main.get("r"), "ci_low": main.get("ci_low"), "ci_high": main.get("ci_high")})
         return out
@@ -397,7 +398,8 @@ async def _index(*, window: analytics.Window, population: analytics.Population,
     (which pulse figures refuse), a report that says so in place of figures."""
     try:
         return await analytics.index_report(window=window, population=population, group_by=group_by,
-                                            **_thresholds())
+                                            min_group=settings.min_group,
+                                            min_comment_group=settings.min_comment_group)
     except analytics.OneAttribute as exc:
         return analytics.refused_report(window=window, population=population, group_by=group_by,
                                         reason=str(exc), **_thresholds())

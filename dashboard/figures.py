@@ -43,7 +43,7 @@ FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, s
 # colour-vision deficiencies); both ends dark enough for white text, the middle for dark text.
 DIVERGING = [[0.0, "#b35806"], [0.25, "#f1a340"], [0.5, "#f7f7f7"], [0.75, "#6fa8d6"], [1.0, "#1f4e79"]]
 DIVERGING_SPAN = 10  # points either side of the company figure at which the colour is full
-CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
+CONFIG: Any = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
 
 
 HIDDEN_WITH = "hidden*"  # a group hidden so that a smaller hidden one cannot be worked out
