@@ -79,7 +79,7 @@ def test_hidden_cells_say_hidden_and_are_never_coloured_as_a_value() -> None:
         title="By region", row_title="Region", min_group=5, company=[57.0, 70.0])
     (heat,) = fig.data
     assert list(heat.text[1]) == ["hidden<br>(<5)", "29"]
-    assert list(heat.customdata[1])[0] == "hidden (<5)"  # what the hover says
+    assert heat.customdata[1][0] == "hidden (<5)"  # what the hover says
     assert heat.z[1][0] is None  # no colour at all: never a pale value
     # the difference from the company figure, on one scale centred at 0 for every column
     assert list(heat.z[0]) == [3.0, 5.0] and list(heat.z[2]) == [-7.0, -1.0] and heat.z[1][1] == -41.0
