@@ -59,9 +59,9 @@ def digest_load(_: Any) -> tuple[Any, list[str], str]:
     State("digest-weekly", "value"),
     prevent_initial_call=True,
 )
-def digest_save(clicks: int | None, email: str | None, weekly: list[str] | None) -> str:
+def digest_save(clicks: int | None, email: str | None, weekly: list[str] | None) -> Any:
     if not clicks:
-        return no_update  # type: ignore[no-any-return]
+        return no_update
     try:
         saved = data.set_digest(data.current_runner(), username=data.current_user(),
                                 weekly="weekly" in (weekly or []), email=(email or "").strip() or None)

@@ -25,7 +25,7 @@ from models.settings import settings
 dash.register_page(__name__, path="/report", name="Report", title="Report · Rapport", order=9)
 
 CHART_HEIGHT = 200
-STATIC = {**CONFIG, "staticPlot": True, "displayModeBar": False}
+STATIC: Any = {**CONFIG, "staticPlot": True, "displayModeBar": False}
 PRIVACY = ("Confidential, not anonymous. Pulse scores come only from pulse waves that have closed and are never "
            "shown for fewer than {min_group} contractors; a hidden figure is marked, never left blank. Customer "
            "numbers are not under this rule. Results are associations, not causes.")
@@ -55,7 +55,7 @@ def report_view(query: dict[str, Any] | None) -> Any:
 def report_link(search: str | None) -> str:
     """The shell's "Print report" link: this report for whatever the current view's address holds."""
     params = parse_qsl((search or "").lstrip("?"))
-    return dash.get_relative_path("/report") + ("?" + urlencode(params) if params else "")
+    return str(dash.get_relative_path("/report")) + ("?" + urlencode(params) if params else "")
 
 
 def _pct(share: float | None) -> float | None:

@@ -204,3 +204,21 @@ async def test_deleting_a_user_deletes_their_digest_rows(db: str, smtp: tuple[st
     assert (await send_due_digests(NOW, smtp_url=url)).sent == ["ana"]
     await delete_user(username="ana")
     assert await DigestSubscription.all().count() == 0 and await DigestDelivery.all().count() == 0
+
+
+async def test_the_worker_sends_the_digest_once_a_week(db: str, smtp: tuple[str, Inbox],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    import models.digest
+    from collector.worker import PERIODIC
+
+    url, inbox = smtp
+    monkeypatch.setattr(models.digest, "settings", dataclasses.replace(models.digest.settings, smtp_url=url))
+    job = next(job for job in PERIODIC if job.name == "weekly_digest")
+    assert job.every == 3600.0
+    await create_user(username="ana", password="correct horse battery")
+    await set_digest(username="ana", weekly=True, email="ana@example.com")
+    first, second = await job.run(), await job.run()
+    assert first.sent == ["ana"] and second.sent == [] and second.already == 1  # type: ignore[attr-defined]
+    assert len(inbox.messages) == 1

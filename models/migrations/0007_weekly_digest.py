@@ -8,7 +8,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('rapport', '0005_outbox')]
+    dependencies = [('rapport', '0006_worker_runs')]
 
     initial = False
 
