@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx2 as httpx
 
-from models import digest, webhooks
+from models import webhooks
 from models.entities import WebhookDelivery
 from models.settings import settings
 
@@ -68,6 +68,8 @@ async def _announce_closed_waves() -> object:
 
 
 async def _send_weekly_digests() -> object:
+    from models import digest  # the analytics (numpy, scipy) load at the first run, not at the worker's start
+
     return await digest.send_due_digests()  # once per user and week, whichever worker gets there first
 
 
