@@ -34,9 +34,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from collector.api import MAX_SUBMISSION_ID, Outcome, receive_answers
+from collector.answers import Outcome, receive_answers
 from collector.faults import RETRY_AFTER
 from collector.guards import SUBMISSION_LIMIT, BodyLimit, bad_text
+from collector.schemas import MAX_SUBMISSION_ID
 from models import queries
 from models.db import is_unavailable
 from models.queries import Link, LinkKind
