@@ -93,7 +93,7 @@ class ApiKeyMiddleware:
         for route in self.routes:
             match, _ = route.matches(scope)
             if match is not Match.NONE:
-                contract = contract_of(getattr(route, "endpoint", None))
+                contract = contract_of(getattr(route, "endpoint", None), scope["method"])
                 return contract is not None and contract.public
         return False
 

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from collector.answers import receive_answers, survey_url
-from collector.contract import Reply, operation
+from collector.contract import Reply, by_method, operation
 from collector.errors import ApiError
 from collector.guards import ADMIN_LIMIT, SUBMISSION_LIMIT, BodyLimit
 from collector.schemas import (
@@ -154,8 +154,8 @@ routes: list[BaseRoute] = [
     Route("/contractors", post_contractor, methods=["POST"], middleware=_ADMIN),
     Route("/jobs", post_job, methods=["POST"], middleware=_ADMIN),
     Route("/waves", post_wave, methods=["POST"], middleware=_ADMIN),
-    Route("/waves/{name}/invites", post_invites, methods=["POST"], middleware=_ADMIN),
-    Route("/waves/{name}/invites", get_invites, methods=["GET"]),
+    Route("/waves/{name}/invites", by_method(get=get_invites, post=post_invites), methods=["GET", "POST"],
+          middleware=_ADMIN),
     Route("/surveys", get_surveys, methods=["GET"]),
     Route("/responses/{token}", post_response, methods=["POST"],
           middleware=[Middleware(BodyLimit, limit=SUBMISSION_LIMIT)]),

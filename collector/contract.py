@@ -43,6 +43,7 @@ __all__ = [
     "Reply",
     "Text",
     "Whole",
+    "by_method",
     "contract_of",
     "operation",
 ]
@@ -104,8 +105,21 @@ def operation(**declared: Any) -> Callable[[Handler], Endpoint]:
     return decorate
 
 
-def contract_of(endpoint: Any) -> Contract | None:
-    found = getattr(endpoint, "__contract__", None)
+def by_method(**endpoints: Endpoint) -> Endpoint:
+    """One endpoint for one address that several methods answer (`get=..., post=...`), so that
+    its route's 405 lists every method in `Allow`. Each keeps its own contract."""
+    chosen = {method.upper(): endpoint for method, endpoint in endpoints.items()}
+
+    async def endpoint(request: Request) -> Response:
+        return await chosen["GET" if request.method == "HEAD" else request.method](request)
+
+    endpoint.__contracts__ = {m: contract_of(e) for m, e in chosen.items()}  # type: ignore[attr-defined]  # read by contract_of
+    return endpoint
+
+
+def contract_of(endpoint: Any, method: str = "GET") -> Contract | None:
+    """The contract `endpoint` declares for `method` (collector.openapi, collector.access)."""
+    found = getattr(endpoint, "__contracts__", {}).get(method.upper(), getattr(endpoint, "__contract__", None))
     return found if isinstance(found, Contract) else None
 
 

@@ -32,7 +32,8 @@ DESCRIPTION = (
     "Retry-After while the database is unavailable (retry with the same submission_id: it is stored once), "
     "413 when its body is larger than the route accepts (a survey answer 32 KB, other JSON 1 MB, a CSV import "
     "32 MB) and 400 naming the field for a NUL character, an unpaired surrogate, JSON nested more than 8 levels, "
-    "a repeated key or a date outside 1900-2200. Every error answers `{\"error\": ...}`, with `parameter` or "
+    "a repeated key or a date outside 1900-2200. Unknown query parameters and body fields are ignored; an "
+    "empty query parameter counts as not given. Every error answers `{\"error\": ...}`, with `parameter` or "
     "`field` naming the value to fix."
 )
 _CONVERTER = re.compile(r":\w+}")
@@ -55,11 +56,9 @@ def operations(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[
         if isinstance(route, Mount):
             yield from operations(route.routes, prefix + _CONVERTER.sub("}", route.path))
         elif isinstance(route, Route) and route.include_in_schema:
-            contract = contract_of(route.endpoint)
-            if contract is None:
-                continue
             for method in sorted(route.methods or ("GET",)):
-                if method != "HEAD":
+                contract = contract_of(route.endpoint, method)
+                if method != "HEAD" and contract is not None:
                     yield prefix + _CONVERTER.sub("}", route.path), method.lower(), contract
 
 
@@ -118,8 +117,10 @@ def _query_parameters(contract: Contract) -> list[dict[str, Any]]:
     required = set(schema.get("required", ()))
     found = []
     for name, described in schema.get("properties", {}).items():
-        described = {k: v for k, v in described.items() if k != "title"}
+        described = {k: v for k, v in described.items() if k not in ("title", "default")}
         description = described.pop("description", None)
+        if described != {"type": "string"}:  # an empty value means "not given" (collector.contract.Query)
+            described = {"anyOf": [described, {"type": "string", "maxLength": 0}]}
         parameter = {"name": name, "in": "query", "required": name in required, "schema": described}
         if description:
             parameter["description"] = description
