@@ -21,7 +21,7 @@ from models import analytics, queries
 from models.analytics import CUSTOMER_GROUP_BY, GROUP_BY, LINKAGE_GROUP_BY, TENURE_BANDS, Population, Window
 from models.settings import settings
 
-__all__ = ["routes"]
+__all__ = ["CustomerQuery", "IndexQuery", "LinkageQuery", "Report", "customer", "index", "linkage", "routes"]
 
 DEFAULT_DAYS = 90
 MAX_LAG_DAYS = 365
@@ -60,9 +60,10 @@ class Report(Query):
         """The filters; a region or service type nobody has is refused (400), not answered with empty
         figures that read like "no one answered": almost always a typo or a stale link."""
         population = Population(region=self.region, service_type=self.service_type, tenure_band=self.tenure_band)
-        for name in ("region", "service_type"):
-            value = getattr(population, name)
-            if value is not None and value not in await queries.known_values(field=name):  # type: ignore[arg-type]
+        filters: tuple[tuple[Literal["region", "service_type"], str | None], ...] = (
+            ("region", population.region), ("service_type", population.service_type))
+        for name, value in filters:
+            if value is not None and value not in await queries.known_values(field=name):
                 raise BadParameter(name, f"no contractor has {name} {value!r}")
         return population
 

@@ -57,9 +57,9 @@ async def receive_answers(
     looks the link up and tells the cases apart.
     """
     if kind != "pulse":
-        stored = await _store_customer_at_once(token, raw, submission_id, lang, accept_language, source)
-        if stored is not None:
-            return stored
+        at_once = await _store_customer_at_once(token, raw, submission_id, lang, accept_language, source)
+        if at_once is not None:
+            return at_once
     link = await queries.find_link(token=token, kind=kind)
     if link is None:
         return Outcome(404, message="This survey link is not valid.")

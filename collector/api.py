@@ -38,7 +38,16 @@ from collector.schemas import (
 from models import queries
 from surveys.csvsafe import neutralise
 
-__all__ = ["routes"]
+__all__ = [
+    "get_invites",
+    "get_surveys",
+    "post_contractor",
+    "post_invites",
+    "post_job",
+    "post_response",
+    "post_wave",
+    "routes",
+]
 
 
 @operation(summary="Create or update a contractor by its external id", body=ContractorIn, body_limit=ADMIN_LIMIT,

@@ -198,12 +198,12 @@ class Text:
     required: bool = True
     description: str | None = None
 
-    def check(self, value: Any, info: core_schema.ValidationInfo) -> str:
+    def check(self, value: Any, info: core_schema.ValidationInfo) -> str | None:
         name = _name(info)
         if value is None:
             if self.required:
                 raise _refuse(f"{name} is required")
-            return None  # type: ignore[return-value]  # an optional text: Annotated[str | None, Text(...)]
+            return None  # an optional text: Annotated[str | None, Text(...)]
         if not isinstance(value, str) or (self.required and not value.strip()):
             raise _refuse(f"{name} must be a non-empty string")
         if len(value) > self.limit:

@@ -43,7 +43,14 @@ from models.db import is_bad_value, is_unavailable
 from models.forget import NotFoundError
 from models.transfer import CsvImportError
 
-__all__ = ["RETRY_AFTER", "exception_handlers", "unavailable_headers"]
+__all__ = [
+    "RETRY_AFTER",
+    "client_disconnect",
+    "database_error",
+    "exception_handlers",
+    "unavailable_headers",
+    "unavailable_response",
+]
 
 log = logging.getLogger("rapport.collector")
 

@@ -16,7 +16,7 @@ from collector.contract import Reply, operation
 from collector.schemas import Forgotten
 from models.forget import forget_contractor, forget_customer_response
 
-__all__ = ["routes"]
+__all__ = ["delete_contractor", "delete_job", "routes"]
 
 _FORGOTTEN = {200: Reply("Deleted; how many rows of each table went.", Forgotten)}
 _NOBODY = {404: "Nobody has that external id; nothing was deleted."}

@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from collector.contract import Contract, Reply, contract_of, operation
 from collector.errors import ErrorBody
 
-__all__ = ["DESCRIPTION", "document", "openapi_json"]
+__all__ = ["DESCRIPTION", "document", "openapi_json", "operations"]
 
 DESCRIPTION = (
     "Survey links out, answers in. Every call needs `Authorization: Bearer <key>` (create one with "
@@ -83,7 +83,7 @@ class _Schemas:
         found, definitions = TypeAdapter.json_schemas(list(self.types.values()),
                                                       ref_template="#/components/schemas/{model}")
         for (key, _), schema in found.items():
-            self.refs[key].update(schema)  # type: ignore[index]  # the key is the (id, mode) pair given above
+            self.refs[key].update(schema)
         return dict(sorted(definitions.get("$defs", {}).items()))
 
 

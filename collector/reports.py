@@ -14,7 +14,26 @@ from typing import Annotated, NotRequired
 from pydantic import Field
 from typing_extensions import TypedDict
 
-__all__ = ["CustomerReport", "IndexReport", "LinkageReport"]
+__all__ = [
+    "Band",
+    "Correlation",
+    "CustomerReport",
+    "CustomerRow",
+    "CustomerWeek",
+    "DimensionFigures",
+    "DimensionLabel",
+    "Driver",
+    "Drivers",
+    "IndexReport",
+    "IndexRow",
+    "LinkageGroup",
+    "LinkageReport",
+    "PartialCorrelation",
+    "Population",
+    "Power",
+    "Span",
+    "WaveListed",
+]
 
 Count = Annotated[int | str, Field(description="Exact from min_group up; below it a band such as 'fewer than 5'.")]
 Day = Annotated[str, Field(json_schema_extra={"format": "date"})]

@@ -29,7 +29,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import IO, Annotated, Any
+from typing import Annotated, Any, BinaryIO, cast
 
 from pydantic import Field
 from pydantic_core import core_schema
@@ -52,7 +52,7 @@ from models.transfer import (
     parse_instant,
 )
 
-__all__ = ["routes"]
+__all__ = ["ExportWindow", "export_customer", "export_pulse", "export_pulse_figures", "routes"]
 
 CSV_TYPE = "text/csv; charset=utf-8"
 
@@ -60,11 +60,11 @@ CSV_TYPE = "text/csv; charset=utf-8"
 class _Moment:
     """An ISO 8601 date or date-time, kept as given (a date-only `to` means the end of that day)."""
 
-    def check(self, value: Any, info: core_schema.ValidationInfo) -> str:
+    def check(self, value: Any, info: core_schema.ValidationInfo) -> str | None:
         name = info.field_name.rstrip("_") if info.field_name else "value"
         raw = str(value).strip()
         if not raw:
-            return None  # type: ignore[return-value]  # blank: not given
+            return None  # blank: not given
         try:
             parse_instant(raw)
         except (ValueError, OverflowError):
@@ -120,7 +120,7 @@ def _import_description(kind: str) -> str:
             f" At most {IMPORT_LIMIT // 2**20} MB (413 above); a file without data lines is refused.")
 
 
-async def _import(request: Request, kind: str, spool: IO[bytes]) -> Response:
+async def _import(request: Request, kind: str, spool: BinaryIO) -> Response:
     """Spool the CSV (the body, or the multipart field `file`) and import it from the file."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         async with request.form(max_files=1, max_fields=10) as form:
@@ -144,7 +144,7 @@ def _importer(kind: str) -> Callable[[Request], Awaitable[Response]]:
                           422: Reply("Lines are invalid; nothing stored.", ImportErrors)})
     async def endpoint(request: Request) -> Response:
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
-            return await _import(request, kind, spool)
+            return await _import(request, kind, cast(BinaryIO, spool))  # a spooled file is binary IO
 
     endpoint.__name__ = f"import_{kind.replace('-', '_')}"
     return endpoint
