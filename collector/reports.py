@@ -149,6 +149,8 @@ class Power(TypedDict):
 
 
 class PartialCorrelation(TypedDict):
+    """A correlation over at least min_group contractors; null with a reason under."""
+
     n: Count
     r: float | None
     ci_low: float | None
@@ -159,18 +161,13 @@ class PartialCorrelation(TypedDict):
     reason: str | None
 
 
-class Correlation(TypedDict):
+class Correlation(PartialCorrelation):
+    """One dimension (or the CEI) against one outcome, and the same controlled for region, service type
+    and tenure (`partial`)."""
+
     x: str
     y: str
-    n: Count
-    r: float | None
-    ci_low: float | None
-    ci_high: float | None
-    p_value: float | None
-    p_adjusted: float | None
     rho: float | None
-    suppressed: bool
-    reason: str | None
     partial: PartialCorrelation
 
 
