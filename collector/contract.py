@@ -142,9 +142,10 @@ def _first_problem(exc: ValidationError, model: type[BaseModel]) -> tuple[str, s
     name = (described.alias if described is not None and described.alias else name)
     if error["type"] == "rapport":
         return name, str(error["ctx"]["message"])
+    invalid = getattr(model, "invalid", {})
     if error["type"] == "missing":
-        return name, f"{name} is required"
-    return name, getattr(model, "invalid", {}).get(name, "{name} is not valid").format(name=name, raw=error["input"])
+        return name, invalid.get(name, f"{name} is required").format(name=name, raw=None)
+    return name, invalid.get(name, "{name} is not valid").format(name=name, raw=error["input"])
 
 
 class Body(BaseModel):
