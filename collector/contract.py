@@ -38,6 +38,7 @@ __all__ = [
     "Body",
     "Contract",
     "Day",
+    "FieldType",
     "Instant",
     "Query",
     "Reply",
@@ -190,8 +191,24 @@ class Query(BaseModel):
 # --- field types: each a check and its schema -------------------------------------------
 
 
+class FieldType:
+    """A field's type for pydantic: `check` validates (and converts) a value, `schema` documents it."""
+
+    def check(self, value: Any, info: core_schema.ValidationInfo) -> Any:
+        raise NotImplementedError
+
+    def schema(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.with_info_plain_validator_function(self.check)
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return self.schema()
+
+
 @dataclass(frozen=True)
-class Text:
+class Text(FieldType):
     """A string of at most `limit` characters, stripped; a required one must hold
     a character other than whitespace."""
 
@@ -211,10 +228,7 @@ class Text:
             raise _refuse(f"{name} must be at most {self.limit} characters")
         return value.strip()
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.with_info_plain_validator_function(self.check)
-
-    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+    def schema(self) -> dict[str, Any]:
         found: dict[str, Any] = {"type": "string" if self.required else ["string", "null"], "maxLength": self.limit}
         if self.required:
             found["pattern"] = r"\S"
@@ -229,7 +243,7 @@ def _in_range(name: str, year: int) -> None:
 
 
 @dataclass(frozen=True)
-class Instant:
+class Instant(FieldType):
     """An ISO 8601 date-time as UTC (without a zone it is UTC), 1900-2200."""
 
     description: str = "ISO 8601; without a zone means UTC."
@@ -251,15 +265,12 @@ class Instant:
         _in_range(name, instant.year)
         return instant
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.with_info_plain_validator_function(self.check)
-
-    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+    def schema(self) -> dict[str, Any]:
         return {"type": "string", "format": "date-time", "description": self.description}
 
 
 @dataclass(frozen=True)
-class Day:
+class Day(FieldType):
     """An ISO 8601 date (YYYY-MM-DD); `message` is the refusal, `{name}` and `{raw}` filled in."""
 
     message: str = "{name} must be an ISO 8601 date, e.g. 2024-05-01"
@@ -281,10 +292,7 @@ class Day:
             _in_range(name, parsed.year)
         return parsed
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.with_info_plain_validator_function(self.check)
-
-    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+    def schema(self) -> dict[str, Any]:
         found: dict[str, Any] = {"type": ["string", "null"] if self.nullable else "string", "format": "date"}
         if self.description:
             found["description"] = self.description
@@ -293,7 +301,7 @@ class Day:
 
 
 @dataclass(frozen=True)
-class Whole:
+class Whole(FieldType):
     """A whole number from `low` to `high`, as a query parameter."""
 
     low: int
@@ -310,10 +318,7 @@ class Whole:
             raise _refuse(f"'{name}' must be between {self.low} and {self.high}, not {number}")
         return number
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.with_info_plain_validator_function(self.check)
-
-    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+    def schema(self) -> dict[str, Any]:
         found: dict[str, Any] = {"type": "integer", "minimum": self.low, "maximum": self.high}
         if self.description:
             found["description"] = self.description

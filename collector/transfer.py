@@ -39,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from collector.contract import Query, Reply, operation
+from collector.contract import FieldType, Query, Reply, operation
 from collector.errors import BadParameter, ErrorBody
 from collector.guards import IMPORT_LIMIT, BodyLimit
 from collector.schemas import ImportErrors, ImportResult
@@ -57,7 +57,7 @@ __all__ = ["ExportWindow", "export_customer", "export_pulse", "export_pulse_figu
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
-class _Moment:
+class _Moment(FieldType):
     """An ISO 8601 date or date-time, kept as given (a date-only `to` means the end of that day)."""
 
     def check(self, value: Any, info: core_schema.ValidationInfo) -> str | None:
@@ -71,10 +71,7 @@ class _Moment:
             raise BadParameter(name, f"{name} must be an ISO 8601 date or date-time, e.g. 2026-03-01") from None
         return raw
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
-        return core_schema.with_info_plain_validator_function(self.check)
-
-    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> dict[str, Any]:
+    def schema(self) -> dict[str, Any]:
         return {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
 
 

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from typing_extensions import TypedDict
 
-from collector.contract import Body, Query, Reply, by_method, operation
+from collector.contract import Body, FieldType, Query, Reply, by_method, operation
 from collector.errors import NotFound
 from collector.guards import ADMIN_LIMIT, BadInput, BodyLimit
 from models import outbox, webhooks
@@ -98,7 +98,7 @@ class WebhookIn(Body):
                                                    f"{outbox.ALERT_ALL}")]
 
 
-class _Since:
+class _Since(FieldType):
     """An ISO 8601 instant with its time zone."""
 
     def check(self, value: Any, info: core_schema.ValidationInfo) -> datetime | None:
@@ -114,10 +114,7 @@ class _Since:
             raise BadInput("since", "since needs a time zone (2026-11-01T00:00:00Z)")
         return since
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
-        return core_schema.with_info_plain_validator_function(self.check)
-
-    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> dict[str, Any]:
+    def schema(self) -> dict[str, Any]:
         return {"type": ["string", "null"], "format": "date-time"}
 
 
