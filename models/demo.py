@@ -49,8 +49,9 @@ from models.db import connection
 from models.keys import create_api_key
 from models.queries import frozen_groups, survey_in_force
 from models.settings import settings
+from models.sql import insert_rows
 from models.tokens import new_token
-from models.transfer import CUSTOMER_RESPONSE_COLUMNS, PULSE_GROUP_COLUMNS, insert_rows, store_pulse_scores
+from models.transfer import CUSTOMER_RESPONSE_COLUMNS, PULSE_GROUP_COLUMNS, store_pulse_scores
 from surveys.schema import Survey
 from surveys.scoring import rescale_agree, score_pulse
 

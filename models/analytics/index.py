@@ -17,13 +17,11 @@ from models.analytics.scope import (
     RELIABILITY_FLOOR,
     Population,
     Window,
-    _dimensions,
-    _f,
-    _i,
-    _Sql,
+    dimension_labels,
     pulse_survey,
 )
 from models.db import side_by_side
+from models.sql import Query, count, real
 from models.waves import WaveStatus, waves_in
 from surveys import stats
 from surveys.privacy import band, publishable
@@ -104,7 +102,7 @@ class _Family:
         return shown is not None and (selector is None or selector[1] in shown[selector[0]])
 
 
-def _lim_sql(q: _Sql, waves: list[WaveStatus]) -> str:
+def _lim_sql(q: Query, waves: list[WaveStatus]) -> str:
     """A CTE `lim(w, b3, b12, b24)`: each wave's tenure limits at its close."""
     cast = ("::int", "::date") if q.postgres else ("", "")
     values = ", ".join(
@@ -144,7 +142,7 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
     units = _Units()
     if not waves:
         return units
-    people, comments, scores, items, invites, answers = _Sql(), _Sql(), _Sql(), _Sql(), _Sql(), _Sql()
+    people, comments, scores, items, invites, answers = Query(), Query(), Query(), Query(), Query(), Query()
 
     def cell(t: str) -> str:
         """A row's groups as frozen when its response was stored (models.queries.frozen_groups)."""
@@ -189,24 +187,24 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
     for row in comment_rows:
         units.comments.setdefault(row["w"], {}).setdefault(_cell(row), []).append(row["comment"])
     for row in invite_rows:
-        units.invited.setdefault(row["w"], {}).setdefault(_cell(row), [0, 0])[0] = _i(row["invited"])
+        units.invited.setdefault(row["w"], {}).setdefault(_cell(row), [0, 0])[0] = count(row["invited"])
     for row in answered_rows:
-        units.invited.setdefault(row["w"], {}).setdefault(_cell(row), [0, 0])[1] = _i(row["answered"])
+        units.invited.setdefault(row["w"], {}).setdefault(_cell(row), [0, 0])[1] = count(row["answered"])
     complete = {d.id: len(survey.items(d.id)) for d in survey.dimensions}
     for row in score_rows:
         key = (row["w"], _cell(row), row["dim"])
         sums = units.dims.setdefault(key, [0, 0.0, 0, 0])
         for i, name in enumerate(("n", "score_sum", "fav", "ans")):
-            sums[i] += _f(row[name]) if name == "score_sum" else _i(row[name])  # type: ignore[operator]
-        if _i(row["k"]) == complete.get(row["dim"]):
+            sums[i] += real(row[name]) if name == "score_sum" else count(row[name])  # type: ignore[operator]
+        if count(row["k"]) == complete.get(row["dim"]):
             total = units.totals.setdefault(key, [0, 0, 0])
-            total[0] += _i(row["n"])
+            total[0] += count(row["n"])
             total[1] += round(float(row["ts"] or 0))
             total[2] += round(float(row["tss"] or 0))
     dimension_of = {q.id: q.dimension for q in survey.questions}
     for row in item_rows:
         by_item = units.items.setdefault((row["w"], _cell(row), dimension_of.get(row["item"], "")), {})
-        by_item[row["item"]] = [_i(row["n"]), _i(row["s"]), _i(row["ss"])]
+        by_item[row["item"]] = [count(row["n"]), count(row["s"]), count(row["ss"])]
     return units
 
 
@@ -380,7 +378,7 @@ def refused_report(*, window: Window, population: Population, group_by: str | No
     return {
         "window": window.as_dict(), "population": population.as_dict(), "group_by": group_by,
         "min_group": min_group, "min_comment_group": min_comment_group, "cei_unit": "response",
-        "waves_rule": "closed in the window", "dimensions": _dimensions(survey),
+        "waves_rule": "closed in the window", "dimensions": dimension_labels(survey),
         "overall": {"group": None, **hidden, "suppressed": True}, "groups": [], "trend": [], "waves": [],
         "refused": reason,
     }
@@ -441,7 +439,7 @@ async def index_report(
         "min_comment_group": min_comment_group,
         "cei_unit": "response",
         "waves_rule": "closed in the window",
-        "dimensions": _dimensions(index.survey),
+        "dimensions": dimension_labels(index.survey),
         "overall": overall,
         "groups": groups,
         "trend": trend,
