@@ -20,13 +20,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from collector.guards import ADMIN_LIMIT, SUBMISSION_LIMIT, BodyLimit, parse_json
+from collector.settings import link_url
 from models import queries
 from models.queries import Link, LinkKind, Stored
-from models.settings import settings
 from surveys.language import pick_language
 from surveys.validation import AnswerErrors, validate
 
-__all__ = ["OPENAPI_PATHS", "Outcome", "receive_answers", "routes", "survey_url"]
+__all__ = ["OPENAPI_PATHS", "Outcome", "receive_answers", "routes"]
 
 MAX_ID = 128
 MAX_SUBMISSION_ID = 64
@@ -35,13 +35,6 @@ MIN_YEAR, MAX_YEAR = 1900, 2200  # dates outside these are typing mistakes, and 
 
 class BadRequest(ValueError):
     """The request body cannot be used; the message names the field."""
-
-
-# --- links -----------------------------------------------------------------------
-
-
-def survey_url(kind: LinkKind, token: str) -> str:
-    return f"{settings.base_url}/{'s' if kind == 'customer' else 'p'}/{token}"
 
 
 # --- answers (shared with the HTML pages) ------------------------------------------
@@ -265,7 +258,7 @@ async def post_job(request: Request) -> Response:
     return JSONResponse(
         {
             "token": job.token,
-            "survey_url": survey_url("customer", job.token),
+            "survey_url": link_url("customer", job.token),
             "expires_at": job.expires_at.isoformat(),
         },
         status_code=201 if created else 200,
@@ -285,7 +278,7 @@ async def post_wave(request: Request) -> Response:
 
 def _invite_rows(invites: list[queries.Invite]) -> list[dict[str, str]]:
     return [
-        {"contractor": i.contractor, "token": i.token, "pulse_url": survey_url("pulse", i.token)}
+        {"contractor": i.contractor, "token": i.token, "pulse_url": link_url("pulse", i.token)}
         for i in invites
     ]
 
@@ -314,7 +307,7 @@ async def get_invites(request: Request) -> Response:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["contractor", "name", "token", "pulse_url"])
     for i in invites:
-        writer.writerow([_cell(i.contractor), _cell(i.name), i.token, survey_url("pulse", i.token)])
+        writer.writerow([_cell(i.contractor), _cell(i.name), i.token, link_url("pulse", i.token)])
     name = request.path_params["name"]
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
     return Response(

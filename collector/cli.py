@@ -24,6 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
+from collector.settings import link_url
 from models.settings import SettingsError, normalise_database_url, settings
 
 __all__ = ["main"]
@@ -304,8 +305,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
             f"({result.pulse_responses} answers), {result.jobs} jobs "
             f"({result.customer_responses} customer answers)."
         )
-        print(f"Customer survey to try: {result.survey_url}")
-        print(f"Contractor pulse to try: {result.pulse_url}")
+        print(f"Customer survey to try: {link_url('customer', result.survey_token)}")
+        print(f"Contractor pulse to try: {link_url('pulse', result.pulse_token)}")
     if signs_in:
         print(f"Dashboard: {settings.dashboard_url}  user {DEMO_USER!r}, password {password!r} "
               f"(kept in {DEMO_PASSWORD_FILE})")

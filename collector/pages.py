@@ -37,6 +37,7 @@ from starlette.templating import Jinja2Templates
 from collector.api import MAX_SUBMISSION_ID, Outcome, receive_answers
 from collector.faults import RETRY_AFTER
 from collector.guards import SUBMISSION_LIMIT, BodyLimit, bad_text
+from collector.settings import settings as collector_settings
 from models import queries
 from models.db import is_unavailable
 from models.queries import Link, LinkKind
@@ -322,7 +323,7 @@ def _save_draft(response: Response, path: str, values: Mapping[str, str], submis
     chunks = [encoded[i:i + DRAFT_CHUNK] for i in range(0, len(encoded), DRAFT_CHUNK)]
     if len(chunks) > DRAFT_CHUNKS:
         return False
-    secure = settings.base_url.startswith("https:")
+    secure = collector_settings.https
     for n in range(DRAFT_CHUNKS):
         name = f"{DRAFT_COOKIE}{n}"
         if n < len(chunks):
@@ -351,7 +352,7 @@ def _read_draft(request: Request) -> tuple[dict[str, str], str | None] | None:
 
 def _forget_draft(request: Request, response: Response) -> None:
     if any(f"{DRAFT_COOKIE}{n}" in request.cookies for n in range(DRAFT_CHUNKS)):
-        secure = settings.base_url.startswith("https:")
+        secure = collector_settings.https
         for n in range(DRAFT_CHUNKS):
             response.delete_cookie(f"{DRAFT_COOKIE}{n}", path=_link_path(request), secure=secure,
                                    httponly=True, samesite="lax")

@@ -42,6 +42,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from dashboard.app import PREFIX, create_dash_app
 from dashboard.data import RUNNER_KEY, LoopRunner
+from dashboard.settings import settings as dashboard_settings
 from models.audit import AuditLog
 from models.db import health, migrate, tortoise_config
 from models.keys import authenticate_user
@@ -361,7 +362,7 @@ def create_app(database_url: str | None = None, *, rate_limits: RateLimits | Non
             Middleware(SecurityHeaders, headers=lambda: security_headers(dash_app.csp_hashes())),
             Middleware(
                 SessionMiddleware,
-                secret_key=settings.secret,
+                secret_key=dashboard_settings.secret,
                 session_cookie=SESSION_COOKIE,
                 max_age=int(SESSION_LIFETIME.total_seconds()),
                 same_site="lax",

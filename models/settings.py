@@ -1,18 +1,18 @@
 """Rapport's configuration, read once from the environment.
 
-Every package reads its settings from here (the collector, the dashboard and
-the CLI alike), so a deployment is configured in one place. Tests set the
+The settings every process shares: storage, the privacy thresholds, the
+brand, link lifetime, rate limits and the audit log's retention, and the
+dashboard's address (the dashboard serves at it, `rapport demo` announces it).
+What only the collector or only the dashboard uses lives in
+`collector/settings.py` and `dashboard/settings.py`. Tests set the
 environment before importing this module.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from limits import RateLimitItem, parse_many
 
@@ -29,8 +29,6 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     database_url: str
-    configured_secret: str | None
-    base_url: str
     dashboard_url: str
     brand: str
     min_group: int
@@ -50,8 +48,6 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         return cls(
             database_url=normalise_database_url(env.get("DATABASE_URL", DEFAULT_SQLITE)),
-            configured_secret=env.get("RAPPORT_SECRET") or None,
-            base_url=env.get("RAPPORT_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             dashboard_url=env.get("RAPPORT_DASHBOARD_URL", "http://127.0.0.1:8050/dashboard/"),
             brand=env.get("RAPPORT_BRAND", "Rapport Demo"),
             min_group=_positive_int(env, "RAPPORT_MIN_GROUP", 5),
@@ -71,16 +67,6 @@ class Settings:
             limit_login_address=_limits(env, "RAPPORT_LIMIT_LOGIN_ADDRESS", "30/hour"),
             audit_days=_positive_int(env, "RAPPORT_AUDIT_DAYS", 180),
         )
-
-    @functools.cached_property
-    def secret(self) -> str:
-        """RAPPORT_SECRET, else the development secret file (read or made on first use,
-        so only the process that signs sessions ever touches it)."""
-        return self.configured_secret or _local_secret()
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite://")
 
     @property
     def dashboard_https(self) -> bool:
@@ -137,21 +123,6 @@ def _storage(uri: str) -> str:
     if not uri.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
         raise SettingsError(f"RAPPORT_RATE_LIMIT_STORAGE must be memory:// or redis://host:port/db, not {uri!r}")
     return uri
-
-
-def _local_secret() -> str:
-    """A secret kept in `.rapport-secret` so a development install survives restarts.
-
-    Production sets RAPPORT_SECRET; several processes must share one.
-    """
-    path = Path(".rapport-secret")
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        value = secrets.token_urlsafe(32)
-        path.write_text(value + "\n")
-        path.chmod(0o600)
-        return value
 
 
 settings = Settings.from_env(os.environ)

@@ -137,7 +137,7 @@ class ImportColumns:
     example: Mapping[str, str]
     notes: str
 
-    def examplelines(self) -> str:
+    def example_lines(self) -> str:
         """A header line and one data line, as CSV."""
         columns = [*self.required, *self.optional]
         out = io.StringIO()
@@ -156,7 +156,7 @@ class ImportColumns:
             lines += wrapped("optional: " + ", ".join(self.optional))
         lines += textwrap.wrap(self.notes, 78, initial_indent="  ", subsequent_indent="  ")
         lines.append("  example:")
-        lines.extend("    " + line for line in self.examplelines().splitlines())
+        lines.extend("    " + line for line in self.example_lines().splitlines())
         return "\n".join(lines)
 
 
