@@ -24,7 +24,15 @@ from models.db import is_unavailable
 from models.keys import find_api_key
 from models.ratelimit import RateLimits, client_address
 
-__all__ = ["API_PREFIX", "ApiKeyMiddleware", "LinkLimits", "audited"]
+__all__ = [
+    "API_PREFIX",
+    "FEED",
+    "LINK_PATHS",
+    "PUBLIC_API",
+    "ApiKeyMiddleware",
+    "LinkLimits",
+    "audited",
+]
 
 log = logging.getLogger("rapport.audit")
 

@@ -26,7 +26,26 @@ from models.queries import Link, LinkKind, Stored
 from surveys.language import pick_language
 from surveys.validation import AnswerErrors, validate
 
-__all__ = ["OPENAPI_PATHS", "Outcome", "receive_answers", "routes"]
+__all__ = [
+    "MAX_ID",
+    "MAX_SUBMISSION_ID",
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "OPENAPI_PATHS",
+    "OPENAPI_SCHEMAS",
+    "BadRequest",
+    "Endpoint",
+    "Outcome",
+    "get_invites",
+    "get_surveys",
+    "post_contractor",
+    "post_invites",
+    "post_job",
+    "post_response",
+    "post_wave",
+    "receive_answers",
+    "routes",
+]
 
 MAX_ID = 128
 MAX_SUBMISSION_ID = 64

@@ -29,7 +29,7 @@ from models.audit import AuditLog
 from models.db import health, tortoise_config
 from models.ratelimit import RateLimits
 
-__all__ = ["create_app"]
+__all__ = ["GZIP_MINIMUM", "create_app", "healthz"]
 
 GZIP_MINIMUM = 1000  # bytes: smaller answers (a submission's 201) are not worth the CPU
 

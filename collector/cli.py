@@ -27,7 +27,25 @@ from typing import Any, TypeVar
 from collector.settings import link_url
 from models.settings import SettingsError, normalise_database_url, settings
 
-__all__ = ["main"]
+__all__ = [
+    "DEMO_PASSWORD_FILE",
+    "DEMO_USER",
+    "IMPORT_KINDS",
+    "STOP_GRACE",
+    "CommandError",
+    "OneLineFormatter",
+    "cmd_apikey",
+    "cmd_audit",
+    "cmd_demo",
+    "cmd_forget",
+    "cmd_import",
+    "cmd_migrate",
+    "cmd_run",
+    "cmd_serve",
+    "cmd_user",
+    "log_config",
+    "main",
+]
 
 T = TypeVar("T")
 DEMO_USER = "demo"

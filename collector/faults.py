@@ -27,7 +27,17 @@ from tortoise.exceptions import BaseORMException
 from collector.guards import BadInput, BodyTooLarge, too_large
 from models.db import is_bad_value, is_unavailable
 
-__all__ = ["RETRY_AFTER", "exception_handlers", "unavailable_headers"]
+__all__ = [
+    "RETRY_AFTER",
+    "Handler",
+    "bad_input",
+    "body_too_large",
+    "client_disconnect",
+    "database_error",
+    "exception_handlers",
+    "unavailable_headers",
+    "unavailable_response",
+]
 
 log = logging.getLogger("rapport.collector")
 

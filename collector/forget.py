@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from models.forget import NotFoundError, forget_contractor, forget_customer_response
 
-__all__ = ["OPENAPI_PATHS", "routes"]
+__all__ = ["OPENAPI_PATHS", "delete_contractor", "delete_job", "routes"]
 
 
 async def delete_contractor(request: Request) -> Response:

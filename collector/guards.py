@@ -32,6 +32,7 @@ __all__ = [
     "BodyTooLarge",
     "bad_text",
     "parse_json",
+    "too_large",
 ]
 
 SUBMISSION_LIMIT = 32 * 1024  # a survey answer: a few hundred bytes, a long comment a few KB

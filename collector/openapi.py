@@ -15,7 +15,13 @@ from starlette.routing import BaseRoute, Route
 
 from collector import analytics_api, api, forget, transfer
 
-__all__ = ["OPENAPI_PATHS", "document", "routes"]
+__all__ = [
+    "OPENAPI_PATHS",
+    "SOURCES",
+    "document",
+    "openapi_json",
+    "routes",
+]
 
 SOURCES: tuple[ModuleType, ...] = (api, transfer, analytics_api, forget)
 

@@ -46,7 +46,28 @@ from surveys.language import pick_language
 from surveys.schema import SKIP, QuestionKind, Survey, localize
 from surveys.validation import AnswerErrors, validate
 
-__all__ = ["SECURITY_HEADERS", "routes", "too_many_tries", "unavailable_page", "when"]
+__all__ = [
+    "DRAFT_CHUNK",
+    "DRAFT_CHUNKS",
+    "DRAFT_COOKIE",
+    "DRAFT_MAX_AGE",
+    "FORM_FIELDS",
+    "HERE",
+    "SECURITY_HEADERS",
+    "STATIC_CACHE",
+    "TEXT",
+    "CachedStaticFiles",
+    "customer_result",
+    "customer_survey",
+    "favicon",
+    "pulse_result",
+    "pulse_survey",
+    "routes",
+    "templates",
+    "too_many_tries",
+    "unavailable_page",
+    "when",
+]
 
 HERE = Path(__file__).parent
 FORM_FIELDS = ("submission_id", "lang")

@@ -48,7 +48,17 @@ from models.transfer import (
     parse_instant,
 )
 
-__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "routes"]
+__all__ = [
+    "CSV_TYPE",
+    "OPENAPI_PATHS",
+    "OPENAPI_SCHEMAS",
+    "SPOOL_IN_MEMORY",
+    "BadParameter",
+    "export_customer",
+    "export_pulse",
+    "export_pulse_figures",
+    "routes",
+]
 
 CSV_TYPE = "text/csv; charset=utf-8"
 

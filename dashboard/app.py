@@ -19,7 +19,14 @@ from dash import Dash, Input, Output, ctx, dcc, html, no_update
 from dashboard import data
 from models.settings import settings
 
-__all__ = ["NAV", "PREFIX", "create_dash_app"]
+__all__ = [
+    "FILTER_KEYS",
+    "HERE",
+    "NAV",
+    "PREFIX",
+    "create_dash_app",
+    "shell",
+]
 
 PREFIX = "/dashboard/"
 HERE = Path(__file__).parent

@@ -42,6 +42,8 @@ from surveys.schema import localize
 
 __all__ = [
     "DEFAULT_DAYS",
+    "DETRACTOR_ROWS",
+    "RUNNER_KEY",
     "Filters",
     "LoopRunner",
     "Runner",
@@ -50,6 +52,7 @@ __all__ = [
     "customer_view",
     "default_filters",
     "detractors",
+    "dimension_levers",
     "drivers_view",
     "filter_options",
     "filters_for",

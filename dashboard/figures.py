@@ -13,8 +13,11 @@ from typing import Any
 import plotly.graph_objects as go
 
 __all__ = [
+    "CONFIG",
+    "FONT",
     "HIDDEN_WITH",
     "PALETTE",
+    "SEQUENTIAL",
     "drivers_figure",
     "empty_figure",
     "hidden_label",

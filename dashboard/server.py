@@ -50,7 +50,23 @@ from models.ratelimit import RateLimits, client_address
 from models.sessions import SESSION_LIFETIME, end_session, session_user, start_session
 from models.settings import SettingsError, normalise_database_url, settings
 
-__all__ = ["AuthGuard", "SecurityHeaders", "create_app", "main"]
+__all__ = [
+    "LOGIN_PAGE",
+    "PAGE_CONTENT",
+    "PUBLIC_PATHS",
+    "SESSION_COOKIE",
+    "STATIC_PATHS",
+    "UPDATE_PATH",
+    "AuthGuard",
+    "SecurityHeaders",
+    "create_app",
+    "healthz",
+    "home",
+    "login",
+    "logout",
+    "main",
+    "security_headers",
+]
 
 log = logging.getLogger("rapport.audit")
 

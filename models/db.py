@@ -26,6 +26,8 @@ from models.settings import settings
 __all__ = [
     "APP",
     "HEALTH_TIMEOUT",
+    "POSTGRES_CONNECT_TIMEOUT",
+    "POSTGRES_SESSION",
     "TORTOISE_ORM",
     "connection",
     "database",

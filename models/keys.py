@@ -29,6 +29,10 @@ from pwdlib.hashers.base import ensure_bytes, ensure_str
 from models.entities import ApiKey, DashboardSession, User
 
 __all__ = [
+    "HASHING_AT_ONCE",
+    "KEY_PREFIX",
+    "LAST_USED_EVERY",
+    "PASSWORDS",
     "CredentialError",
     "KeyInfo",
     "UserInfo",

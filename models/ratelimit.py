@@ -30,7 +30,7 @@ from limits.storage import storage_from_string
 
 from models.settings import settings
 
-__all__ = ["RateLimits", "Rule", "rules"]
+__all__ = ["RateLimits", "Rule", "client_address", "rules"]
 
 log = logging.getLogger("rapport.ratelimit")
 

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
 
-__all__ = ["Settings", "SettingsError", "settings"]
+__all__ = [
+    "DEFAULT_SQLITE",
+    "SQLITE_PRAGMAS",
+    "Settings",
+    "SettingsError",
+    "normalise_database_url",
+    "settings",
+]
 
 DEFAULT_SQLITE = "sqlite://rapport.db"
 SQLITE_PRAGMAS = {"journal_mode": "WAL", "synchronous": "NORMAL", "busy_timeout": "2000"}

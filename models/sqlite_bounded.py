@@ -19,7 +19,7 @@ from typing import Any
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.exceptions import OperationalError
 
-__all__ = ["BoundedLock", "DatabaseBusy", "client_class"]
+__all__ = ["BoundedLock", "BoundedSqliteClient", "DatabaseBusy", "client_class"]
 
 
 class DatabaseBusy(OperationalError):

@@ -12,6 +12,16 @@ from dashboard.components import card, fmt, graph, hidden_cell, notice, page_hea
 from dashboard.figures import HIDDEN_WITH, empty_figure, hidden_label, lag_figure, linkage_bands
 from models.settings import settings
 
+__all__ = [
+    "MAX_LAG_WEEKS",
+    "OUTCOMES",
+    "headline",
+    "layout",
+    "linkage_lags",
+    "linkage_view",
+    "render",
+]
+
 dash.register_page(__name__, path="/linkage", name="Linkage", title="Linkage · Rapport", order=1)
 
 OUTCOMES = {"csat": "CSAT (1–5)", "promoters": "NPS promoters (%)", "ces": "Effort (CES, 1–7)"}

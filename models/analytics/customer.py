@@ -26,6 +26,8 @@ from surveys.scoring import (
 )
 from surveys.scoring import nps as nps_score
 
+__all__ = ["customer_report"]
+
 # --- customer metrics -------------------------------------------------------------------
 
 _CUSTOMER_SUMS = (

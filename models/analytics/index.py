@@ -29,6 +29,21 @@ from surveys.schema import Survey
 from surveys.scoring import share_percent
 from surveys.tenure import band_code, band_name, tenure_limits
 
+__all__ = [
+    "ATTRIBUTES",
+    "REASON_NOBODY",
+    "REASON_NO_WAVE",
+    "REASON_UNIT",
+    "REASON_WAVE_OPEN",
+    "REASON_WAVE_SMALL",
+    "Cell",
+    "OneAttribute",
+    "Selector",
+    "index_by_wave",
+    "index_report",
+    "refused_report",
+]
+
 # --- the index -------------------------------------------------------------------------
 #
 # Pulse figures are built from *units*: the respondents of one reported wave

@@ -34,6 +34,18 @@ from surveys.schema import Survey
 from surveys.scoring import PROMOTER_MIN
 from surveys.tenure import tenure_band
 
+__all__ = [
+    "CEI_BANDS",
+    "COUNT_STEPS",
+    "REASON_BAND",
+    "REASON_BAND_NEXT",
+    "REASON_CELL",
+    "REASON_COMPLEMENT",
+    "REASON_NEXT",
+    "REASON_SMALL",
+    "linkage_report",
+]
+
 # --- privacy -------------------------------------------------------------------------
 
 REASON_SMALL = "fewer than {m} contractors"

@@ -14,6 +14,29 @@ from models.sql import Query
 from surveys.schema import Survey
 from surveys.tenure import TENURE_BANDS, UNKNOWN_TENURE, band_code, band_name, tenure_limits
 
+__all__ = [
+    "CUSTOMER_GROUP_BY",
+    "DRIVER_CITATION",
+    "DRIVER_METHOD",
+    "GROUP_BY",
+    "LINKAGE_GROUP_BY",
+    "MAX_COMMENTS",
+    "MODERATE_R",
+    "OUTCOMES",
+    "RELIABILITY_FLOOR",
+    "WORDING",
+    "Population",
+    "Window",
+    "conditions",
+    "dimension_labels",
+    "filter_options",
+    "group_label",
+    "group_order",
+    "key_sql",
+    "pulse_survey",
+    "tenure_sql",
+]
+
 GROUP_BY = ("region", "service_type", "tenure_band", "wave")
 # Customer answers belong to jobs, not to pulse waves: no wave breakdown there.
 CUSTOMER_GROUP_BY = ("region", "service_type", "tenure_band")
