@@ -372,7 +372,7 @@ def create_app(database_url: str | None = None, *, rate_limits: RateLimits | Non
             Route("/login", login, methods=["GET", "POST"]),
             Route("/logout", logout, methods=["GET", "POST"]),
             Route("/healthz", healthz),
-            Mount(PREFIX.rstrip("/"), app=WSGIMiddleware(dash_app.server)),  # type: ignore[arg-type]
+            Mount(PREFIX.rstrip("/"), app=WSGIMiddleware(dash_app.server)),  # type: ignore[arg-type]  # Flask is WSGI
         ],
         middleware=[
             Middleware(SecurityHeaders, headers=lambda: security_headers(dash_app.csp_hashes())),

@@ -119,7 +119,8 @@ async def database(url: str | None = None, *, apply_migrations: bool = True) -> 
 
 def connection() -> BaseDBAsyncClient:
     """The default connection, for the raw SQL of the query layer."""
-    return connections.get("default")
+    client: BaseDBAsyncClient = connections.get("default")
+    return client
 
 
 async def health() -> bool:

@@ -234,7 +234,7 @@ async def list_users() -> list[UserInfo]:
     users = await User.all().order_by("username")
     counts: dict[int, int] = {}
     for session in await DashboardSession.filter(expires_at__gt=now).only("user_id"):
-        counts[session.user_id] = counts.get(session.user_id, 0) + 1  # type: ignore[attr-defined]
+        counts[session.user_id] = counts.get(session.user_id, 0) + 1
     return [UserInfo(u.username, u.created_at, u.last_login_at, u.disabled_at, counts.get(u.id, 0)) for u in users]
 
 

@@ -119,9 +119,8 @@ def instant(value: Any) -> datetime:
     >>> instant("2026-03-01 10:30:00+00:00").hour, instant("2026-03-01").tzinfo
     (10, datetime.timezone.utc)
     """
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def day(value: Any) -> date | None:
@@ -206,7 +205,7 @@ async def insert_rows(
     if not returning:
         one = "(" + ", ".join(placeholder(n, postgres=False) for n in range(1, len(columns) + 1)) + ")"
         await conn.execute_many(f'INSERT INTO "{table}" ({names}) VALUES {one} {on_conflict}',
-                                rows if isinstance(rows, list) else list(rows))
+                                rows if isinstance(rows, list) else list(rows))  # type: ignore[arg-type]  # any sequence per row
         return out
     for chunk in chunks(rows, max(1, _VALUES_PARAMS // len(columns))):
         numbers = iter(range(1, len(chunk) * len(columns) + 1))

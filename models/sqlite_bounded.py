@@ -14,7 +14,7 @@ Named as the engine by `models.db.tortoise_config` for sqlite:// URLs.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.exceptions import OperationalError
@@ -33,7 +33,7 @@ class BoundedLock(asyncio.Lock):
         super().__init__()
         self.seconds = seconds
 
-    async def acquire(self) -> bool:
+    async def acquire(self) -> Literal[True]:
         try:
             async with asyncio.timeout(self.seconds):
                 return await super().acquire()

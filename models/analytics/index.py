@@ -210,13 +210,13 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
         key = (row["w"], _cell(row), row["dim"])
         sums = units.dims.setdefault(key, [0, 0.0, 0, 0])
         for i, name in enumerate(("n", "score_sum", "fav", "ans")):
-            sums[i] += real(row[name]) if name == "score_sum" else count(row[name])  # type: ignore[operator]
+            sums[i] += real(row[name]) if name == "score_sum" else count(row[name])  # type: ignore[operator]  # n, fav, ans: ints
         if count(row["k"]) == complete.get(row["dim"]):
             total = units.totals.setdefault(key, [0, 0, 0])
             total[0] += count(row["n"])
             total[1] += round(float(row["ts"] or 0))
             total[2] += round(float(row["tss"] or 0))
-    dimension_of = {q.id: q.dimension for q in survey.questions}
+    dimension_of = {q.id: q.dimension for q in survey.questions if q.dimension}
     for row in item_rows:
         by_item = units.items.setdefault((row["w"], _cell(row), dimension_of.get(row["item"], "")), {})
         by_item[row["item"]] = [count(row["n"]), count(row["s"]), count(row["ss"])]
@@ -280,10 +280,10 @@ class _Index:
         dims, fav_total, ans_total, weighted, weights = {}, 0, 0, 0.0, 0.0
         for d in self.survey.dimensions:
             allowed = {w for w in shown if self.dimension[d.id].allows(w, selector)}
-            n = score_sum = fav = ans = 0
+            n, score_sum, fav, ans = 0, 0.0, 0, 0
             for w, cell in cells:
                 if w in allowed and (s := self.units.dims.get((w, cell, d.id))):
-                    n, score_sum, fav, ans = n + s[0], score_sum + s[1], fav + s[2], ans + s[3]
+                    n, score_sum, fav, ans = n + int(s[0]), score_sum + s[1], fav + int(s[2]), ans + int(s[3])
             score = score_sum / n if n else None
             if score is not None:
                 weighted, weights = weighted + d.weight * score, weights + d.weight
@@ -318,8 +318,8 @@ class _Index:
                 into = by_item.setdefault(item, [0, 0, 0])
                 for i, v in enumerate(sums):
                     into[i] += v
-        return _reliability(k, [tuple(by_item[i]) for i in sorted(by_item)],  # type: ignore[misc]
-                            tuple(total) if total[0] else None)  # type: ignore[arg-type]
+        return _reliability(k, [tuple(by_item[i]) for i in sorted(by_item)],  # type: ignore[misc]  # triples
+                            tuple(total) if total[0] else None)  # type: ignore[arg-type]  # a triple
 
     def _comments(self, selector: Selector, shown: list[int]) -> dict[str, Any]:
         allowed = [w for w in shown if self.commented.allows(w, selector)]

@@ -273,19 +273,19 @@ def _drivers(members: list[_Linked], survey: Survey, min_group: int) -> dict[str
     if n <= len(dims) + 1 or not _cell_allowed(n, min_group):
         return None
     result = stats.relative_weights(
-        {d: columns[d][complete] for d in dims}, columns["csat"][complete],  # type: ignore[arg-type]
+        {d: columns[d][complete] for d in dims}, columns["csat"][complete],
     )
     if result is None:
         return None
-    rows = []
-    for d in survey.dimensions:
-        both = ~np.isnan(columns[d.id]) & ~np.isnan(columns["csat"])
+    rows: list[dict[str, Any]] = []
+    for dim in survey.dimensions:
+        both = ~np.isnan(columns[dim.id]) & ~np.isnan(columns["csat"])
         rows.append({
-            "id": d.id,
-            "label": d.labels.get("en", d.id),
-            "weight": result.weights[d.id],
-            "share": result.shares[d.id],
-            "r": stats.pearson(columns[d.id][both], columns["csat"][both])
+            "id": dim.id,
+            "label": dim.labels.get("en", dim.id),
+            "weight": result.weights[dim.id],
+            "share": result.shares[dim.id],
+            "r": stats.pearson(columns[dim.id][both], columns["csat"][both])
             if _cell_allowed(int(both.sum()), min_group) else None,
         })
     rows.sort(key=lambda r: -r["weight"])

@@ -12,7 +12,7 @@ import numpy as np
 
 from models.queries import survey_in_force
 from surveys.schema import Survey
-from surveys.scoring import rescale_agree
+from surveys.scoring import CSAT_TOP_TWO_MIN, rescale_agree
 
 __all__ = ["REGIONS", "SERVICE_TYPES", "DemoData", "DemoError", "planted_correlation", "simulate"]
 
@@ -65,7 +65,8 @@ class DemoError(RuntimeError):
 
 
 def _likert(latent: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(latent), 1, 5).astype(int)
+    answers: np.ndarray = np.clip(np.rint(latent), 1, 5).astype(int)
+    return answers
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,8 @@ def _pulse_cei(survey: Survey, item_ids: tuple[str, ...], values: np.ndarray) ->
         weights = weights + d.weight
     if not weights:
         return np.full(len(values), np.nan)
-    return total / weights
+    cei: np.ndarray = total / weights
+    return cei
 
 
 def simulate(
@@ -195,7 +197,7 @@ def simulate(
     opens = tuple(this_monday - timedelta(weeks=weeks - 1 - w) for w in range(weeks))
     propensity = np.clip(0.7 + 0.08 * bond + rng.normal(0, 0.12, n), 0.15, 0.98)
     items = [q for q in pulse.questions if q.dimension is not None]
-    item_latent = np.stack([latent[q.dimension] for q in items], axis=1)  # type: ignore[index]
+    item_latent = np.stack([latent[q.dimension] for q in items], axis=1)  # type: ignore[index]  # items have one
     texts = [q for q in pulse.questions if q.dimension is None and q.kind.value == "text"]
     parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     text_rows: list[list[str | None]] = []
@@ -269,8 +271,8 @@ def simulate(
     comments: list[str | None] = []
     for j, c in zip(jobs, csat, strict=True):
         if comment_draw[j] < 0.15:
-            bank = _GOOD if c >= 4 else _BAD
-            comments.append(bank[int(rng.integers(len(bank)))])
+            replies: tuple[str, ...] = _GOOD if c >= CSAT_TOP_TWO_MIN else _BAD
+            comments.append(replies[int(rng.integers(len(replies)))])
         else:
             comments.append(None)
 

@@ -17,7 +17,7 @@ from models.queries import frozen_groups, survey_in_force
 from models.settings import settings
 from models.sql import insert_rows
 from models.tokens import new_token
-from models.transfer import CUSTOMER_RESPONSE_COLUMNS, PULSE_GROUP_COLUMNS, store_pulse_scores
+from models.transfer import CUSTOMER_RESPONSE_COLUMNS, PULSE_RESPONSE_COLUMNS, store_pulse_scores
 from surveys.scoring import score_pulse
 
 __all__ = ["DemoResult", "generate", "has_data"]
@@ -141,9 +141,7 @@ async def generate(
         groups = await frozen_groups(conn, [(w, c) for w, c, _, _ in answered_pulses])
         created = await insert_rows(
             conn, "pulse_responses",
-            [("wave_id", "int"), ("contractor_id", "int"), ("submitted_at", "timestamptz"),
-             ("answers", "jsonb"), ("comment", "text"), ("cei", "float8"), ("survey_version", "int"),
-             ("lang", "text"), ("source", "text"), *PULSE_GROUP_COLUMNS],
+            PULSE_RESPONSE_COLUMNS,
             [(w, c, s, json.dumps(a, separators=(",", ":")), a.get("comment"), sc.cei, pulse.version,
               "en", "demo", *groups[(w, c)]) for (w, c, s, a), sc in zip(answered_pulses, scorings, strict=True)],
             returning=("id", "wave_id", "contractor_id", "submitted_at"),

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
+from tortoise.fields import JSONField
 from tortoise.transactions import in_transaction
 
 from models.db import connection
@@ -176,7 +177,7 @@ def _insert_from_job_sql(postgres: bool) -> str:
 
 
 _INSERT_FROM_JOB = {postgres: _insert_from_job_sql(postgres) for postgres in (True, False)}
-_ENCODE_ANSWERS = CustomerResponse._meta.fields_map["answers"].encoder  # what the ORM writes
+_ENCODE_ANSWERS = cast(JSONField[Any], CustomerResponse._meta.fields_map["answers"]).encoder  # what the ORM writes
 
 
 async def store_customer_response_at_once(
@@ -304,8 +305,9 @@ async def stored_for_submission(*, link: Link, submission_id: str) -> Stored | N
     row = await model.get_or_none(submission_id=submission_id)
     if row is None:
         return None
-    if link.kind == "customer" and row.job_id != link.job_id:  # type: ignore[union-attr]
-        return None
-    if link.kind == "pulse" and (row.wave_id, row.contractor_id) != (link.wave_id, link.contractor_id):  # type: ignore[union-attr]
+    if isinstance(row, CustomerResponse):  # a customer link's
+        if row.job_id != link.job_id:
+            return None
+    elif (row.wave_id, row.contractor_id) != (link.wave_id, link.contractor_id):
         return None
     return _stored(link.kind, row, created=False)

@@ -84,6 +84,7 @@ from models.transfer.exports import (
 from models.transfer.importers import (
     CUSTOMER_RESPONSE_COLUMNS,
     PULSE_GROUP_COLUMNS,
+    PULSE_RESPONSE_COLUMNS,
     import_csv,
     store_pulse_scores,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "KINDS",
     "MAX_ERRORS",
     "PULSE_GROUP_COLUMNS",
+    "PULSE_RESPONSE_COLUMNS",
     "CsvImportError",
     "ImportColumns",
     "ImportResult",

@@ -176,7 +176,7 @@ async def export_pulse_index(*, start: datetime | None = None, end: datetime | N
                                min_comment_group=settings.min_comment_group)
     header = ["wave", "group_by", "group", *PULSE_INDEX_FIGURES,
               *(f"{d}_{k}" for d in dims for k in ("score", "favourable_pct")), "suppressed", "reason"]
-    out = [header]
+    out: list[list[Any]] = [header]
     for row in rows:
         figures = [None if isinstance(row[k], float) and row["suppressed"] else row[k] for k in PULSE_INDEX_FIGURES]
         out.append([

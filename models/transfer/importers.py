@@ -23,6 +23,7 @@ from surveys.scoring import PulseScoring, cei, score_pulse
 __all__ = [
     "CUSTOMER_RESPONSE_COLUMNS",
     "PULSE_GROUP_COLUMNS",
+    "PULSE_RESPONSE_COLUMNS",
     "PulseScorer",
     "import_csv",
     "store_pulse_scores",
@@ -149,7 +150,7 @@ async def _import_customer(data: str | bytes | BinaryIO) -> ImportResult:
         if completed and submitted and submitted < completed:
             errors.add(number, "submitted_at", "is before completed_at")
         if job and contractor:
-            parsed.append((number, job, contractor, completed, submitted, answers))  # type: ignore[arg-type]
+            parsed.append((number, job, contractor, completed, submitted, answers))  # type: ignore[arg-type]  # None: an error
 
     expiry = timedelta(days=settings.link_days)
     async with in_transaction() as conn, bulk(conn):
@@ -228,7 +229,7 @@ async def _import_pulse(data: str | bytes | BinaryIO) -> ImportResult:
             else:
                 first_line[key] = number
         if contractor and wave:  # checked against the database below, in the same pass
-            parsed.append((number, contractor, wave, submitted, answers))  # type: ignore[arg-type]
+            parsed.append((number, contractor, wave, submitted, answers))  # type: ignore[arg-type]  # None: an error
 
     async with in_transaction() as conn, bulk(conn):
         contractors = {r["external_id"]: r["id"] for r in await select_in(
@@ -279,9 +280,7 @@ async def _import_pulse(data: str | bytes | BinaryIO) -> ImportResult:
         groups = await frozen_groups(conn, [(w, c) for w, c, _, _ in ready])
         created = await insert_rows(
             conn, "pulse_responses",
-            [("wave_id", "int"), ("contractor_id", "int"), ("submitted_at", "timestamptz"),
-             ("answers", "jsonb"), ("comment", "text"), ("cei", "float8"), ("survey_version", "int"),
-             ("lang", "text"), ("source", "text"), *PULSE_GROUP_COLUMNS],
+            PULSE_RESPONSE_COLUMNS,
             [(w, c, s, _JSON.encode(a), a.get("comment"), sc.cei, survey.version,
               "en", "import", *groups[(w, c)]) for (w, c, s, a), sc in zip(ready, scorings, strict=True)],
             returning=("id", "wave_id", "contractor_id", "submitted_at"),
@@ -327,6 +326,12 @@ class PulseScorer:
 
 
 PULSE_GROUP_COLUMNS = [("region", "text"), ("service_type", "text"), ("tenure_band", "smallint")]
+# The columns of a bulk-inserted pulse response, in the order of its row tuples (the groups last).
+PULSE_RESPONSE_COLUMNS = (
+    ("wave_id", "int"), ("contractor_id", "int"), ("submitted_at", "timestamptz"),
+    ("answers", "jsonb"), ("comment", "text"), ("cei", "float8"), ("survey_version", "int"),
+    ("lang", "text"), ("source", "text"), *PULSE_GROUP_COLUMNS,
+)
 
 
 async def store_pulse_scores(conn: BaseDBAsyncClient, created: Sequence[Mapping[str, Any]],

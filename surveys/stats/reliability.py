@@ -115,7 +115,7 @@ def reliability_from_sums(items: Sequence[tuple[int, float, float]],
     total_variance = variance_from_sums(*total)
     if total_variance is None or any(v is None for v in variances):
         return none
-    alpha = cronbach_alpha_from_variances(variances, total_variance)  # type: ignore[arg-type]
+    alpha = cronbach_alpha_from_variances(variances, total_variance)  # type: ignore[arg-type]  # no None: checked
     if k != 2:
         return Reliability(alpha, None, alpha, n_complete)
     v1, v2 = variances
