@@ -25,6 +25,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from collector.settings import link_url
+from collector.settings import settings as collector_settings
 from models.settings import SettingsError, normalise_database_url, settings
 
 __all__ = [
@@ -112,7 +113,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     else:
         from collector.app import create_app
 
-        uvicorn.run(create_app(args.database_url, with_worker=settings.worker_in_serve), **options)
+        uvicorn.run(create_app(args.database_url, with_worker=collector_settings.worker_in_serve), **options)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -32,9 +32,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx2 as httpx
 
+from collector.settings import settings
 from models import webhooks
 from models.entities import WebhookDelivery
-from models.settings import settings
 
 __all__ = [
     "PERIODIC",
