@@ -460,7 +460,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("kind", choices=IMPORT_KINDS, help="what the file holds: %(choices)s")
     importer.add_argument("file", help="the CSV file")
-    importer.format_help = _with_columns(importer)  # type: ignore[method-assign]  # help with the columns
+    importer.format_help = _with_columns(importer)  # type: ignore[method-assign]  # argparse has no hook for text after the usage
     importer.set_defaults(run=cmd_import)
 
     demo = commands.add_parser("demo", help="fill an empty database with a believable demo brand",
