@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["add_commands"]
+__all__ = ["WithDatabase", "add_commands"]
 
 WithDatabase = Callable[[str, Callable[[], Awaitable[Any]]], Any]
 

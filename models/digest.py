@@ -35,6 +35,9 @@ from models.mail import MailError, parse_smtp_url, send
 from models.settings import settings
 
 __all__ = [
+    "MAX_EMAIL",
+    "PERIOD_WEEKS",
+    "STALE_CLAIM",
     "DigestRun",
     "DigestWeek",
     "Subscriber",
@@ -43,6 +46,7 @@ __all__ = [
     "digest_setting",
     "digest_week",
     "list_subscribers",
+    "report_url",
     "send_due_digests",
     "set_digest",
 ]
@@ -148,10 +152,10 @@ def digest_week(now: datetime) -> DigestWeek:
 async def digest_figures(week: DigestWeek) -> dict[str, Any]:
     """The Overview's reports for the digest's period and the one before it."""
     window = week.window
-    thresholds = {"min_group": settings.min_group, "min_comment_group": settings.min_comment_group}
+    least, comments = settings.min_group, settings.min_comment_group
     index, index_before, customer, customer_before = await side_by_side(
-        analytics.index_report(window=window, **thresholds),
-        analytics.index_report(window=window.previous(), **thresholds),
+        analytics.index_report(window=window, min_group=least, min_comment_group=comments),
+        analytics.index_report(window=window.previous(), min_group=least, min_comment_group=comments),
         analytics.customer_report(window=window),
         analytics.customer_report(window=window.previous()),
     )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["MailError", "SmtpServer", "parse_smtp_url", "send"]
+__all__ = ["DEFAULT_PORTS", "LOCAL_HOSTS", "TIMEOUT", "MailError", "SmtpServer", "parse_smtp_url", "send"]
 
 DEFAULT_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})

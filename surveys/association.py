@@ -14,7 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["MODERATE", "STRONG", "Association", "describe", "linkage_headline"]
+__all__ = [
+    "MODERATE",
+    "STRONG",
+    "Association",
+    "Strength",
+    "describe",
+    "linkage_headline",
+]
 
 MODERATE = 0.3  # Cohen (1988): medium
 STRONG = 0.5  # Cohen (1988): large

@@ -15,6 +15,8 @@ from dashboard import data
 from dashboard.components import card, page_head
 from models.settings import settings
 
+__all__ = ["digest_load", "digest_save", "layout"]
+
 dash.register_page(__name__, path="/digest", name="E-mail digest", title="E-mail digest · Rapport", order=10)
 
 

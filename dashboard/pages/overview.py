@@ -12,6 +12,8 @@ from dashboard.components import card, count, delta, fmt, graph, kpi, notice, pa
 from dashboard.figures import trend_figure
 from models.settings import settings
 
+__all__ = ["layout", "overview_view", "render"]
+
 dash.register_page(__name__, path="/", name="Overview", title="Overview · Rapport", order=0)
 
 

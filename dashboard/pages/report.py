@@ -22,6 +22,8 @@ from dashboard.components import count, delta, fmt, kpi
 from dashboard.figures import CONFIG, trend_figure
 from models.settings import settings
 
+__all__ = ["CHART_HEIGHT", "PRIVACY", "STATIC", "filters_line", "layout", "render", "report_link", "report_view"]
+
 dash.register_page(__name__, path="/report", name="Report", title="Report · Rapport", order=9)
 
 CHART_HEIGHT = 200
