@@ -5,19 +5,18 @@
     rapport digest unsubscribe NAME                 turn it off (the address is kept)
     rapport digest list                             who gets it, and when it last went out
 
-Registered by `collector.cli` with `add_commands`.
+Registered by `collector.cli` with `register`.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["WithDatabase", "add_commands"]
+from collector.cli_common import table, when, with_database
 
-WithDatabase = Callable[[str, Callable[[], Awaitable[Any]]], Any]
+__all__ = ["register"]
 
 
 def _moment(raw: str) -> datetime:
@@ -28,7 +27,7 @@ def _moment(raw: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def add_commands(commands: Any, with_database: WithDatabase) -> None:
+def register(commands: Any) -> None:
     """Add `digest` and its actions to the `rapport` command's subparsers."""
     digest = commands.add_parser("digest", help="the weekly digest e-mail: send it, turn it on or off",
                                  description="The weekly digest e-mail to dashboard users who asked for it. "
@@ -44,14 +43,10 @@ def add_commands(commands: Any, with_database: WithDatabase) -> None:
     unsubscribe = actions.add_parser("unsubscribe", help="turn a user's weekly digest off")
     unsubscribe.add_argument("name")
     actions.add_parser("list", help="users with a digest address, on or off, and the last one sent")
-    digest.set_defaults(run=lambda args: _run(args, with_database))
+    digest.set_defaults(run=_run)
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
-
-
-def _run(args: argparse.Namespace, with_database: WithDatabase) -> None:
+def _run(args: argparse.Namespace) -> None:
     from models import digest
 
     if args.action == "send":
@@ -66,11 +61,8 @@ def _run(args: argparse.Namespace, with_database: WithDatabase) -> None:
         return
     if args.action == "list":
         subscribers = with_database(args.database_url, digest.list_subscribers)
-        rows = [(s.username, s.email or "", "on" if s.weekly else "off", _when(s.last_sent)) for s in subscribers]
-        header = ("user", "e-mail", "weekly", "last sent")
-        widths = [max(len(r[i]) for r in (header, *rows)) for i in range(4)]
-        for row in (header, *rows):
-            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        rows = [(s.username, s.email or "", "on" if s.weekly else "off", when(s.last_sent)) for s in subscribers]
+        table(("user", "e-mail", "weekly", "last sent"), rows)
         return
     on = args.action == "subscribe"
     result = with_database(args.database_url, lambda: digest.set_digest(
