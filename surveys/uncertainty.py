@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as _scipy_stats
 
-from surveys.stats import StatisticsError, relative_weights, variance_from_sums
+from surveys.stats import RelativeWeights, StatisticsError, relative_weights, variance_from_sums
 
 __all__ = [
     "BOOTSTRAP_REPLICATES",
@@ -452,6 +452,11 @@ def _holm(p_values: Mapping[tuple[str, str], float], alpha: float) -> set[tuple[
     return rejected
 
 
+def _weights(names: list[str], columns: np.ndarray, ys: np.ndarray) -> RelativeWeights | None:
+    """`relative_weights` of the named columns (the arrays go in as they are: it reads them as arrays)."""
+    return relative_weights({d: columns[:, j] for j, d in enumerate(names)}, ys)  # type: ignore[misc, arg-type]
+
+
 def bootstrap_drivers(
     predictors: Mapping[str, Sequence[float] | np.ndarray],
     y: Sequence[float] | np.ndarray,
@@ -478,7 +483,7 @@ def bootstrap_drivers(
     names = list(predictors)
     columns = np.column_stack([np.asarray(predictors[d], dtype=float) for d in names])
     ys = np.asarray(y, dtype=float)
-    full = relative_weights({d: columns[:, j] for j, d in enumerate(names)}, ys)
+    full = _weights(names, columns, ys)
     if full is None:
         return None
     if replicates < 2:
@@ -490,7 +495,7 @@ def bootstrap_drivers(
     for _ in range(replicates):
         pick = rng.integers(0, n, size=n)
         sample = columns[pick]
-        result = relative_weights({d: sample[:, j] for j, d in enumerate(names)}, ys[pick])
+        result = _weights(names, sample, ys[pick])
         if result is None:
             continue
         rows.append([result.weights[d] for d in names])
@@ -511,7 +516,7 @@ def bootstrap_drivers(
         p_values[(a, b)] = min(1.0, 2.0 * min(float(np.mean(difference <= 0)), float(np.mean(difference >= 0))))
     rejected = _holm(p_values, 1.0 - confidence)
     above: dict[tuple[str, str], bool] = {}
-    for (i, a), (j, b) in combinations(enumerate(names), 2):
+    for a, b in combinations(names, 2):
         clear = (a, b) in rejected
         above[(a, b)] = clear and full.weights[a] > full.weights[b]
         above[(b, a)] = clear and full.weights[b] > full.weights[a]
