@@ -457,6 +457,43 @@ def _weights(names: list[str], columns: np.ndarray, ys: np.ndarray) -> RelativeW
     return relative_weights({d: columns[:, j] for j, d in enumerate(names)}, ys)  # type: ignore[misc, arg-type]
 
 
+def _replicate_weights(data: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Johnson's relative weights for many resamples at once.
+
+    ``data`` is n × (p + 1), the predictors then y; ``draws`` is R × n, how
+    often each row is drawn. Each replicate's correlation matrix comes from
+    its weighted sums and cross-products (one matrix product for all), then
+    the same algebra as `surveys.stats.relative_weights` on a stack of
+    matrices. A replicate where a column does not vary is NaN.
+    """
+    n_draws = draws.sum(axis=1, keepdims=True)
+    centre = data - data.mean(axis=0)  # shifting first keeps the sums of products well conditioned
+    means = draws @ centre / n_draws
+    products = (centre[:, :, None] * centre[:, None, :]).reshape(len(centre), -1)
+    second = (draws @ products / n_draws).reshape(len(draws), data.shape[1], data.shape[1])
+    cov = second - means[:, :, None] * means[:, None, :]
+    scale = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / (scale[:, :, None] * scale[:, None, :])
+    p = data.shape[1] - 1
+    r_xx, r_xy = corr[:, :p, :p], corr[:, :p, p]
+    bad = ~np.isfinite(corr).all(axis=(1, 2))
+    r_xx = np.where(bad[:, None, None], np.eye(p), r_xx)
+    r_xy = np.where(bad[:, None], 0.0, r_xy)
+    values, vectors = np.linalg.eigh(r_xx)
+    tolerance = np.maximum(values.max(axis=1, keepdims=True), 1.0) * p * np.finfo(float).eps
+    positive = values > tolerance
+    root = np.sqrt(np.where(positive, values, 0.0))
+    inverse = np.zeros_like(root)
+    inverse[positive] = 1.0 / root[positive]
+    transposed = np.swapaxes(vectors, 1, 2)
+    lambda_star = vectors @ (root[:, :, None] * transposed)
+    beta = (vectors @ (inverse[:, :, None] * transposed) @ r_xy[:, :, None])[:, :, 0]
+    weights = np.einsum("rjk,rk->rj", lambda_star ** 2, beta ** 2)
+    weights[bad] = np.nan
+    return np.asarray(weights)
+
+
 def bootstrap_drivers(
     predictors: Mapping[str, Sequence[float] | np.ndarray],
     y: Sequence[float] | np.ndarray,
@@ -471,8 +508,8 @@ def bootstrap_drivers(
     with the bootstrap distribution of the difference of their weights:
     p = 2 · min(share of replicates ≤ 0, share ≥ 0), the pairs then judged
     together with Holm's correction at 1 − confidence. A replicate where the
-    weights are undefined (y constant in the resample) is dropped. ``None``
-    when the weights are undefined on the full data.
+    weights are undefined (a column constant in the resample) is dropped.
+    ``None`` when the weights are undefined on the full data.
 
     >>> rng = np.random.default_rng(1)
     >>> a, b = rng.normal(size=200), rng.normal(size=200)
@@ -490,19 +527,17 @@ def bootstrap_drivers(
         raise StatisticsError("replicates must be at least 2")
     rng = np.random.default_rng(seed)
     n = len(ys)
-    rows: list[list[float]] = []
-    shares: list[list[float]] = []
-    for _ in range(replicates):
-        pick = rng.integers(0, n, size=n)
-        sample = columns[pick]
-        result = _weights(names, sample, ys[pick])
-        if result is None:
-            continue
-        rows.append([result.weights[d] for d in names])
-        shares.append([result.shares[d] for d in names])
-    draws, share_draws = np.array(rows, dtype=float), np.array(shares, dtype=float)
+    data = np.column_stack([columns, ys])
+    chunks = []
+    for start in range(0, replicates, 250):
+        chunks.append(_replicate_weights(data, _resample_counts(rng, n, min(250, replicates - start)).astype(float)))
+    draws = np.vstack(chunks)
+    draws = draws[np.isfinite(draws).all(axis=1)]
     if len(draws) < 2:
         return None
+    totals = draws.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_draws = np.where(totals > 0, draws / totals * 100.0, 0.0)
 
     def interval(estimate: float, values: np.ndarray) -> Interval:
         low, high = _percentile(values, confidence)

@@ -213,3 +213,20 @@ def test_bootstrap_drivers_tells_apart_only_what_differs() -> None:
 
 def test_bootstrap_drivers_is_undefined_when_the_weights_are() -> None:
     assert u.bootstrap_drivers({"a": [1, 2, 3], "b": [3, 1, 2]}, [1, 1, 1]) is None
+
+
+def test_the_batched_weights_are_johnsons() -> None:
+    """The bootstrap's batched algebra gives `surveys.stats.relative_weights` on every resample."""
+    from surveys.stats import relative_weights
+
+    rng = np.random.default_rng(9)
+    common = rng.normal(size=120)
+    columns = np.column_stack([common + rng.normal(size=120) for _ in range(4)])
+    y = columns @ [0.5, 0.2, 0.1, 0.0] + rng.normal(size=120)
+    draws = rng.multinomial(120, np.full(120, 1 / 120), size=5).astype(float)
+    batched = u._replicate_weights(np.column_stack([columns, y]), draws)
+    for row, counts in zip(batched, draws, strict=True):
+        pick = np.repeat(np.arange(120), counts.astype(int))
+        one = relative_weights({str(j): columns[pick, j].tolist() for j in range(4)}, y[pick].tolist())
+        assert one is not None
+        assert row == pytest.approx([one.weights[str(j)] for j in range(4)])
