@@ -38,6 +38,7 @@ from models.db import side_by_side
 from models.entities import Contractor
 from models.queries import survey_in_force
 from models.settings import settings
+from surveys.association import drivers_reading
 from surveys.schema import localize
 
 __all__ = [
@@ -259,12 +260,28 @@ def drivers_view(run: Runner, filters: Filters) -> dict[str, Any]:
 
     async def both() -> dict[str, Any]:
         linkage, index = await side_by_side(
-            analytics.linkage_report(window=window, population=population, min_group=settings.min_group),
+            analytics.linkage_report(window=window, population=population, min_group=settings.min_group,
+                                     driver_intervals=True),
             _index(window=window, population=population),
         )
-        return {"linkage": linkage, "index": index}
+        return {"linkage": linkage, "index": index, "reading": _drivers_reading(linkage, index)}
 
     return run(both())  # type: ignore[no-any-return]
+
+
+def _drivers_reading(linkage: dict[str, Any], index: dict[str, Any]) -> list[str]:
+    """The sentences of "How to read this" (surveys.association.drivers_reading), from the
+    drivers' tiers and r intervals and the index's dimension scores with their margins."""
+    drivers = linkage.get("drivers") or {}
+    if not drivers.get("dimensions"):
+        return []
+    scores = (index.get("overall") or {}).get("dimensions") or {}
+    rows = []
+    for d in drivers["dimensions"]:
+        ci = (scores.get(d["id"]) or {}).get("score_ci") or {}
+        rows.append({**d, "score": (scores.get(d["id"]) or {}).get("score"),
+                     "score_low": ci.get("low"), "score_high": ci.get("high")})
+    return drivers_reading(rows, drivers.get("tiers") or [[d["id"] for d in rows]], drivers.get("n", 0))
 
 
 def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, Any]:

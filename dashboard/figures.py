@@ -201,25 +201,37 @@ def lag_figure(points: Sequence[Mapping[str, Any]], *, title: str, selected: int
 
 
 def drivers_figure(dimensions: Sequence[Mapping[str, Any]], *, title: str, r_squared: float | None) -> go.Figure:
-    """Relative importance per dimension (`share`: % of the explained variance), largest on top."""
+    """Relative importance per dimension (`share`: % of the explained variance). Rows that
+    carry a `tier` (dimensions that cannot be told apart share one) keep the order given,
+    first on top, with their 95 % bootstrap interval (`share_ci`) as error bars; others
+    are sorted largest on top."""
     rows = [d for d in dimensions if d.get("share") is not None]
     if not rows:
         return empty_figure(title, "Too few contractors to rank the drivers.")
-    rows = sorted(rows, key=lambda d: d["share"])
+    rows = list(reversed(rows)) if any("tier" in d for d in rows) else sorted(rows, key=lambda d: d["share"])
     fig = _base(title, height=60 + 44 * len(rows))
+    cis = [d.get("share_ci") or {} for d in rows]
     fig.add_trace(go.Bar(
         x=[d["share"] for d in rows],
         y=[d.get("label", d["id"]) for d in rows],
         orientation="h",
         marker={"color": PALETTE["brand"]},
         text=[f"{d['share']:.0f} %" for d in rows],
-        textposition="outside",
+        textposition="inside" if any(cis) else "outside",
+        insidetextanchor="start",
         cliponaxis=False,
-        hovertemplate="%{y}: %{x:.1f} % of the explained variance<extra></extra>",
+        error_x={"type": "data", "symmetric": False, "color": PALETTE["ink"], "thickness": 1.4, "width": 5,
+                 "array": [max(0.0, c["high"] - d["share"]) if c else 0 for c, d in zip(cis, rows, strict=True)],
+                 "arrayminus": [max(0.0, d["share"] - c["low"]) if c else 0 for c, d in zip(cis, rows, strict=True)],
+                 "visible": any(cis)},
+        customdata=[f"{c['low']:.0f}–{c['high']:.0f} %" if c else "" for c in cis],
+        hovertemplate="%{y}: %{x:.1f} % of the explained variance"
+        + (" (95 % CI %{customdata})" if any(cis) else "") + "<extra></extra>",
     ))
     note = f" (R² = {r_squared:.2f})" if r_squared is not None else ""
-    fig.update_xaxes(title_text=f"Share of explained CSAT variance, %{note}",
-                     range=[0, max(d['share'] for d in rows) * 1.2])
+    top = max(max(d["share"], (c or {}).get("high", 0.0)) for d, c in zip(rows, cis, strict=True))
+    fig.update_xaxes(title_text=f"Share of explained CSAT variance, %{note}" + (", 95 % CI" if any(cis) else ""),
+                     range=[0, top * 1.15])
     fig.update_yaxes(title_text=None, gridcolor="white")
     fig.update_layout(margin={"l": 110, "r": 40, "t": 48, "b": 48})
     return fig

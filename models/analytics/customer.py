@@ -35,7 +35,8 @@ _CUSTOMER_SUMS = (
     f"SUM(CASE WHEN cr.csat >= {CSAT_TOP_TWO_MIN} THEN 1 ELSE 0 END) AS csat_top, "
     f"COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= {PROMOTER_MIN} THEN 1 ELSE 0 END) AS promoters, "
     f"SUM(CASE WHEN cr.nps <= {DETRACTOR_MAX} THEN 1 ELSE 0 END) AS detractors, "
-    f"COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces_sum, SUM(cr.ces * cr.ces) AS ces_sq, SUM(CASE WHEN cr.ces >= {CES_AGREE_MIN} THEN 1 ELSE 0 END) "
+    "COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces_sum, SUM(cr.ces * cr.ces) AS ces_sq, "
+    f"SUM(CASE WHEN cr.ces >= {CES_AGREE_MIN} THEN 1 ELSE 0 END) "
     "AS ces_top, "
     "COUNT(cr.promise_kept) AS n_promise, SUM(CASE WHEN cr.promise_kept THEN 1 ELSE 0 END) AS kept"
 )

@@ -316,7 +316,8 @@ class _Index:
         """The CEI's and each dimension's margin: a bootstrap over the contractors
         of the row, each with the scores of the units each dimension's gate allows."""
         names = [d.id for d in self.survey.dimensions]
-        keep = np.array([[w in allowed[d] for d in names] for w, _ in cells], dtype=bool).reshape(len(cells), len(names))
+        keep = np.array([[w in allowed[d] for d in names] for w, _ in cells], dtype=bool)
+        keep = keep.reshape(len(cells), len(names))
         ids: list[int] = []
         dim_index: list[int] = []
         values: list[float] = []
