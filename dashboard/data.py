@@ -38,6 +38,7 @@ from models.db import side_by_side
 from models.entities import Contractor
 from models.queries import survey_in_force
 from models.settings import settings
+from surveys import uncertainty
 from surveys.association import drivers_reading
 from surveys.schema import localize
 
@@ -58,6 +59,7 @@ __all__ = [
     "linkage_view",
     "mark_detractor",
     "overview_view",
+    "period_changes",
     "segments_view",
 ]
 
@@ -217,9 +219,45 @@ def overview_view(run: Runner, filters: Filters) -> dict[str, Any]:
             analytics.customer_report(window=window.previous(), population=population),
         )
         return {"index": index, "index_previous": before, "customer": customer,
-                "customer_previous": customer_before}
+                "customer_previous": customer_before,
+                "changes": period_changes(index["overall"], before["overall"],
+                                          customer["complete"], customer_before["complete"])}
 
     return run(both())  # type: ignore[no-any-return]
+
+
+def _interval(ci: Mapping[str, Any] | None) -> uncertainty.Interval | None:
+    if not ci:
+        return None
+    return uncertainty.Interval(ci["estimate"], ci["low"], ci["high"], ci["se"], ci["method"], ci.get("n", 0))
+
+
+def period_changes(index: Mapping[str, Any], index_before: Mapping[str, Any], customer: Mapping[str, Any],
+                   customer_before: Mapping[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """Each headline's change against the previous period, tested (surveys.uncertainty.change):
+    the CEI by its bootstrap errors, CSAT % and response rates by the z test on two
+    proportions, NPS by its z test, CES by Welch's t. Customer figures compare complete
+    weeks only (`customer_report(...)["complete"]`); pulse figures come from closed waves only."""
+    def tested(now: Any, before: Any) -> dict[str, Any] | None:
+        a, b = _interval(now), _interval(before)
+        found = uncertainty.change(a, b) if a and b else None
+        return found.as_dict() if found else None
+
+    pulse_rate = None
+    if index.get("n_invited") and index_before.get("n_invited") and not index.get("suppressed") \
+            and not index_before.get("suppressed"):
+        found = uncertainty.proportion_change(index["n_answered"], index["n_invited"],
+                                              index_before["n_answered"], index_before["n_invited"])
+        pulse_rate = found.as_dict() if found else None
+    return {
+        "cei": None if index.get("suppressed") or index_before.get("suppressed")
+        else tested(index.get("cei_ci"), index_before.get("cei_ci")),
+        "csat_pct": tested(customer.get("csat_pct_ci"), customer_before.get("csat_pct_ci")),
+        "nps": tested(customer.get("nps_ci"), customer_before.get("nps_ci")),
+        "ces_mean": tested(customer.get("ces_mean_ci"), customer_before.get("ces_mean_ci")),
+        "response_rate": tested(customer.get("response_rate_ci"), customer_before.get("response_rate_ci")),
+        "pulse_response_rate": pulse_rate,
+    }
 
 
 def customer_view(run: Runner, filters: Filters, *, group_by: str | None = None) -> dict[str, Any]:

@@ -41,11 +41,7 @@ def render(report: dict[str, Any], levers: list[dict[str, str]], reading: list[s
                       "answers in the period and customer answers for their jobs. Widen the period or clear a "
                       "filter.", id="drivers-empty")
     by_id = {d["id"]: d for d in levers}
-    order = [d["id"] for d in levers]
-    # dimensions that cannot be told apart share a tier and keep the survey's order:
-    # no rank between them that the data do not support
-    ranked = sorted(drivers["dimensions"], key=lambda d: (d.get("tier") or 1,
-                                                          order.index(d["id"]) if d["id"] in order else 99))
+    ranked = ordered(drivers["dimensions"], levers)
     tiers = drivers.get("tiers") or [[d["id"] for d in ranked]]
     tier_size = {i + 1: len(t) for i, t in enumerate(tiers)}
     figure = drivers_figure(
@@ -109,6 +105,13 @@ def render(report: dict[str, Any], levers: list[dict[str, str]], reading: list[s
                  "group they are in the survey's order. Score: contractors' mean, rescaled 0–100, ± its margin "
                  "of error. Favourable: share answering 4–5."),
     ]
+
+
+def ordered(dimensions: list[dict[str, Any]], levers: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """By group (tier), and within one in the survey's order: dimensions that cannot be
+    told apart get no rank between them that the data do not support."""
+    order = [d["id"] for d in levers]
+    return sorted(dimensions, key=lambda d: (d.get("tier") or 1, order.index(d["id"]) if d["id"] in order else 99))
 
 
 def _tier_label(tier: int, size: int) -> str:
