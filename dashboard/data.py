@@ -314,8 +314,9 @@ def _drivers_reading(linkage: dict[str, Any], index: dict[str, Any]) -> list[str
     if not drivers.get("dimensions"):
         return []
     scores = (index.get("overall") or {}).get("dimensions") or {}
+    order = [d["id"] for d in index.get("dimensions") or []]
     rows = []
-    for d in drivers["dimensions"]:
+    for d in sorted(drivers["dimensions"], key=lambda d: order.index(d["id"]) if d["id"] in order else len(order)):
         ci = (scores.get(d["id"]) or {}).get("score_ci") or {}
         rows.append({**d, "score": (scores.get(d["id"]) or {}).get("score"),
                      "score_low": ci.get("low"), "score_high": ci.get("high")})
