@@ -23,6 +23,7 @@ __all__ = [
     "notice",
     "page_head",
     "plural",
+    "scroll_box",
     "signed",
     "table",
 ]
@@ -54,12 +55,12 @@ def page_head(title: str, subtitle: str, *extra: Any) -> html.Div:
 
 def card(*children: Any, title: str | None = None, sub: str | None = None, id: str | None = None,
          className: str = "") -> html.Section:
-    head = []
+    head: list[Any] = []
     if title:
         head.append(html.H2(title, className="card-title"))
     if sub:
         head.append(html.P(sub, className="card-sub"))
-    kwargs = {"id": id} if id else {}
+    kwargs: dict[str, Any] = {"id": id} if id else {}
     return html.Section(className=f"card {className}".strip(), children=[*head, *children], **kwargs)
 
 
@@ -83,28 +84,29 @@ def signed(value: float, pattern: str = "{:+.1f}") -> str:
 
 def delta(current: float | None, previous: float | None, *, unit: str = "", higher_is_better: bool = True,
           pattern: str = "{:+.1f}", test: Mapping[str, Any] | None = None,
-          against: str = "vs previous period") -> html.Div:
-    """'▲ +2.1 pts vs previous period', coloured by whether the change is good news.
+          against: str = "previous period") -> html.Div:
+    """'▲ +2.1 pts vs previous period', coloured by whether the change is good news;
+    `against` names what the period is compared with.
 
     With `test` (a `surveys.uncertainty.Change` as a dict) the arrow and the colour
     appear only for a change beyond noise (`clear`); otherwise the change reads
     "no clear change" in a neutral colour, with its 95 % interval. A change that
     rounds to zero has no sign and no colour."""
     if current is None or previous is None:
-        return html.Div("no comparison: previous period has no data", className="kpi-delta delta-flat")
+        return html.Div(f"no comparison: {against} has no data", className="kpi-delta delta-flat")
     change = current - previous
     text = signed(change, pattern)
     if text.strip("0.,") == "":
-        return html.Div(f"no change {against}", className="kpi-delta delta-flat")
+        return html.Div(f"no change vs {against}", className="kpi-delta delta-flat")
     interval = ""
     if test is not None:
         interval = f" (95 % CI {signed(test['low'], pattern)} to {signed(test['high'], pattern)})"
         if not test.get("clear"):
-            return html.Div(f"no clear change {against}: {text}{unit}{interval}",
+            return html.Div(f"no clear change vs {against}: {text}{unit}{interval}",
                             className="kpi-delta delta-flat", title=test.get("test", ""))
     good = (change > 0) == higher_is_better
     arrow = "▲" if change > 0 else "▼"
-    return html.Div(f"{arrow} {text}{unit} {against}{interval}",
+    return html.Div(f"{arrow} {text}{unit} vs {against}{interval}",
                     className=f"kpi-delta {'delta-up' if good else 'delta-down'}",
                     title=(test or {}).get("test", ""))
 
@@ -128,7 +130,7 @@ def kpi(label: str, value: float | None, *, unit: str = "", pattern: str = "{:.1
         id: str | None = None, error: str | None = None) -> html.Div:
     """One headline number, with its margin of error (`error`, e.g. '± 2.1') beside it.
     `hidden` replaces the value with the reason it is not shown."""
-    kwargs = {"id": id} if id else {}
+    kwargs: dict[str, Any] = {"id": id} if id else {}
     if hidden:
         return html.Div(className="card kpi kpi-hidden", **kwargs, children=[
             html.Div(label, className="kpi-label"),
@@ -146,7 +148,7 @@ def kpi(label: str, value: float | None, *, unit: str = "", pattern: str = "{:.1
 
 
 def notice(title: str, body: str, *, warn: bool = False, id: str | None = None) -> html.Div:
-    kwargs = {"id": id} if id else {}
+    kwargs: dict[str, Any] = {"id": id} if id else {}
     return html.Div(className="notice notice-warn" if warn else "notice", role="status", **kwargs,
                     children=[html.Strong(title), html.Span(body)])
 
@@ -158,8 +160,17 @@ def hidden_cell(min_group: int, *, text: str | None = None, reason: str | None =
 
 
 def table(header: Sequence[str | tuple[str, str]], rows: Sequence[Any], *, id: str | None = None) -> html.Div:
-    """A plain table; a header given as (label, 'num') is right-aligned."""
+    """A plain table; a header given as (label, 'num') is right-aligned. On a narrow screen it
+    scrolls sideways in its own box, which the keyboard can reach (tab, then arrow keys)."""
     ths = [html.Th(h[0], className=h[1]) if isinstance(h, tuple) else html.Th(h) for h in header]
-    kwargs = {"id": id} if id else {}
-    return html.Div(className="table-wrap", children=html.Table(
+    kwargs: dict[str, Any] = {"id": id} if id else {}
+    region: dict[str, Any] = {"aria-label": "Table"}
+    return html.Div(className="table-wrap", tabIndex="0", role="region", **region, children=html.Table(
         className="table", **kwargs, children=[html.Thead(html.Tr(ths)), html.Tbody(list(rows))]))
+
+
+def scroll_box(*children: Any, label: str) -> html.Div:
+    """Content that keeps a minimum width (a chart with many columns) and scrolls sideways in
+    its own box on a narrow screen, never the page; reachable by keyboard."""
+    region: dict[str, Any] = {"aria-label": label}
+    return html.Div(className="scroll-x", tabIndex="0", role="region", children=list(children), **region)

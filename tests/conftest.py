@@ -36,6 +36,7 @@ REDIS_SERVER = os.environ.get("RAPPORT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 TABLES = (
     "webhook_outbox",
     "webhook_endpoints",
+    "worker_runs",
     "pulse_item_answers",
     "pulse_scores",
     "pulse_responses",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
+from dash import Input, Output, State, callback, dcc, html, no_update
+from dash.dash_table.DataTable import DataTable
 
 from dashboard import data
 from dashboard.components import card, notice, page_head
@@ -73,7 +74,7 @@ def followup_view(query: dict[str, Any] | None, show: str, _marked: int | None) 
     return render_table(data.detractors(run, filters, handled=handled_filter), show=show, filters=filters)
 
 
-COLUMNS = [
+COLUMNS: list[Any] = [  # DataTable's column specs
     {"id": "submitted", "name": "Submitted"},
     {"id": "job", "name": "Job"},
     {"id": "contractor", "name": "Contractor"},
@@ -116,10 +117,10 @@ def render_table(rows: list[Detractor], *, show: str, filters: data.Filters) -> 
     return html.Div([
         html.P(f"{len(rows)} customer{'s' if len(rows) != 1 else ''} in {period}{more}. "
                "Red: the answer that makes them a detractor.", className="card-sub"),
-        dash_table.DataTable(
+        DataTable(
             id="followup-rows",
             columns=COLUMNS,
-            data=rows_of(rows),
+            data=list[Any](rows_of(rows)),
             page_size=20,
             style_as_list_view=True,
             cell_selectable=True,

@@ -35,28 +35,28 @@ def overview_view(query: dict[str, Any] | None) -> tuple[Any, str]:
     filters = data.filters_for(run, query or {})
     report = data.overview_view(run, filters)
     previous = report["index_previous"]["window"]
-    period = (f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}, compared with "
+    period = (f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}, compared with the {filters.comparison_label} "
               f"{previous['from']} – {previous['to']}")
-    return render(report), period
+    return render(report, against=filters.comparison_label), period
 
 
-def render(report: dict[str, Any]) -> Any:
+def render(report: dict[str, Any], *, against: str = "previous period") -> Any:
     index, before = report["index"]["overall"], report["index_previous"]["overall"]
     customer = report["customer"]["overall"]
     done, done_before = report["customer"].get("complete") or {}, report["customer_previous"].get("complete") or {}
     changes = report.get("changes") or {}
     weeks = done.get("weeks") or []
-    against = (f"vs previous period (complete weeks {weeks[0]}–{weeks[-1]})" if len(weeks) > 1
-               else f"vs previous period (complete week {weeks[0]})" if weeks else "vs previous period")
+    customer_against = (f"{against} (complete weeks {weeks[0]}–{weeks[-1]})" if len(weeks) > 1
+                        else f"{against} (complete week {weeks[0]})" if weeks else against)
 
     def customer_delta(key: str, **kwargs: Any) -> html.Div:
         scale = 100.0 if key == "response_rate" else 1.0
         now, then = done.get(key), done_before.get(key)
         return delta(None if now is None else scale * now, None if then is None else scale * then,
-                     test=changes.get(key), against=against, **kwargs)
+                     test=changes.get(key), against=customer_against, **kwargs)
 
     tiles = html.Div(className="grid grid-kpi", id="overview-kpis", children=[
-        _cei_tile(index, before, changes.get("cei")),
+        _cei_tile(index, before, changes.get("cei"), against),
         kpi("CSAT", customer.get("csat_pct"), unit="%", pattern="{:.0f}", id="overview-csat",
             error=margin(customer.get("csat_pct_ci"), "{:.1f}"),
             change=customer_delta("csat_pct", unit=" pts"),
@@ -75,7 +75,7 @@ def render(report: dict[str, Any]) -> Any:
             change=customer_delta("response_rate", unit=" pts"),
             note=f"{plural(customer.get('n', 0), 'answer')} for {plural(customer.get('jobs', 0), 'job')}"
                  + _in_progress_weeks(report["customer"].get("trend", []))),
-        _pulse_rate_tile(index, before, changes.get("pulse_response_rate")),
+        _pulse_rate_tile(index, before, changes.get("pulse_response_rate"), against),
     ])
     index_trend = report["index"].get("trend", [])
     customer_trend = report["customer"].get("trend", [])
@@ -138,7 +138,8 @@ def _in_progress_weeks(trend: list[dict[str, Any]]) -> str:
     return f" · {listed(current)} in progress, left out of the change" if current else ""
 
 
-def _cei_tile(index: dict[str, Any], before: dict[str, Any], test: dict[str, Any] | None) -> html.Div:
+def _cei_tile(index: dict[str, Any], before: dict[str, Any], test: dict[str, Any] | None,
+              against: str) -> html.Div:
     if index.get("suppressed") or index.get("cei") is None:
         why = (index.get("reason") or f"Fewer than {settings.min_group} contractors answered the pulse for this "
                "selection, so the index is not shown.") if index.get("suppressed") else (
@@ -148,13 +149,14 @@ def _cei_tile(index: dict[str, Any], before: dict[str, Any], test: dict[str, Any
     previous = None if before.get("suppressed") else before.get("cei")
     return kpi("Connection & Empowerment Index", index["cei"], unit="/ 100", id="overview-cei",
                error=margin(index.get("cei_ci")),
-               change=delta(index["cei"], previous, unit=" pts", test=test, against="vs previous period"),
+               change=delta(index["cei"], previous, unit=" pts", test=test, against=against),
                note=f"{fmt(index.get('cei_favourable_pct'), '{:.0f}')} % favourable · "
                     f"{plural(index.get('n_contractors'), 'contractor')} · "
                     f"{plural(index.get('n_waves', 0), 'closed wave')} · ± 95 % margin (bootstrap)")
 
 
-def _pulse_rate_tile(index: dict[str, Any], before: dict[str, Any], test: dict[str, Any] | None) -> html.Div:
+def _pulse_rate_tile(index: dict[str, Any], before: dict[str, Any], test: dict[str, Any] | None,
+                     against: str) -> html.Div:
     """Share of the pulse invitations of the closed waves that were answered: the
     answered invitations over the invited, both on the tile, so they add up."""
     label, tile = "Pulse response rate", "overview-pulse"
@@ -173,7 +175,7 @@ def _pulse_rate_tile(index: dict[str, Any], before: dict[str, Any], test: dict[s
     previous = None if before.get("suppressed") else _pct(before.get("response_rate"))
     return kpi(label, _pct(index["response_rate"]), unit="%", pattern="{:.0f}", id=tile,
                change=delta(_pct(index["response_rate"]), previous, unit=" pts", test=test,
-                            against="vs previous period"),
+                            against=against),
                note=note)
 
 
