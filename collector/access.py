@@ -1,7 +1,9 @@
 """Who may call what: API keys, rate limits on failures, and the audit log.
 
-`ApiKeyMiddleware` lets an /api/v1 call through only with a valid key, and
-refuses an address that sent too many wrong keys (429). `LinkLimits` refuses
+`ApiKeyMiddleware`, the middleware of the `Mount("/api/v1", ...)`, lets a call
+through only with a valid key, unless the route it reaches declares itself
+public in its contract (collector.contract), and refuses an address that sent
+too many wrong keys (429). `LinkLimits` refuses
 an address that tried too many unknown survey links (429, a page for people
 and JSON for the API). Behind a valid key, every read, export, import and
 deletion is written to the audit log, keyed by the route's template (never
@@ -14,13 +16,14 @@ import logging
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from collector.faults import unavailable_response
+from collector.accesslog import route_template
+from collector.contract import contract_of
+from collector.errors import TooManyRequests, Unauthorized
 from collector.pages import too_many_tries
 from models.audit import AuditLog
-from models.db import is_unavailable
 from models.keys import find_api_key
 from models.ratelimit import RateLimits, client_address
 
@@ -29,7 +32,6 @@ __all__ = ["API_PREFIX", "ApiKeyMiddleware", "LinkLimits", "audited"]
 log = logging.getLogger("rapport.audit")
 
 API_PREFIX = "/api/v1/"
-PUBLIC_API = ("/api/v1/responses/", "/api/v1/openapi.json")
 LINK_PATHS = ("/s/", "/p/", "/api/v1/responses/")
 # The feed a brand's systems send per contractor and per job: writes, and far
 # too many to audit one by one. Everything else behind a key is audited.
@@ -38,11 +40,6 @@ FEED = frozenset({("POST", "/api/v1/contractors"), ("POST", "/api/v1/jobs")})
 
 def audited(method: str, template: str) -> bool:
     return (method, template) not in FEED and method not in ("HEAD", "OPTIONS")
-
-
-def _too_many_json(message: str, retry_after: int) -> Response:
-    return JSONResponse({"error": f"{message} Try again in {retry_after} seconds."}, status_code=429,
-                        headers={"Retry-After": str(retry_after)})
 
 
 def _status_watcher(send: Send, seen: list[int]) -> Send:
@@ -69,7 +66,7 @@ class LinkLimits:
         address = client_address(scope.get("client"))
         wait = await self.limits.retry_after("link", address)
         if wait is not None:
-            response = (_too_many_json("Too many unknown survey links from your address.", wait)
+            response = (TooManyRequests("Too many unknown survey links from your address.", wait).response()
                         if scope["path"].startswith(API_PREFIX) else too_many_tries(Request(scope), wait))
             await response(scope, receive, send)
             return
@@ -80,47 +77,46 @@ class LinkLimits:
 
 
 class ApiKeyMiddleware:
-    """Every /api/v1 call needs `Authorization: Bearer <key>`, except the
-    token-keyed response endpoint and the OpenAPI document."""
+    """The API mount's middleware: every call needs `Authorization: Bearer <key>`,
+    except those whose route's contract is public (answering a link by its
+    token, the OpenAPI document). Refusals are ApiErrors, answered by the app's
+    handlers like any other; so is a database that cannot be reached."""
 
-    def __init__(self, app: ASGIApp, limits: RateLimits, audit: AuditLog) -> None:
+    def __init__(self, app: ASGIApp, routes: list[BaseRoute], limits: RateLimits, audit: AuditLog) -> None:
         self.app = app
+        self.routes = routes  # the mount's
         self.limits = limits
         self.audit = audit
 
+    def public(self, scope: Scope) -> bool:
+        """Whether the route this call reaches (or would, with another method) declares itself public."""
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match is not Match.NONE:
+                contract = contract_of(getattr(route, "endpoint", None), scope["method"])
+                return contract is not None and contract.public
+        return False
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(API_PREFIX) or path.startswith(PUBLIC_API):
+        if scope["type"] != "http" or self.public(scope):
             await self.app(scope, receive, send)
             return
         address = client_address(scope.get("client"))
         wait = await self.limits.retry_after("key", address)
         if wait is not None:  # refused before the lookup: a right guess now would prove nothing
-            await _too_many_json("Too many wrong API keys from your address.", wait)(scope, receive, send)
-            return
+            raise TooManyRequests("Too many wrong API keys from your address.", wait)
         request = Request(scope)
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        try:
-            record = await find_api_key(key=key.strip()) if scheme.lower() == "bearer" else None
-        except Exception as exc:  # outside the router, so faults' handlers are called here
-            if not is_unavailable(exc):
-                raise
-            await unavailable_response(request)(scope, receive, send)
-            return
+        record = await find_api_key(key=key.strip()) if scheme.lower() == "bearer" else None
         if record is None:
             await self.limits.failed("key", address)
-            response = JSONResponse(
-                {"error": "A valid API key is required: send 'Authorization: Bearer <key>'. "
-                          "Create one with 'rapport apikey create NAME'."},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-            await response(scope, receive, send)
-            return
+            raise Unauthorized("A valid API key is required: send 'Authorization: Bearer <key>'. "
+                               "Create one with 'rapport apikey create NAME'.",
+                               headers={"WWW-Authenticate": "Bearer"})
         scope.setdefault("state", {})["api_key"] = record.name
         seen: list[int] = []
         await self.app(scope, receive, _status_watcher(send, seen))
-        template = getattr(scope.get("route"), "path", None) or path
+        template = route_template(scope) or scope["path"]
         if audited(scope["method"], template):
             params: dict[str, Any] = {**dict(request.query_params), **scope.get("path_params", {})}
             try:

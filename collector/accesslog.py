@@ -14,9 +14,10 @@ import json
 import logging
 import time
 
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["AccessLog", "access_log"]
+__all__ = ["AccessLog", "access_log", "route_template"]
 
 access_log = logging.getLogger("rapport.access")
 
@@ -44,15 +45,21 @@ class AccessLog:
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(json.dumps({
                     "method": scope["method"],
-                    "route": _template(scope),
+                    "route": route_template(scope) or "(unmatched)",
                     "status": status,
                     "ms": round((time.perf_counter() - started) * 1000, 1),
                     "key": scope.get("state", {}).get("api_key"),
                 }))
 
 
-def _template(scope: Scope) -> str:
-    """The matched route's path template; a static file's mount; else "(unmatched)"."""
+def route_template(scope: Scope) -> str | None:
+    """The matched route's whole path template (`/api/v1/responses/{token}`, its
+    mount's prefix included); a static file's mount; else None."""
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) and path else "(unmatched)"
+    if not isinstance(path, str) or not path:
+        return None
+    if isinstance(route, Mount):  # a mount of routes matched none of them; a mounted app answers itself
+        return None if route.routes else path
+    prefix = str(scope.get("root_path", ""))[len(str(scope.get("app_root_path", ""))):]
+    return prefix + path

@@ -2,9 +2,11 @@
 
 Routes come from one module per concern; this module only assembles them,
 opens the database in the lifespan and puts the guards in front.
-Middleware, outermost first: the access log, gzip, the address guard, the
-unknown-link limit and the API key guard with its audit (collector.access).
-Errors are mapped to answers in `collector.faults`.
+Middleware, outermost first: the access log, gzip, the address guard and the
+unknown-link limit. The JSON API is one `Mount("/api/v1", ...)` whose own
+middleware is the API key guard with its audit (collector.access), and inside
+it the error handlers, so the audit sees each refusal's status. Errors are
+mapped to answers in `collector.faults` (and `collector.errors` for the API).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from collector import analytics_api, api, forget, openapi, pages, transfer, webhooks_api, worker
@@ -32,7 +35,7 @@ from models.db import health, tortoise_config
 from models.ratelimit import RateLimits
 from models.settings import settings
 
-__all__ = ["create_app", "serve_app"]
+__all__ = ["create_app", "healthz", "serve_app"]
 
 GZIP_MINIMUM = 1000  # bytes: smaller answers (a submission's 201) are not worth the CPU
 
@@ -74,23 +77,26 @@ def create_app(database_url: str | None = None, *, rate_limits: RateLimits | Non
             else:
                 yield
 
+    api_routes = [*api.routes, *transfer.routes, *analytics_api.routes, *forget.routes, *webhooks_api.routes,
+                  Route("/openapi.json", openapi.openapi_json, methods=["GET"])]
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             *pages.routes,
-            *api.routes,
-            *transfer.routes,
-            *analytics_api.routes,
-            *forget.routes,
-            *webhooks_api.routes,
-            *openapi.routes,
+            Mount(
+                "/api/v1",
+                routes=api_routes,
+                middleware=[
+                    Middleware(ApiKeyMiddleware, routes=api_routes, limits=limits, audit=AuditLog()),
+                    Middleware(ExceptionMiddleware, handlers=dict(exception_handlers)),
+                ],
+            ),
         ],
         middleware=[
             Middleware(AccessLog),
             Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM),
             Middleware(AddressGuard),
             Middleware(LinkLimits, limits=limits),
-            Middleware(ApiKeyMiddleware, limits=limits, audit=AuditLog()),
         ],
         exception_handlers=dict(exception_handlers),
         lifespan=lifespan,

@@ -26,7 +26,21 @@ from typing import Any, TypeVar
 
 from models.settings import SettingsError, normalise_database_url, settings
 
-__all__ = ["main"]
+__all__ = [
+    "CommandError",
+    "OneLineFormatter",
+    "cmd_apikey",
+    "cmd_audit",
+    "cmd_demo",
+    "cmd_forget",
+    "cmd_import",
+    "cmd_migrate",
+    "cmd_run",
+    "cmd_serve",
+    "cmd_user",
+    "log_config",
+    "main",
+]
 
 T = TypeVar("T")
 DEMO_USER = "demo"
@@ -440,7 +454,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("kind", choices=IMPORT_KINDS, help="what the file holds: %(choices)s")
     importer.add_argument("file", help="the CSV file")
-    importer.format_help = _with_columns(importer)  # type: ignore[method-assign]
+    importer.format_help = _with_columns(importer)  # type: ignore[method-assign]  # argparse has no hook for text after the usage
     importer.set_defaults(run=cmd_import)
 
     demo = commands.add_parser("demo", help="fill an empty database with a believable demo brand",

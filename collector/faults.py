@@ -6,8 +6,9 @@ Who raises what:
   -> 503 with Retry-After: JSON under /api/, a kind page for people;
 - the database refusing a value of the request (`models.db.is_bad_value`)
   -> 400, without the value (it is not echoed to the client nor to the log);
-- `collector.guards.BadInput` (a malformed body) -> 400 naming the field;
-- `collector.guards.BodyTooLarge` (a streamed body past its route's limit) -> 413;
+- `collector.errors.ApiError` (a malformed body, a bad parameter, a body past its
+  route's limit, ...) and the query layer's refusals -> their JSON error (collector.errors);
+- Starlette's 404 and 405 -> JSON under /api/, plain text elsewhere;
 - `starlette.requests.ClientDisconnect` -> one log line, no traceback (499 in the access log).
 
 Anything else is a bug: a 500 and a traceback in the log, as before.
@@ -20,25 +21,45 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 
 import asyncpg
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from tortoise.exceptions import BaseORMException
 
-from collector.guards import BadInput, BodyTooLarge, too_large
+from collector.accesslog import route_template
+from collector.errors import (
+    ERROR_HEADERS,
+    ApiError,
+    BadRequest,
+    ErrorBody,
+    api_error,
+    http_exception,
+    import_error,
+    query_layer_error,
+)
+from models import queries
+from models.analytics import OneAttribute
 from models.db import is_bad_value, is_unavailable
+from models.forget import NotFoundError
+from models.transfer import CsvImportError
 
-__all__ = ["RETRY_AFTER", "exception_handlers", "unavailable_headers"]
+__all__ = [
+    "RETRY_AFTER",
+    "client_disconnect",
+    "database_error",
+    "exception_handlers",
+    "unavailable_headers",
+    "unavailable_response",
+]
 
 log = logging.getLogger("rapport.collector")
 
 RETRY_AFTER = 5  # seconds: a PostgreSQL restart or a SQLite lock is usually over by then
 
-# Headers every error answer carries (the survey pages add their CSP to HTML).
-_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def unavailable_headers() -> dict[str, str]:
-    return {**_HEADERS, "Retry-After": str(RETRY_AFTER)}
+    return {**ERROR_HEADERS, "Retry-After": str(RETRY_AFTER)}
 
 
 def _wants_json(request: Request) -> bool:
@@ -59,12 +80,8 @@ async def database_error(request: Request, exc: Exception) -> Response:
         return unavailable_response(request)
     if is_bad_value(exc):
         log.info("database refused a value on %s %s: %s", request.method, _route(request), _describe(exc))
-        return JSONResponse(
-            {"error": "A value in this request cannot be stored (it holds a character or a number "
-                      "the database does not accept)."},
-            status_code=400,
-            headers=_HEADERS,
-        )
+        return BadRequest("A value in this request cannot be stored (it holds a character or a number "
+                          "the database does not accept).").response()
     raise exc
 
 
@@ -72,8 +89,8 @@ def unavailable_response(request: Request) -> Response:
     """503 + Retry-After: JSON for the API and /healthz, a kind page for people."""
     if _wants_json(request):
         return JSONResponse(
-            {"error": "The service is briefly unavailable; please retry in a few seconds.",
-             "retry_after": RETRY_AFTER},
+            ErrorBody(error="The service is briefly unavailable; please retry in a few seconds.",
+                      retry_after=RETRY_AFTER),
             status_code=503,
             headers=unavailable_headers(),
         )
@@ -84,24 +101,13 @@ def unavailable_response(request: Request) -> Response:
     return response
 
 
-async def bad_input(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BadInput)
-    return JSONResponse({"error": str(exc), "field": exc.field}, status_code=400, headers=_HEADERS)
-
-
-async def body_too_large(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BodyTooLarge)
-    return too_large(exc.limit)
-
-
 async def client_disconnect(request: Request, exc: Exception) -> Response:
     log.info("client disconnected during %s %s", request.method, _route(request))
     return Response(status_code=499)
 
 
 def _route(request: Request) -> str:
-    route = request.scope.get("route")
-    return getattr(route, "path", None) or "(no route)"
+    return route_template(request.scope) or "(no route)"
 
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
@@ -116,7 +122,13 @@ exception_handlers: Mapping[type[Exception], Handler] = {
     TimeoutError: database_error,
     UnicodeEncodeError: database_error,
     OverflowError: database_error,
-    BadInput: bad_input,
-    BodyTooLarge: body_too_large,
+    ApiError: api_error,
+    queries.Invalid: query_layer_error,
+    queries.NotFound: query_layer_error,
+    queries.Conflict: query_layer_error,
+    NotFoundError: query_layer_error,
+    OneAttribute: query_layer_error,
+    HTTPException: http_exception,
+    CsvImportError: import_error,
     ClientDisconnect: client_disconnect,
 }

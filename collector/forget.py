@@ -2,72 +2,44 @@
 
 `DELETE /api/v1/contractors/{external_id}` and `DELETE /api/v1/jobs/{external_id}`
 do what `rapport forget` does (models.forget says what goes and why) and
-answer with how many rows of each table were deleted.
+answer with how many rows of each table were deleted. Nobody with that id is
+a 404 (models.forget.NotFoundError, mapped in collector.errors).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from models.forget import NotFoundError, forget_contractor, forget_customer_response
+from collector.contract import Reply, operation
+from collector.schemas import Forgotten
+from models.forget import forget_contractor, forget_customer_response
 
-__all__ = ["OPENAPI_PATHS", "routes"]
+__all__ = ["delete_contractor", "delete_job", "routes"]
+
+_FORGOTTEN = {200: Reply("Deleted; how many rows of each table went.", Forgotten)}
+_NOBODY = {404: "Nobody has that external id; nothing was deleted."}
 
 
+@operation(summary="Forget a contractor (GDPR Art. 17)", responses=_FORGOTTEN, errors=_NOBODY,
+           description="Deletes the contractor, their pulse answers, scores and links, their jobs and "
+                       "the jobs' customer answers, in one transaction. Nothing left names them.")
 async def delete_contractor(request: Request) -> Response:
     """Forget a contractor: their pulse answers, links, jobs and the jobs' customer answers."""
-    try:
-        forgotten = await forget_contractor(external_id=request.path_params["external_id"])
-    except NotFoundError as problem:
-        return JSONResponse({"error": str(problem)}, status_code=404)
-    return JSONResponse({"forgotten": forgotten.as_dict()})
+    forgotten = await forget_contractor(external_id=request.path_params["external_id"])
+    return JSONResponse(Forgotten(forgotten=forgotten.as_dict()))
 
 
+@operation(summary="Forget the customer of a job (GDPR Art. 17)", responses=_FORGOTTEN, errors=_NOBODY,
+           description="Deletes the job's customer answers, the job and its survey link, in one transaction.")
 async def delete_job(request: Request) -> Response:
     """Forget the customer of a job: their answers, the job and its survey link."""
-    try:
-        forgotten = await forget_customer_response(job_external_id=request.path_params["external_id"])
-    except NotFoundError as problem:
-        return JSONResponse({"error": str(problem)}, status_code=404)
-    return JSONResponse({"forgotten": forgotten.as_dict()})
+    forgotten = await forget_customer_response(job_external_id=request.path_params["external_id"])
+    return JSONResponse(Forgotten(forgotten=forgotten.as_dict()))
 
 
 routes: list[BaseRoute] = [
-    Route("/api/v1/contractors/{external_id}", delete_contractor, methods=["DELETE"]),
-    Route("/api/v1/jobs/{external_id}", delete_job, methods=["DELETE"]),
+    Route("/contractors/{external_id}", delete_contractor, methods=["DELETE"]),
+    Route("/jobs/{external_id}", delete_job, methods=["DELETE"]),
 ]
-
-_FORGOTTEN: dict[str, Any] = {
-    "description": "Deleted; how many rows of each table went.",
-    "content": {"application/json": {"schema": {
-        "type": "object",
-        "properties": {"forgotten": {"type": "object", "additionalProperties": {"type": "integer"}}},
-    }}},
-}
-_NOT_FOUND = {"description": "Nobody has that external id; nothing was deleted.",
-              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-_EXTERNAL_ID = {"name": "external_id", "in": "path", "required": True, "schema": {"type": "string"}}
-
-OPENAPI_PATHS: dict[str, Any] = {
-    "/api/v1/contractors/{external_id}": {
-        "delete": {
-            "summary": "Forget a contractor (GDPR Art. 17)",
-            "description": "Deletes the contractor, their pulse answers, scores and links, their jobs and "
-            "the jobs' customer answers, in one transaction. Nothing left names them.",
-            "parameters": [_EXTERNAL_ID],
-            "responses": {"200": _FORGOTTEN, "404": _NOT_FOUND, "401": {"description": "Missing or unknown API key."}},
-        }
-    },
-    "/api/v1/jobs/{external_id}": {
-        "delete": {
-            "summary": "Forget the customer of a job (GDPR Art. 17)",
-            "description": "Deletes the job's customer answers, the job and its survey link, in one transaction.",
-            "parameters": [_EXTERNAL_ID],
-            "responses": {"200": _FORGOTTEN, "404": _NOT_FOUND, "401": {"description": "Missing or unknown API key."}},
-        }
-    },
-}

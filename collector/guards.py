@@ -18,8 +18,9 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from collector.errors import BadParameter, BadRequest, PayloadTooLarge
 
 __all__ = [
     "ADMIN_LIMIT",
@@ -40,36 +41,28 @@ IMPORT_LIMIT = 32 * 1024 * 1024  # a CSV import: about 300,000 customer-response
 MAX_JSON_DEPTH = 8  # Rapport's deepest body is 3 levels (a contractor's attributes go one more)
 
 
-class BadInput(ValueError):
-    """A value of the request cannot be used; `field` names it, the message says why."""
+class BadInput(BadRequest):
+    """A value of the body cannot be used; `field` names it, the message says why."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(PayloadTooLarge):
     """The request body is larger than its route accepts."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"the request body is larger than {limit:,} bytes")
+        super().__init__(f"The request body is larger than this address accepts ({limit:,} bytes).",
+                         headers={"Connection": "close"})
         self.limit = limit
-
-
-def too_large(limit: int) -> JSONResponse:
-    return JSONResponse(
-        {"error": f"The request body is larger than this address accepts ({limit:,} bytes)."},
-        status_code=413,
-        headers={"Connection": "close"},
-    )
 
 
 class BodyLimit:
     """Route middleware: at most `limit` bytes of body.
 
     A Content-Length above the limit is answered 413 before the body is read;
-    a body sent without one (chunked) raises BodyTooLarge from `receive` once it
-    passes the limit, which the app's exception handler answers with 413.
+    a body sent without one (chunked) raises BodyTooLarge (an ApiError) from
+    `receive` once it passes the limit, which the app's handler answers with 413.
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
@@ -82,7 +75,7 @@ class BodyLimit:
             return
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
-                await too_large(self.limit)(scope, receive, send)
+                await BodyTooLarge(self.limit).response()(scope, receive, send)
                 return
         seen = 0
 
@@ -123,8 +116,7 @@ class AddressGuard:
             problem = _address_problem(scope)
             if problem is not None:
                 field, message = problem
-                response = JSONResponse({"error": f"{field} {message}", "parameter": field}, status_code=400)
-                await response(scope, receive, send)
+                await BadParameter(field, f"{field} {message}").response()(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

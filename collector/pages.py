@@ -21,7 +21,6 @@ import json
 import secrets
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -34,9 +33,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from collector.api import MAX_SUBMISSION_ID, Outcome, receive_answers
+from collector.answers import Outcome, receive_answers
 from collector.faults import RETRY_AFTER
 from collector.guards import SUBMISSION_LIMIT, BodyLimit, bad_text
+from collector.schemas import MAX_SUBMISSION_ID
+from collector.wording import when
+from collector.wording import words as wording
 from models import queries
 from models.db import is_unavailable
 from models.queries import Link, LinkKind
@@ -45,7 +47,18 @@ from surveys.language import pick_language
 from surveys.schema import SKIP, QuestionKind, Survey, localize
 from surveys.validation import AnswerErrors, validate
 
-__all__ = ["SECURITY_HEADERS", "routes", "too_many_tries", "unavailable_page", "when"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "CachedStaticFiles",
+    "customer_result",
+    "customer_survey",
+    "favicon",
+    "pulse_result",
+    "pulse_survey",
+    "routes",
+    "too_many_tries",
+    "unavailable_page",
+]
 
 HERE = Path(__file__).parent
 FORM_FIELDS = ("submission_id", "lang")
@@ -62,96 +75,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "submit": "Send",
-        "optional": "optional",
-        "yes": "Yes",
-        "no": "No",
-        "missing_one": "1 answer is missing.",
-        "missing_many": "{n} answers are missing.",
-        "check_one": "1 answer needs checking.",
-        "check_many": "{n} answers need checking.",
-        "confidential": "Your answers are confidential. [Brand] sees results only for groups of at "
-        "least {min_group} people, never your answers on their own.",
-        "not_found_title": "Link not found",
-        "not_found": "This survey link is not valid. Please check that you copied the whole link.",
-        "expired_title": "This survey has closed",
-        "expired": "This survey link has expired, so it no longer takes answers. Thank you all the same.",
-        "not_open_title": "Not open yet",
-        "not_open": "This survey is not open yet. Please come back when it opens.",
-        "opens_on": "This survey opens on {when}. Please come back then.",
-        "answered_title": "Already answered",
-        "answered": "This survey has been answered already, so there is nothing more to do. Thank you!",
-        "thanks_title": "Thank you",
-        "unsaved": "We couldn't save this, please try again. Your answers are still here.",
-        "once": "Please give one answer to this question.",
-        "unavailable_title": "Back in a moment",
-        "unavailable": "We can't reach our records right now. Please try again in a few seconds.",
-        "busy_title": "Too many tries",
-        "busy": "Too many links that do not exist were tried from your network. Please check your link "
-        "and try again in {minutes} minutes.",
-    },
-    "es": {
-        "submit": "Enviar",
-        "optional": "opcional",
-        "yes": "Sí",
-        "no": "No",
-        "missing_one": "Falta 1 respuesta.",
-        "missing_many": "Faltan {n} respuestas.",
-        "check_one": "Hay que revisar 1 respuesta.",
-        "check_many": "Hay que revisar {n} respuestas.",
-        "confidential": "Tus respuestas son confidenciales. [Brand] solo ve resultados de grupos de "
-        "al menos {min_group} personas, nunca tus respuestas por separado.",
-        "not_found_title": "Enlace no encontrado",
-        "not_found": "Este enlace de encuesta no es válido. Revisa que hayas copiado el enlace completo.",
-        "expired_title": "Esta encuesta está cerrada",
-        "expired": "Este enlace de encuesta ha caducado y ya no admite respuestas. Gracias de todos modos.",
-        "not_open_title": "Aún no está abierta",
-        "not_open": "Esta encuesta aún no está abierta. Vuelve cuando se abra.",
-        "opens_on": "Esta encuesta se abre el {when}. Vuelve entonces.",
-        "answered_title": "Ya respondida",
-        "answered": "Esta encuesta ya fue respondida, así que no hace falta nada más. ¡Gracias!",
-        "thanks_title": "Gracias",
-        "unsaved": "No pudimos guardar esto, inténtalo de nuevo. Tus respuestas siguen aquí.",
-        "once": "Da una sola respuesta a esta pregunta.",
-        "unavailable_title": "Volvemos enseguida",
-        "unavailable": "Ahora mismo no podemos acceder a nuestros registros. Inténtalo de nuevo en unos segundos.",
-        "busy_title": "Demasiados intentos",
-        "busy": "Desde tu red se probaron demasiados enlaces que no existen. Revisa tu enlace y vuelve "
-        "a intentarlo dentro de {minutes} minutos.",
-    },
-}
-
 _MESSAGES = {403: "not_open", 404: "not_found", 409: "answered", 410: "expired", 503: "unavailable"}
-
-_CALENDAR = {
-    "en": (
-        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-        ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-         "October", "November", "December"),
-        "{weekday} {day} {month} {year} at {time} (UTC)",
-    ),
-    "es": (
-        ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
-        ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
-         "octubre", "noviembre", "diciembre"),
-        "{weekday} {day} de {month} de {year} a las {time} (UTC)",
-    ),
-}
-
-
-def when(instant: datetime, lang: str) -> str:
-    """A moment as people write it in `lang` (English otherwise), in UTC.
-
-    >>> from datetime import UTC, datetime
-    >>> when(datetime(2026, 12, 7, 9, 0, tzinfo=UTC), "es")
-    'lunes 7 de diciembre de 2026 a las 09:00 (UTC)'
-    """
-    weekdays, months, pattern = _CALENDAR.get(lang, _CALENDAR["en"])
-    utc = instant.astimezone(UTC)
-    return pattern.format(weekday=weekdays[utc.weekday()], day=utc.day, month=months[utc.month - 1],
-                          year=utc.year, time=utc.strftime("%H:%M"))
 
 templates = Jinja2Templates(
     env=Environment(
@@ -163,23 +87,15 @@ templates = Jinja2Templates(
 )
 
 
-def _words(lang: str) -> dict[str, str]:
-    words = TEXT.get(lang, TEXT["en"])
-    return {
-        key: value.replace("[Brand]", settings.brand).replace("{min_group}", str(settings.min_group))
-        for key, value in words.items()
-    }
-
-
 def _render(request: Request, name: str, context: dict[str, Any], status: int) -> Response:
     lang = context["lang"]
-    context = {"brand": settings.brand, "t": _words(lang), **context}
+    context = {"brand": settings.brand, "t": wording(lang), **context}
     return templates.TemplateResponse(request, name, context, status_code=status, headers=SECURITY_HEADERS)
 
 
 def _message(request: Request, status: int, lang: str, link: Link | None = None) -> Response:
     key = _MESSAGES[status]
-    words = _words(lang)
+    words = wording(lang)
     text = words[key]
     if status == 403 and link is not None and link.opens_at is not None:
         text = words["opens_on"].replace("{when}", when(link.opens_at, lang))
@@ -191,7 +107,7 @@ def too_many_tries(request: Request, retry_after: int) -> Response:
     kind: LinkKind = "pulse" if request.url.path.startswith("/p/") else "customer"
     lang = pick_language(queries.survey_in_force(kind).languages, request.query_params.get("lang"),
                          request.headers.get("accept-language"))
-    words = _words(lang)
+    words = wording(lang)
     minutes = str(max(1, -(-retry_after // 60)))
     response = _render(request, "message.html",
                        {"lang": lang, "title": words["busy_title"],
@@ -264,7 +180,7 @@ def _form(
     unsaved: bool = False,
 ) -> Response:
     survey = queries.survey_in_force(kind)
-    words = _words(lang)
+    words = wording(lang)
     questions = _questions(survey, lang, words)
     values = values or {}
     errors = errors or {}
@@ -297,7 +213,7 @@ def _thanks(request: Request, kind: LinkKind, lang: str) -> Response:
         "message.html",
         {
             "lang": lang,
-            "title": _words(lang)["thanks_title"],
+            "title": wording(lang)["thanks_title"],
             "text": localize(survey.thanks, lang, settings.brand),
             "thanks": True,
         },
@@ -426,7 +342,7 @@ async def _answer(request: Request, kind: LinkKind) -> Response:
     if repeated:  # csat=1&csat=5: which did the person mean? Ask, rather than keep the last.
         lang = _language(request, kind) if not isinstance(form_lang, str) else pick_language(
             queries.survey_in_force(kind).languages, form_lang, request.headers.get("accept-language"))
-        once = _words(lang)["once"]
+        once = wording(lang)["once"]
         return _form(request, kind, lang, values={k: v for k, v in raw.items() if k not in repeated},
                      errors={key: once for key in repeated}, submission_id=submission_id, status=422)
     try:

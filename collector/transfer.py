@@ -29,17 +29,21 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import IO, Any
+from typing import Annotated, Any, BinaryIO, cast
 
+from pydantic import Field
+from pydantic_core import core_schema
 from starlette.datastructures import UploadFile
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from collector.contract import FieldType, Query, Reply, operation
+from collector.errors import BadParameter, ErrorBody
 from collector.guards import IMPORT_LIMIT, BodyLimit
+from collector.schemas import ImportErrors, ImportResult
 from models.transfer import (
-    CsvImportError,
     export_customer_responses,
     export_pulse_index,
     export_pulse_responses,
@@ -48,150 +52,55 @@ from models.transfer import (
     parse_instant,
 )
 
-__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "routes"]
+__all__ = ["ExportWindow", "export_customer", "export_pulse", "export_pulse_figures", "routes"]
 
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
-class BadParameter(ValueError):
-    def __init__(self, parameter: str, message: str) -> None:
-        super().__init__(message)
-        self.parameter = parameter
+class _Moment(FieldType):
+    """An ISO 8601 date or date-time, kept as given (a date-only `to` means the end of that day)."""
 
-
-def _window(request: Request) -> tuple[datetime | None, datetime | None]:
-    """`from` and `to` as [start, end); a date-only `to` means the end of that day."""
-    bounds: list[datetime | None] = []
-    for name in ("from", "to"):
-        raw = request.query_params.get(name, "").strip()
+    def check(self, value: Any, info: core_schema.ValidationInfo) -> str | None:
+        name = info.field_name.rstrip("_") if info.field_name else "value"
+        raw = str(value).strip()
         if not raw:
-            bounds.append(None)
-            continue
+            return None  # blank: not given
         try:
-            value = parse_instant(raw)
+            parse_instant(raw)
         except (ValueError, OverflowError):
             raise BadParameter(name, f"{name} must be an ISO 8601 date or date-time, e.g. 2026-03-01") from None
-        if name == "to" and len(raw) == 10:
-            value = datetime.combine(date.fromisoformat(raw) + timedelta(days=1), time(), tzinfo=UTC)
-        bounds.append(value)
-    start, end = bounds
-    if start and end and end <= start:
-        raise BadParameter("to", "to must be after from")
-    return start, end
+        return raw
+
+    def schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+
+
+class ExportWindow(Query):
+    """`from` and `to` as [start, end); a date-only `to` means the end of that day."""
+
+    from_: Annotated[str | None, _Moment(), Field(alias="from", description="ISO 8601 date or date-time "
+                                                                          "(inclusive).")] = None
+    to: Annotated[str | None, _Moment(), Field(description="ISO 8601 date-time (exclusive), or a date (that "
+                                                           "whole day included).")] = None
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        start = parse_instant(self.from_) if self.from_ else None
+        end = None
+        if self.to:
+            end = (datetime.combine(date.fromisoformat(self.to) + timedelta(days=1), time(), tzinfo=UTC)
+                   if len(self.to) == 10 else parse_instant(self.to))
+        if start and end and end <= start:
+            raise BadParameter("to", "to must be after from")
+        return start, end
 
 
 SPOOL_IN_MEMORY = 1024 * 1024  # an upload's first MB stays in memory, the rest goes to a temp file
 
-
-async def _import(request: Request, kind: str, spool: IO[bytes]) -> Response:
-    """Spool the CSV (the body, or the multipart field `file`) and import it from the file."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=10) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise BadParameter("file", "send the CSV as the multipart file field 'file'")
-            upload.file.seek(0)
-            return await _run_import(kind, upload.file)
-    async for chunk in request.stream():
-        spool.write(chunk)
-    spool.seek(0)
-    return await _run_import(kind, spool)
-
-
-async def _run_import(kind: str, data: IO[bytes]) -> Response:
-    try:
-        result = await import_csv(kind=kind, data=data)
-    except CsvImportError as exc:
-        return JSONResponse(exc.as_dict(), status_code=400 if exc.whole_file else 422)
-    return JSONResponse(result.as_dict())
-
-
-def _importer(kind: str) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
-            try:
-                return await _import(request, kind, spool)
-            except BadParameter as exc:
-                return JSONResponse({"error": str(exc), "parameter": exc.parameter}, status_code=400)
-
-    endpoint.__name__ = f"import_{kind.replace('-', '_')}"
-    return endpoint
-
-
-def _attachment(name: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
-
-
-async def export_customer(request: Request) -> Response:
-    try:
-        start, end = _window(request)
-    except BadParameter as exc:
-        return JSONResponse({"error": str(exc), "parameter": exc.parameter}, status_code=400)
-    return StreamingResponse(export_customer_responses(start=start, end=end), media_type=CSV_TYPE,
-                             headers=_attachment("customer-responses.csv"))
-
-
-async def export_pulse(request: Request) -> Response:
-    try:
-        start, end = _window(request)
-    except BadParameter as exc:
-        return JSONResponse({"error": str(exc), "parameter": exc.parameter}, status_code=400)
-    export = await export_pulse_responses(start=start, end=end)
-    headers = {
-        **_attachment("pulse-responses.csv"),
-        "X-Rapport-Suppressed-Responses": str(export.suppressed_responses_shown),
-        "X-Rapport-Suppressed-Waves": str(export.suppressed_waves),
-        "X-Rapport-Suppressed-Comments": str(export.comments_suppressed),
-    }
-    return StreamingResponse(export.chunks(), media_type=CSV_TYPE, headers=headers)
-
-
-async def export_pulse_figures(request: Request) -> Response:
-    try:
-        start, end = _window(request)
-    except BadParameter as exc:
-        return JSONResponse({"error": str(exc), "parameter": exc.parameter}, status_code=400)
-    return Response(await export_pulse_index(start=start, end=end), media_type=CSV_TYPE,
-                    headers=_attachment("pulse-index.csv"))
-
-
-routes: list[BaseRoute] = [
-    *(Route(f"/api/v1/import/{kind}", _importer(kind), methods=["POST"],
-            middleware=[Middleware(BodyLimit, limit=IMPORT_LIMIT)])
-      for kind in ("contractors", "customer-responses", "pulse-responses")),
-    Route("/api/v1/export/customer-responses.csv", export_customer, methods=["GET"]),
-    Route("/api/v1/export/pulse-responses.csv", export_pulse, methods=["GET"]),
-    Route("/api/v1/export/pulse-index.csv", export_pulse_figures, methods=["GET"]),
-]
-
-
-# --- OpenAPI ------------------------------------------------------------------------
-
 _CSV_BODY = {
-    "required": True,
-    "content": {
-        "text/csv": {"schema": {"type": "string"}},
-        "multipart/form-data": {
-            "schema": {"type": "object", "required": ["file"],
-                       "properties": {"file": {"type": "string", "contentMediaType": "text/csv"}}}
-        },
-    },
+    "text/csv": {"type": "string"},
+    "multipart/form-data": {"type": "object", "required": ["file"],
+                            "properties": {"file": {"type": "string", "contentMediaType": "text/csv"}}},
 }
-
-
-def _json(name: str, description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
-
-
-_UNAUTHORISED = {"401": {"description": "Missing or unknown API key."}}
-_WINDOW = [
-    {"name": "from", "in": "query", "required": False,
-     "schema": {"type": "string", "format": "date-time"}, "description": "ISO 8601 date or date-time (inclusive)."},
-    {"name": "to", "in": "query", "required": False,
-     "schema": {"type": "string", "format": "date-time"},
-     "description": "ISO 8601 date-time (exclusive), or a date (that whole day included)."},
-]
 _IMPORTS = {
     "contractors": "Import contractors (upsert by external id)",
     "customer-responses": "Import answered customer surveys",
@@ -204,89 +113,105 @@ def _import_description(kind: str) -> str:
     columns = import_columns(kind)
     return (f"Columns: {', '.join(columns.required)}; optional: {', '.join(columns.optional)}. "
             f"{columns.notes} The file is imported whole or not at all; every error of every line "
-            f"is reported at once. Example:\n\n```csv\n{columns.example_lines()}```")
+            f"is reported at once. Example:\n\n```csv\n{columns.example_lines()}```"
+            f" At most {IMPORT_LIMIT // 2**20} MB (413 above); a file without data lines is refused.")
 
 
-OPENAPI_SCHEMAS: dict[str, Any] = {
-    "ImportResult": {
-        "type": "object",
-        "properties": {k: {"type": "integer"} for k in
-                       ("rows", "created", "updated", "jobs_created", "invites_created")}
-        | {"kind": {"type": "string"}},
-    },
-    "ImportErrors": {
-        "type": "object",
-        "properties": {
-            "errors": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "line": {"type": "integer", "description": "1 is the header line."},
-                        "column": {"type": ["string", "null"]},
-                        "message": {"type": "string"},
-                    },
-                },
-            },
-            "error_count": {"type": "integer", "description": "All errors; at most 50 are listed."},
-        },
-    },
+async def _import(request: Request, kind: str, spool: BinaryIO) -> Response:
+    """Spool the CSV (the body, or the multipart field `file`) and import it from the file."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        async with request.form(max_files=1, max_fields=10) as form:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise BadParameter("file", "send the CSV as the multipart file field 'file'")
+            upload.file.seek(0)
+            return JSONResponse((await import_csv(kind=kind, data=upload.file)).as_dict())
+    async for chunk in request.stream():
+        spool.write(chunk)
+    spool.seek(0)
+    return JSONResponse((await import_csv(kind=kind, data=spool)).as_dict())
+
+
+def _importer(kind: str) -> Callable[[Request], Awaitable[Response]]:
+    @operation(summary=_IMPORTS[kind], description=_import_description(kind), raw_body=_CSV_BODY,
+               body_limit=IMPORT_LIMIT,
+               responses={200: Reply("Imported.", ImportResult),
+                          400: Reply("The file is unusable (encoding, header; `errors`), or the request is "
+                                     "(`error`); nothing stored.", ImportErrors | ErrorBody),
+                          422: Reply("Lines are invalid; nothing stored.", ImportErrors)})
+    async def endpoint(request: Request) -> Response:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            return await _import(request, kind, cast(BinaryIO, spool))  # a spooled file is binary IO
+
+    endpoint.__name__ = f"import_{kind.replace('-', '_')}"
+    return endpoint
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+
+
+_CSV = {"text/csv": {"type": "string"}}
+_WINDOW_ERRORS = {400: "A bad from/to; `parameter` names it."}
+
+
+@operation(summary="Customer responses as CSV (jobs completed in the window)", query=ExportWindow,
+           description="One row per response: job_external_id, contractor_external_id, completed_at, "
+                       "submitted_at, csat, nps, ces, promise_kept, comment, source. Cells a spreadsheet "
+                       "would run as a formula are prefixed with a quote.",
+           responses={200: Reply("CSV.", others=_CSV)}, errors=_WINDOW_ERRORS)
+async def export_customer(request: Request, query: ExportWindow) -> Response:
+    start, end = query.bounds()
+    return StreamingResponse(export_customer_responses(start=start, end=end), media_type=CSV_TYPE,
+                             headers=_attachment("customer-responses.csv"))
+
+
+_SUPPRESSED = {
+    "X-Rapport-Suppressed-Waves": "Waves left out: still open, or under RAPPORT_MIN_GROUP respondents.",
+    "X-Rapport-Suppressed-Responses": "Answers of left-out waves of at least RAPPORT_MIN_GROUP respondents.",
+    "X-Rapport-Suppressed-Comments": "Waves whose comments were blanked (under RAPPORT_MIN_COMMENT_GROUP).",
 }
 
-OPENAPI_PATHS: dict[str, Any] = {
-    **{
-        f"/api/v1/import/{kind}": {
-            "post": {
-                "summary": summary,
-                "description": _import_description(kind) + f" At most {IMPORT_LIMIT // 2**20} MB (413 above); "
-                "a file without data lines is refused.",
-                "requestBody": _CSV_BODY,
-                "responses": {
-                    "200": _json("ImportResult", "Imported."),
-                    "400": _json("ImportErrors", "The file is unusable (encoding, header); nothing stored."),
-                    "413": {"description": f"The file is larger than {IMPORT_LIMIT // 2**20} MB."},
-                    "422": _json("ImportErrors", "Lines are invalid; nothing stored."),
-                    **_UNAUTHORISED,
-                },
-            }
-        }
-        for kind, summary in _IMPORTS.items()
-    },
-    "/api/v1/export/customer-responses.csv": {
-        "get": {
-            "summary": "Customer responses as CSV (jobs completed in the window)",
-            "description": "One row per response: job_external_id, contractor_external_id, completed_at, "
-                           "submitted_at, csat, nps, ces, promise_kept, comment, source. Cells a spreadsheet "
-                           "would run as a formula are prefixed with a quote.",
-            "parameters": _WINDOW,
-            "responses": {"200": {"description": "CSV.", "content": {"text/csv": {}}},
-                          "400": {"description": "A bad from/to; `parameter` names it."}, **_UNAUTHORISED},
-        }
-    },
-    "/api/v1/export/pulse-responses.csv": {
-        "get": {
-            "summary": "Pulse responses as CSV, without contractor identity (waves that closed in the window)",
-            "description": "Columns: wave, one per pulse scale question, cei, comment. No contractor id, name, "
-                           "region, service type or time; within a wave, rows are sorted by their answers. Only "
-                           "closed waves with at least RAPPORT_MIN_GROUP respondents; comments only for waves of "
-                           "at least RAPPORT_MIN_COMMENT_GROUP. The headers X-Rapport-Suppressed-Waves, "
-                           "X-Rapport-Suppressed-Responses (answers of left-out waves of at least "
-                           "RAPPORT_MIN_GROUP; smaller ones are not counted) and X-Rapport-Suppressed-Comments "
-                           "count what was held back.",
-            "parameters": _WINDOW,
-            "responses": {"200": {"description": "CSV.", "content": {"text/csv": {}}},
-                          "400": {"description": "A bad from/to; `parameter` names it."}, **_UNAUTHORISED},
-        }
-    },
-    "/api/v1/export/pulse-index.csv": {
-        "get": {
-            "summary": "Pulse figures as CSV: per closed wave and group, through the same gate as /index",
-            "description": "One row per reported wave and group (everyone, each region, service type and "
-                           "tenure band at the wave's close): n_contractors, n_responses, cei, "
-                           "cei_favourable_pct, each dimension's score and % favourable, suppressed, reason.",
-            "parameters": _WINDOW,
-            "responses": {"200": {"description": "CSV.", "content": {"text/csv": {}}},
-                          "400": {"description": "A bad from/to; `parameter` names it."}, **_UNAUTHORISED},
-        }
-    },
-}
+
+@operation(summary="Pulse responses as CSV, without contractor identity (waves that closed in the window)",
+           query=ExportWindow,
+           description="Columns: wave, one per pulse scale question, cei, comment. No contractor id, name, "
+                       "region, service type or time; within a wave, rows are sorted by their answers. Only "
+                       "closed waves with at least RAPPORT_MIN_GROUP respondents; comments only for waves of "
+                       "at least RAPPORT_MIN_COMMENT_GROUP. The headers X-Rapport-Suppressed-Waves, "
+                       "X-Rapport-Suppressed-Responses (answers of left-out waves of at least "
+                       "RAPPORT_MIN_GROUP; smaller ones are not counted) and X-Rapport-Suppressed-Comments "
+                       "count what was held back.",
+           responses={200: Reply("CSV.", others=_CSV, headers=_SUPPRESSED)}, errors=_WINDOW_ERRORS)
+async def export_pulse(request: Request, query: ExportWindow) -> Response:
+    start, end = query.bounds()
+    export = await export_pulse_responses(start=start, end=end)
+    headers = {
+        **_attachment("pulse-responses.csv"),
+        "X-Rapport-Suppressed-Responses": str(export.suppressed_responses_shown),
+        "X-Rapport-Suppressed-Waves": str(export.suppressed_waves),
+        "X-Rapport-Suppressed-Comments": str(export.comments_suppressed),
+    }
+    return StreamingResponse(export.chunks(), media_type=CSV_TYPE, headers=headers)
+
+
+@operation(summary="Pulse figures as CSV: per closed wave and group, through the same gate as /index",
+           query=ExportWindow,
+           description="One row per reported wave and group (everyone, each region, service type and "
+                       "tenure band at the wave's close): n_contractors, n_responses, cei, "
+                       "cei_favourable_pct, each dimension's score and % favourable, suppressed, reason.",
+           responses={200: Reply("CSV.", others=_CSV)}, errors=_WINDOW_ERRORS)
+async def export_pulse_figures(request: Request, query: ExportWindow) -> Response:
+    start, end = query.bounds()
+    return Response(await export_pulse_index(start=start, end=end), media_type=CSV_TYPE,
+                    headers=_attachment("pulse-index.csv"))
+
+
+routes: list[BaseRoute] = [
+    *(Route(f"/import/{kind}", _importer(kind), methods=["POST"],
+            middleware=[Middleware(BodyLimit, limit=IMPORT_LIMIT)])
+      for kind in _IMPORTS),
+    Route("/export/customer-responses.csv", export_customer, methods=["GET"]),
+    Route("/export/pulse-responses.csv", export_pulse, methods=["GET"]),
+    Route("/export/pulse-index.csv", export_pulse_figures, methods=["GET"]),
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 CONTRACTORS = "external_id,name,region,service_type,started_on\nC1,Ana,North,delivery,2024-02-01\nC2,Bo,South,repair,\n"
@@ -81,8 +82,10 @@ def test_export_parameters_and_pulse_headers(client: TestClient, auth: dict[str,
 
 
 def test_openapi_lists_the_transfer_paths() -> None:
-    from collector.transfer import OPENAPI_PATHS
+    from collector.openapi import document
+    from collector.transfer import routes
 
+    OPENAPI_PATHS = document([Mount("/api/v1", routes=routes)])["paths"]
     assert set(OPENAPI_PATHS) == {
         "/api/v1/import/contractors",
         "/api/v1/import/customer-responses",
@@ -94,9 +97,11 @@ def test_openapi_lists_the_transfer_paths() -> None:
 
 
 def test_openapi_describes_each_import_by_its_one_column_definition() -> None:
-    from collector.transfer import OPENAPI_PATHS
+    from collector.openapi import document
+    from collector.transfer import routes
     from models.transfer import KINDS, import_columns
 
+    OPENAPI_PATHS = document([Mount("/api/v1", routes=routes)])["paths"]
     for kind in KINDS:
         description = OPENAPI_PATHS[f"/api/v1/import/{kind}"]["post"]["description"]
         assert import_columns(kind).example_lines() in description

@@ -1,0 +1,233 @@
+"""The analytics reports' answers as types: /api/v1/index, /customer and /linkage.
+
+`models.analytics` builds the reports as plain dicts (the dashboard reads the
+same ones); these TypedDicts describe every field, nullable where a figure can
+be hidden or undefined, so that the OpenAPI document tells an integrator's
+generated client each field. tests/collector/test_contract.py holds real
+reports (suppressed groups included) to these schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, NotRequired
+
+from pydantic import Field
+from typing_extensions import TypedDict
+
+__all__ = [
+    "Band",
+    "Correlation",
+    "CustomerReport",
+    "CustomerRow",
+    "CustomerWeek",
+    "DimensionFigures",
+    "DimensionLabel",
+    "Driver",
+    "Drivers",
+    "IndexReport",
+    "IndexRow",
+    "LinkageGroup",
+    "LinkageReport",
+    "PartialCorrelation",
+    "Population",
+    "Power",
+    "Span",
+    "WaveListed",
+]
+
+Count = Annotated[int | str, Field(description="Exact from min_group up; below it a band such as 'fewer than 5'.")]
+Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
+Moment = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+Span = TypedDict("Span", {"from": Day, "to": Day})  # inclusive dates; `from` is a keyword
+
+
+class Population(TypedDict):
+    region: str | None
+    service_type: str | None
+    tenure_band: str | None
+
+
+class DimensionLabel(TypedDict):
+    id: str
+    label: str
+
+
+class DimensionFigures(TypedDict):
+    score: float | None
+    favourable_pct: float | None
+    n_contractors: int | None
+    alpha: float | None
+    spearman_brown: float | None
+    reliability: float | None
+    reliability_low: bool | None
+    n_complete: int | None
+
+
+class IndexRow(TypedDict):
+    """The figures of one group (or everyone, or one wave); hidden ones are null with a reason."""
+
+    group: str | None
+    n_contractors: Count | None
+    n_responses: int | None
+    n_waves: int
+    n_invited: int | None
+    response_rate: float | None
+    cei: float | None
+    cei_favourable_pct: float | None
+    dimensions: dict[str, DimensionFigures]
+    suppressed: bool
+    reason: str | None
+    comments: list[str] | None
+    comments_suppressed: bool
+    wave: NotRequired[str]
+    opens_at: NotRequired[Moment]
+    closes_at: NotRequired[Moment]
+    state: NotRequired[str]
+
+
+class WaveListed(TypedDict):
+    wave: str
+    opens_at: Moment
+    closes_at: Moment
+    state: str
+    n_invited: int
+    n_contractors: Count
+    response_rate: float | None
+
+
+class IndexReport(TypedDict):
+    window: Span
+    population: Population
+    group_by: str | None
+    min_group: int
+    min_comment_group: int
+    cei_unit: str
+    waves_rule: str
+    dimensions: list[DimensionLabel]
+    overall: IndexRow
+    groups: list[IndexRow]
+    trend: Annotated[list[IndexRow], Field(description="One row per wave of the window, with the wave's fields.")]
+    waves: list[WaveListed]
+
+
+class CustomerRow(TypedDict):
+    group: str | None
+    n: int
+    jobs: int
+    response_rate: float | None
+    csat_mean: float | None
+    csat_pct: float | None
+    nps: float | None
+    promoters_pct: float | None
+    detractors_pct: float | None
+    ces_mean: float | None
+    ces_pct: float | None
+    promise_kept_pct: float | None
+
+
+class CustomerWeek(CustomerRow):
+    week: Annotated[str, Field(description="ISO week, e.g. 2026-W10.")]
+    week_start: Day
+
+
+class CustomerReport(TypedDict):
+    window: Span
+    population: Population
+    group_by: str | None
+    overall: CustomerRow
+    groups: list[CustomerRow]
+    trend: list[CustomerWeek]
+
+
+class Power(TypedDict):
+    n_needed: int
+    power: float | None
+    adequate: bool
+    message: str | None
+
+
+class PartialCorrelation(TypedDict):
+    """A correlation over at least min_group contractors; null with a reason under."""
+
+    n: Count
+    r: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    p_adjusted: float | None
+    suppressed: bool
+    reason: str | None
+
+
+class Correlation(PartialCorrelation):
+    """One dimension (or the CEI) against one outcome, and the same controlled for region, service type
+    and tenure (`partial`)."""
+
+    x: str
+    y: str
+    rho: float | None
+    partial: PartialCorrelation
+
+
+class Driver(TypedDict):
+    id: str
+    label: str
+    weight: float
+    share: float
+    r: float | None
+
+
+class Drivers(TypedDict):
+    method: str
+    citation: str
+    outcome: str
+    r_squared: float
+    n: int
+    dimensions: list[Driver]
+
+
+class Band(TypedDict):
+    band: str
+    cei_from: int
+    cei_to: int
+    n: Count
+    csat_mean: float | None
+    suppressed: bool
+    reason: str | None
+
+
+class LinkageGroup(TypedDict):
+    group: str | None
+    suppressed: bool
+    reason: str | None
+    n_contractors: Count
+    csat_mean: float | None
+    r: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    rho: float | None
+    n: Count
+
+
+class LinkageReport(TypedDict):
+    window: Span
+    customer_window: Span
+    lag_days: int
+    min_responses: int
+    min_group: int
+    population: Population
+    group_by: str | None
+    waves: list[str]
+    n: int
+    suppressed: bool
+    reason: str | None
+    wording: str
+    headline: str | None
+    power: Power
+    correlations: list[Correlation]
+    drivers: Drivers | None
+    bands: list[Band]
+    groups: list[LinkageGroup]
