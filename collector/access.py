@@ -27,7 +27,14 @@ from models.audit import AuditLog
 from models.keys import find_api_key
 from models.ratelimit import RateLimits, client_address
 
-__all__ = ["API_PREFIX", "ApiKeyMiddleware", "LinkLimits", "audited"]
+__all__ = [
+    "API_PREFIX",
+    "FEED",
+    "LINK_PATHS",
+    "ApiKeyMiddleware",
+    "LinkLimits",
+    "audited",
+]
 
 log = logging.getLogger("rapport.audit")
 

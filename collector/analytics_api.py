@@ -21,7 +21,19 @@ from models import analytics, queries
 from models.analytics import CUSTOMER_GROUP_BY, GROUP_BY, LINKAGE_GROUP_BY, TENURE_BANDS, Population, Window
 from models.settings import settings
 
-__all__ = ["CustomerQuery", "IndexQuery", "LinkageQuery", "Report", "customer", "index", "linkage", "routes"]
+__all__ = [
+    "DEFAULT_DAYS",
+    "MAX_LAG_DAYS",
+    "CustomerQuery",
+    "IndexQuery",
+    "LinkageQuery",
+    "Report",
+    "TenureBand",
+    "customer",
+    "index",
+    "linkage",
+    "routes",
+]
 
 DEFAULT_DAYS = 90
 MAX_LAG_DAYS = 365

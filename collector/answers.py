@@ -1,6 +1,6 @@
 """Answers in, shared by the JSON endpoint and the HTML pages: check the link, validate, store once.
 
-Also where a link's address is made (`survey_url`): the collector owns /s/ and /p/.
+A link's address is made by `collector.settings.link_url`: the collector owns /s/ and /p/.
 """
 
 from __future__ import annotations
@@ -10,18 +10,13 @@ from dataclasses import dataclass
 
 from models import queries
 from models.queries import Link, LinkKind, Stored
-from models.settings import settings
 from surveys.language import pick_language
 from surveys.validation import AnswerErrors, validate
 
-__all__ = ["Outcome", "receive_answers", "survey_url"]
+__all__ = ["Outcome", "receive_answers"]
 
 
 # --- links -----------------------------------------------------------------------
-
-
-def survey_url(kind: LinkKind, token: str) -> str:
-    return f"{settings.base_url}/{'s' if kind == 'customer' else 'p'}/{token}"
 
 
 # --- answers (shared with the HTML pages) ------------------------------------------

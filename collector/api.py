@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from collector.answers import receive_answers, survey_url
+from collector.answers import receive_answers
 from collector.contract import Reply, by_method, operation
 from collector.errors import ApiError
 from collector.guards import ADMIN_LIMIT, SUBMISSION_LIMIT, BodyLimit
@@ -35,6 +35,7 @@ from collector.schemas import (
     Wave,
     WaveIn,
 )
+from collector.settings import link_url
 from models import queries
 from surveys.csvsafe import neutralise
 
@@ -75,7 +76,7 @@ async def post_contractor(request: Request, body: ContractorIn) -> Response:
 async def post_job(request: Request, body: JobIn) -> Response:
     job, created = await queries.register_job(external_id=body.external_id, contractor=body.contractor,
                                               completed_at=body.completed_at)
-    answer = Link(token=job.token, survey_url=survey_url("customer", job.token),
+    answer = Link(token=job.token, survey_url=link_url("customer", job.token),
                   expires_at=job.expires_at.isoformat())
     return JSONResponse(answer, status_code=201 if created else 200)
 
@@ -89,7 +90,7 @@ async def post_wave(request: Request, body: WaveIn) -> Response:
 
 
 def _invite_rows(invites: list[queries.Invite]) -> list[Invite]:
-    return [Invite(contractor=i.contractor, token=i.token, pulse_url=survey_url("pulse", i.token)) for i in invites]
+    return [Invite(contractor=i.contractor, token=i.token, pulse_url=link_url("pulse", i.token)) for i in invites]
 
 
 @operation(summary="Create pulse links for every active contractor, or for those listed",
@@ -112,7 +113,7 @@ async def get_invites(request: Request) -> Response:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["contractor", "name", "token", "pulse_url"])
     for i in invites:
-        writer.writerow([neutralise(i.contractor), neutralise(i.name), i.token, survey_url("pulse", i.token)])
+        writer.writerow([neutralise(i.contractor), neutralise(i.name), i.token, link_url("pulse", i.token)])
     name = request.path_params["name"]
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
     return Response(

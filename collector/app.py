@@ -30,12 +30,12 @@ from collector.access import ApiKeyMiddleware, LinkLimits
 from collector.accesslog import AccessLog
 from collector.faults import exception_handlers, unavailable_headers
 from collector.guards import AddressGuard
+from collector.settings import settings as collector_settings
 from models.audit import AuditLog
 from models.db import health, tortoise_config
 from models.ratelimit import RateLimits
-from models.settings import settings
 
-__all__ = ["create_app", "healthz", "serve_app"]
+__all__ = ["GZIP_MINIMUM", "create_app", "healthz", "serve_app"]
 
 GZIP_MINIMUM = 1000  # bytes: smaller answers (a submission's 201) are not worth the CPU
 
@@ -105,4 +105,4 @@ def create_app(database_url: str | None = None, *, rate_limits: RateLimits | Non
 
 def serve_app() -> Starlette:
     """The collector as `rapport serve` runs it: with the worker unless RAPPORT_WORKER_IN_SERVE=off."""
-    return create_app(with_worker=settings.worker_in_serve)
+    return create_app(with_worker=collector_settings.worker_in_serve)

@@ -24,9 +24,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
+from collector.settings import link_url
+from collector.settings import settings as collector_settings
 from models.settings import SettingsError, normalise_database_url, settings
 
 __all__ = [
+    "DEMO_PASSWORD_FILE",
+    "DEMO_USER",
+    "IMPORT_KINDS",
+    "STOP_GRACE",
     "CommandError",
     "OneLineFormatter",
     "cmd_apikey",
@@ -107,7 +113,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     else:
         from collector.app import create_app
 
-        uvicorn.run(create_app(args.database_url, with_worker=settings.worker_in_serve), **options)
+        uvicorn.run(create_app(args.database_url, with_worker=collector_settings.worker_in_serve), **options)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -318,8 +324,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
             f"({result.pulse_responses} answers), {result.jobs} jobs "
             f"({result.customer_responses} customer answers)."
         )
-        print(f"Customer survey to try: {result.survey_url}")
-        print(f"Contractor pulse to try: {result.pulse_url}")
+        print(f"Customer survey to try: {link_url('customer', result.survey_token)}")
+        print(f"Contractor pulse to try: {link_url('pulse', result.pulse_token)}")
     if signs_in:
         print(f"Dashboard: {settings.dashboard_url}  user {DEMO_USER!r}, password {password!r} "
               f"(kept in {DEMO_PASSWORD_FILE})")

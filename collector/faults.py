@@ -45,6 +45,7 @@ from models.transfer import CsvImportError
 
 __all__ = [
     "RETRY_AFTER",
+    "Handler",
     "client_disconnect",
     "database_error",
     "exception_handlers",

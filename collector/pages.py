@@ -37,6 +37,7 @@ from collector.answers import Outcome, receive_answers
 from collector.faults import RETRY_AFTER
 from collector.guards import SUBMISSION_LIMIT, BodyLimit, bad_text
 from collector.schemas import MAX_SUBMISSION_ID
+from collector.settings import settings as collector_settings
 from collector.wording import when
 from collector.wording import words as wording
 from models import queries
@@ -48,7 +49,14 @@ from surveys.schema import SKIP, QuestionKind, Survey, localize
 from surveys.validation import AnswerErrors, validate
 
 __all__ = [
+    "DRAFT_CHUNK",
+    "DRAFT_CHUNKS",
+    "DRAFT_COOKIE",
+    "DRAFT_MAX_AGE",
+    "FORM_FIELDS",
+    "HERE",
     "SECURITY_HEADERS",
+    "STATIC_CACHE",
     "CachedStaticFiles",
     "customer_result",
     "customer_survey",
@@ -56,6 +64,7 @@ __all__ = [
     "pulse_result",
     "pulse_survey",
     "routes",
+    "templates",
     "too_many_tries",
     "unavailable_page",
 ]
@@ -238,7 +247,7 @@ def _save_draft(response: Response, path: str, values: Mapping[str, str], submis
     chunks = [encoded[i:i + DRAFT_CHUNK] for i in range(0, len(encoded), DRAFT_CHUNK)]
     if len(chunks) > DRAFT_CHUNKS:
         return False
-    secure = settings.base_url.startswith("https:")
+    secure = collector_settings.https
     for n in range(DRAFT_CHUNKS):
         name = f"{DRAFT_COOKIE}{n}"
         if n < len(chunks):
@@ -267,7 +276,7 @@ def _read_draft(request: Request) -> tuple[dict[str, str], str | None] | None:
 
 def _forget_draft(request: Request, response: Response) -> None:
     if any(f"{DRAFT_COOKIE}{n}" in request.cookies for n in range(DRAFT_CHUNKS)):
-        secure = settings.base_url.startswith("https:")
+        secure = collector_settings.https
         for n in range(DRAFT_CHUNKS):
             response.delete_cookie(f"{DRAFT_COOKIE}{n}", path=_link_path(request), secure=secure,
                                    httponly=True, samesite="lax")

@@ -52,7 +52,15 @@ from models.transfer import (
     parse_instant,
 )
 
-__all__ = ["ExportWindow", "export_customer", "export_pulse", "export_pulse_figures", "routes"]
+__all__ = [
+    "CSV_TYPE",
+    "SPOOL_IN_MEMORY",
+    "ExportWindow",
+    "export_customer",
+    "export_pulse",
+    "export_pulse_figures",
+    "routes",
+]
 
 CSV_TYPE = "text/csv; charset=utf-8"
 

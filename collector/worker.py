@@ -32,11 +32,20 @@ from datetime import UTC, datetime, timedelta
 
 import httpx2 as httpx
 
+from collector.settings import settings
 from models import webhooks
 from models.entities import WebhookDelivery
-from models.settings import settings
 
-__all__ = ["PERIODIC", "Periodic", "Worker", "WorkerConfig", "sign"]
+__all__ = [
+    "PERIODIC",
+    "USER_AGENT",
+    "Periodic",
+    "Worker",
+    "WorkerConfig",
+    "run_until",
+    "sign",
+    "worker_name",
+]
 
 log = logging.getLogger("rapport.worker")
 

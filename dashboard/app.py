@@ -25,7 +25,17 @@ from dash import ClientsideFunction, Dash, Input, Output, ctx, dcc, html, no_upd
 from dashboard import data
 from models.settings import settings
 
-__all__ = ["FILTER_KEYS", "NAV", "PREFIX", "VIEW_CONTROLS", "control_key", "create_dash_app"]
+__all__ = [
+    "FILTER_KEYS",
+    "HERE",
+    "INDEX",
+    "NAV",
+    "PREFIX",
+    "VIEW_CONTROLS",
+    "control_key",
+    "create_dash_app",
+    "shell",
+]
 
 PREFIX = "/dashboard/"
 HERE = Path(__file__).parent

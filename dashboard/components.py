@@ -14,6 +14,7 @@ from dashboard.figures import CONFIG, hidden_label
 
 __all__ = [
     "card",
+    "count",
     "delta",
     "fmt",
     "graph",

@@ -13,8 +13,10 @@ from typing import Any
 import plotly.graph_objects as go
 
 __all__ = [
+    "CONFIG",
     "DIVERGING",
     "DIVERGING_SPAN",
+    "FONT",
     "HIDDEN_WITH",
     "PALETTE",
     "drivers_figure",

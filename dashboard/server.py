@@ -42,6 +42,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from dashboard.app import PREFIX, create_dash_app
 from dashboard.data import RUNNER_KEY, LoopRunner
+from dashboard.settings import settings as dashboard_settings
 from models.audit import AuditLog
 from models.db import health, migrate, tortoise_config
 from models.keys import authenticate_user
@@ -49,7 +50,23 @@ from models.ratelimit import RateLimits, client_address
 from models.sessions import SESSION_LIFETIME, end_session, session_user, start_session
 from models.settings import SettingsError, normalise_database_url, settings
 
-__all__ = ["AuthGuard", "SecurityHeaders", "create_app", "main"]
+__all__ = [
+    "LOGIN_PAGE",
+    "PAGE_CONTENT",
+    "PUBLIC_PATHS",
+    "SESSION_COOKIE",
+    "STATIC_PATHS",
+    "UPDATE_PATH",
+    "AuthGuard",
+    "SecurityHeaders",
+    "create_app",
+    "healthz",
+    "home",
+    "login",
+    "logout",
+    "main",
+    "security_headers",
+]
 
 log = logging.getLogger("rapport.audit")
 
@@ -355,13 +372,13 @@ def create_app(database_url: str | None = None, *, rate_limits: RateLimits | Non
             Route("/login", login, methods=["GET", "POST"]),
             Route("/logout", logout, methods=["GET", "POST"]),
             Route("/healthz", healthz),
-            Mount(PREFIX.rstrip("/"), app=WSGIMiddleware(dash_app.server)),  # type: ignore[arg-type]
+            Mount(PREFIX.rstrip("/"), app=WSGIMiddleware(dash_app.server)),  # type: ignore[arg-type]  # Flask is WSGI
         ],
         middleware=[
             Middleware(SecurityHeaders, headers=lambda: security_headers(dash_app.csp_hashes())),
             Middleware(
                 SessionMiddleware,
-                secret_key=settings.secret,
+                secret_key=dashboard_settings.secret,
                 session_cookie=SESSION_COOKIE,
                 max_age=int(SESSION_LIFETIME.total_seconds()),
                 same_site="lax",

@@ -22,6 +22,7 @@ __all__ = [
     "CHROMIUM",
     "CHROMIUM_ARGS",
     "PASSWORD",
+    "ROOT",
     "SMALL_REGION",
     "USERNAME",
     "LiveServer",

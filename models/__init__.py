@@ -1,0 +1,3 @@
+"""Storage: settings, the ORM models and migrations, the queries and the reports."""
+
+__all__: list[str] = []

@@ -19,7 +19,17 @@ from typing import Any, Literal
 from models.entities import AuditEntry
 from models.settings import settings
 
-__all__ = ["AuditLog", "Entry", "clean_params", "entries", "prune"]
+__all__ = [
+    "MAX_VALUE",
+    "PRUNE_EVERY",
+    "SECRET_NAMES",
+    "ActorKind",
+    "AuditLog",
+    "Entry",
+    "clean_params",
+    "entries",
+    "prune",
+]
 
 ActorKind = Literal["api_key", "user"]
 SECRET_NAMES = frozenset({"password", "token", "key", "api_key", "csrf", "secret", "authorization",

@@ -26,6 +26,8 @@ from models.settings import settings
 __all__ = [
     "APP",
     "HEALTH_TIMEOUT",
+    "POSTGRES_CONNECT_TIMEOUT",
+    "POSTGRES_SESSION",
     "TORTOISE_ORM",
     "connection",
     "database",
@@ -117,7 +119,8 @@ async def database(url: str | None = None, *, apply_migrations: bool = True) -> 
 
 def connection() -> BaseDBAsyncClient:
     """The default connection, for the raw SQL of the query layer."""
-    return connections.get("default")
+    client: BaseDBAsyncClient = connections.get("default")
+    return client
 
 
 async def health() -> bool:

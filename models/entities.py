@@ -10,6 +10,8 @@ quotes nor guards semicolons in them for SQLite: keep apostrophes and semicolons
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -41,7 +43,7 @@ class Contractor(Model):
     service_type = fields.CharField(max_length=100, default="", db_index=True)
     started_on = fields.DateField(null=True)
     active = fields.BooleanField(default=True)
-    attributes = fields.JSONField(default=dict)
+    attributes: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -84,6 +86,8 @@ class CustomerResponse(Model):
     contractor: fields.ForeignKeyRelation[Contractor] = fields.ForeignKeyField(
         "rapport.Contractor", related_name="customer_responses", on_delete=fields.RESTRICT
     )
+    job_id: int  # the foreign keys' columns, as Tortoise sets them
+    contractor_id: int
     completed_at = fields.DatetimeField()
     submitted_at = fields.DatetimeField(db_index=True)
     csat = fields.SmallIntField(null=True)
@@ -91,7 +95,7 @@ class CustomerResponse(Model):
     ces = fields.SmallIntField(null=True)
     promise_kept = fields.BooleanField(null=True)
     comment = fields.TextField(null=True)
-    answers = fields.JSONField(default=dict)
+    answers: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     survey_version = fields.IntField(default=1)
     lang = fields.CharField(max_length=8, default="en")
     source = fields.CharField(max_length=16, default="web")
@@ -125,6 +129,8 @@ class PulseInvite(Model):
     contractor: fields.ForeignKeyRelation[Contractor] = fields.ForeignKeyField(
         "rapport.Contractor", related_name="pulse_invites", on_delete=fields.CASCADE
     )
+    wave_id: int  # the foreign keys' columns, as Tortoise sets them
+    contractor_id: int
     token = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -143,8 +149,10 @@ class PulseResponse(Model):
     contractor: fields.ForeignKeyRelation[Contractor] = fields.ForeignKeyField(
         "rapport.Contractor", related_name="pulse_responses", on_delete=fields.CASCADE
     )
+    wave_id: int  # the foreign keys' columns, as Tortoise sets them
+    contractor_id: int
     submitted_at = fields.DatetimeField(db_index=True)
-    answers = fields.JSONField(default=dict)
+    answers: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     comment = fields.TextField(null=True)
     cei = fields.FloatField(null=True)
     survey_version = fields.IntField(default=1)
@@ -261,6 +269,7 @@ class DashboardSession(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "rapport.User", related_name="sessions", on_delete=fields.CASCADE
     )
+    user_id: int  # the foreign key's column, as Tortoise sets it
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField(db_index=True)
 
@@ -280,7 +289,8 @@ class AuditEntry(Model):
     actor_kind = fields.CharField(max_length=16)  # api_key or user
     actor = fields.CharField(max_length=100)
     action = fields.CharField(max_length=200)  # a route template or a dashboard view
-    params = fields.JSONField(default=dict)  # what was asked for, without secrets or personal ids
+    # what was asked for, without secrets or personal ids
+    params: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     status = fields.SmallIntField(null=True)
     client = fields.CharField(max_length=64, default="")
 
@@ -319,6 +329,7 @@ class WebhookDelivery(Model):
     endpoint: fields.ForeignKeyRelation[WebhookEndpoint] = fields.ForeignKeyField(
         "rapport.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
     )
+    endpoint_id: int  # the foreign key's column, as Tortoise sets it
     event_id = fields.CharField(max_length=36)
     event = fields.CharField(max_length=64)
     payload = fields.TextField()

@@ -29,6 +29,10 @@ from pwdlib.hashers.base import ensure_bytes, ensure_str
 from models.entities import ApiKey, DashboardSession, User
 
 __all__ = [
+    "HASHING_AT_ONCE",
+    "KEY_PREFIX",
+    "LAST_USED_EVERY",
+    "PASSWORDS",
     "CredentialError",
     "KeyInfo",
     "UserInfo",
@@ -230,7 +234,7 @@ async def list_users() -> list[UserInfo]:
     users = await User.all().order_by("username")
     counts: dict[int, int] = {}
     for session in await DashboardSession.filter(expires_at__gt=now).only("user_id"):
-        counts[session.user_id] = counts.get(session.user_id, 0) + 1  # type: ignore[attr-defined]
+        counts[session.user_id] = counts.get(session.user_id, 0) + 1
     return [UserInfo(u.username, u.created_at, u.last_login_at, u.disabled_at, counts.get(u.id, 0)) for u in users]
 
 

@@ -26,6 +26,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.db import connection
 from models.entities import CustomerResponse
+from models.sql import is_postgres, placeholder
 from surveys.scoring import is_detractor_answer
 
 __all__ = [
@@ -121,11 +122,9 @@ def _like(text: str) -> str:
     return f"%,{escaped},%"
 
 
-def _emit_sql(dialect: str) -> str:
-    postgres = dialect == "postgres"
-
+def _emit_sql(postgres: bool) -> str:
     def param(n: int, pg_type: str) -> str:
-        return f"${n}::{pg_type}" if postgres else f"?{n}"
+        return placeholder(n, postgres=postgres, pg_type=pg_type)
 
     return (
         "INSERT INTO webhook_outbox (endpoint_id, event_id, event, payload, created_at, status, attempts, "
@@ -136,7 +135,7 @@ def _emit_sql(dialect: str) -> str:
     )
 
 
-_EMIT = {dialect: _emit_sql(dialect) for dialect in ("postgres", "sqlite")}
+_EMIT = {postgres: _emit_sql(postgres) for postgres in (True, False)}
 
 
 async def emit(
@@ -158,7 +157,7 @@ async def emit(
     event_id = str(uuid.uuid4())
     family = ALERT_ALL if event.startswith("alert.") else event
     values = [event_id, event, encode(event_id, event, created_at, data), created_at, _like(event), _like(family)]
-    await conn.execute_query(_EMIT[conn.capabilities.dialect], values)
+    await conn.execute_query(_EMIT[is_postgres(conn)], values)
 
 
 async def emit_customer_response(response_id: int, *, using_db: BaseDBAsyncClient | None = None) -> None:

@@ -30,7 +30,7 @@ from limits.storage import storage_from_string
 
 from models.settings import settings
 
-__all__ = ["RateLimits", "Rule", "rules"]
+__all__ = ["RateLimits", "Rule", "client_address", "rules"]
 
 log = logging.getLogger("rapport.ratelimit")
 
@@ -58,8 +58,8 @@ def rules() -> dict[str, Rule]:
 
 def _storage(uri: str, key_prefix: str, pool: Any) -> Storage:
     if uri.startswith("memory://"):
-        return storage_from_string("async+memory://")  # type: ignore[return-value]
-    return storage_from_string("async+" + uri, key_prefix=key_prefix, connection_pool=pool)  # type: ignore[return-value]
+        return storage_from_string("async+memory://")  # type: ignore[return-value]  # typed as the sync Storage
+    return storage_from_string("async+" + uri, key_prefix=key_prefix, connection_pool=pool)  # type: ignore[return-value]  # async+: async
 
 
 class RateLimits:

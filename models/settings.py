@@ -1,22 +1,29 @@
 """Rapport's configuration, read once from the environment.
 
-Every package reads its settings from here (the collector, the dashboard and
-the CLI alike), so a deployment is configured in one place. Tests set the
+The settings every process shares: storage, the privacy thresholds, the
+brand, link lifetime, rate limits and the audit log's retention, and the
+dashboard's address (the dashboard serves at it, `rapport demo` announces it).
+What only the collector or only the dashboard uses lives in
+`collector/settings.py` and `dashboard/settings.py`. Tests set the
 environment before importing this module.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from limits import RateLimitItem, parse_many
 
-__all__ = ["Settings", "SettingsError", "settings"]
+__all__ = [
+    "DEFAULT_SQLITE",
+    "SQLITE_PRAGMAS",
+    "Settings",
+    "SettingsError",
+    "normalise_database_url",
+    "settings",
+]
 
 DEFAULT_SQLITE = "sqlite://rapport.db"
 SQLITE_PRAGMAS = {"journal_mode": "WAL", "synchronous": "NORMAL", "busy_timeout": "2000"}
@@ -29,8 +36,6 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     database_url: str
-    configured_secret: str | None
-    base_url: str
     dashboard_url: str
     brand: str
     min_group: int
@@ -45,20 +50,11 @@ class Settings:
     limit_login: tuple[RateLimitItem, ...]
     limit_login_address: tuple[RateLimitItem, ...]
     audit_days: int
-    worker_in_serve: bool
-    worker_poll: float
-    worker_lease: float
-    webhook_timeout: float
-    webhook_backoff: float
-    webhook_backoff_max: float
-    webhook_retry_hours: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         return cls(
             database_url=normalise_database_url(env.get("DATABASE_URL", DEFAULT_SQLITE)),
-            configured_secret=env.get("RAPPORT_SECRET") or None,
-            base_url=env.get("RAPPORT_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             dashboard_url=env.get("RAPPORT_DASHBOARD_URL", "http://127.0.0.1:8050/dashboard/"),
             brand=env.get("RAPPORT_BRAND", "Rapport Demo"),
             min_group=_positive_int(env, "RAPPORT_MIN_GROUP", 5),
@@ -77,25 +73,7 @@ class Settings:
             limit_login=_limits(env, "RAPPORT_LIMIT_LOGIN", "5/5 minutes"),
             limit_login_address=_limits(env, "RAPPORT_LIMIT_LOGIN_ADDRESS", "30/hour"),
             audit_days=_positive_int(env, "RAPPORT_AUDIT_DAYS", 180),
-            # the webhook worker (collector.worker): inside `rapport serve` unless "off"
-            worker_in_serve=_on_off(env, "RAPPORT_WORKER_IN_SERVE", True),
-            worker_poll=_positive_float(env, "RAPPORT_WORKER_POLL", 1.0),
-            worker_lease=_positive_float(env, "RAPPORT_WORKER_LEASE", 60.0),
-            webhook_timeout=_positive_float(env, "RAPPORT_WEBHOOK_TIMEOUT", 10.0),
-            webhook_backoff=_positive_float(env, "RAPPORT_WEBHOOK_BACKOFF", 10.0),
-            webhook_backoff_max=_positive_float(env, "RAPPORT_WEBHOOK_BACKOFF_MAX", 3600.0),
-            webhook_retry_hours=_positive_float(env, "RAPPORT_WEBHOOK_RETRY_HOURS", 24.0),
         )
-
-    @functools.cached_property
-    def secret(self) -> str:
-        """RAPPORT_SECRET, else the development secret file (read or made on first use,
-        so only the process that signs sessions ever touches it)."""
-        return self.configured_secret or _local_secret()
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite://")
 
     @property
     def dashboard_https(self) -> bool:
@@ -138,30 +116,6 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise SettingsError(f"{name} must be a number above 0, not {raw}")
-    return value
-
-
-def _on_off(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("on", "yes", "1", "true"):
-        return True
-    if raw in ("off", "no", "0", "false"):
-        return False
-    raise SettingsError(f"{name} must be on or off, not {raw!r}")
-
-
 def _limits(env: Mapping[str, str], name: str, default: str) -> tuple[RateLimitItem, ...]:
     """A rate limit such as '5/5 minutes' or several joined by ';' ('20/minute;200/day')."""
     raw = env.get(name) or default
@@ -176,21 +130,6 @@ def _storage(uri: str) -> str:
     if not uri.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
         raise SettingsError(f"RAPPORT_RATE_LIMIT_STORAGE must be memory:// or redis://host:port/db, not {uri!r}")
     return uri
-
-
-def _local_secret() -> str:
-    """A secret kept in `.rapport-secret` so a development install survives restarts.
-
-    Production sets RAPPORT_SECRET; several processes must share one.
-    """
-    path = Path(".rapport-secret")
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        value = secrets.token_urlsafe(32)
-        path.write_text(value + "\n")
-        path.chmod(0o600)
-        return value
 
 
 settings = Settings.from_env(os.environ)

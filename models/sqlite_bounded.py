@@ -14,12 +14,12 @@ Named as the engine by `models.db.tortoise_config` for sqlite:// URLs.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.exceptions import OperationalError
 
-__all__ = ["BoundedLock", "DatabaseBusy", "client_class"]
+__all__ = ["BoundedLock", "BoundedSqliteClient", "DatabaseBusy", "client_class"]
 
 
 class DatabaseBusy(OperationalError):
@@ -33,7 +33,7 @@ class BoundedLock(asyncio.Lock):
         super().__init__()
         self.seconds = seconds
 
-    async def acquire(self) -> bool:
+    async def acquire(self) -> Literal[True]:
         try:
             async with asyncio.timeout(self.seconds):
                 return await super().acquire()

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from models.db import connection, dialect
-from models.queries import db_instant
+from models.sql import Query, instant
 from surveys.privacy import band
 
 __all__ = ["WaveState", "WaveStatus", "waves_in"]
@@ -62,26 +61,22 @@ async def waves_in(
     now = now or datetime.now(UTC)
     low = datetime.combine(start, time(), UTC)
     high = datetime.combine(end + timedelta(days=1), time(), UTC)
-    postgres = dialect() == "postgres"
-    params: list[Any] = [low, high, now, high]
-    if not postgres:
-        params = [p.strftime("%Y-%m-%d %H:%M:%S+00:00") for p in params]
-    p = ["$1", "$2", "$3", "$4"] if postgres else ["?1", "?2", "?3", "?4"]
-    rows = await connection().execute_query_dict(
+    q = Query()
+    low_p, high_p, now_p = q.p(low), q.p(high), q.p(now)
+    rows = await q.rows(
         "SELECT w.id AS id, w.name AS name, w.opens_at AS opens_at, w.closes_at AS closes_at, "
         "(SELECT COUNT(*) FROM pulse_responses r WHERE r.wave_id = w.id) AS respondents, "
         "(SELECT COUNT(*) FROM pulse_invites i WHERE i.wave_id = w.id) AS invited "
-        f"FROM pulse_waves w WHERE (w.closes_at >= {p[0]} AND w.closes_at < {p[1]} AND w.closes_at <= {p[2]}) "
-        f"OR (w.closes_at > {p[2]} AND w.opens_at < {p[3]}) ORDER BY w.opens_at, w.id",
-        params,
+        f"FROM pulse_waves w WHERE (w.closes_at >= {low_p} AND w.closes_at < {high_p} AND w.closes_at <= {now_p}) "
+        f"OR (w.closes_at > {now_p} AND w.opens_at < {high_p}) ORDER BY w.opens_at, w.id"
     )
     out = []
     for row in rows:
-        closes_at = db_instant(row["closes_at"])
+        closes_at = instant(row["closes_at"])
         respondents = int(row["respondents"])
         state: WaveState = "open" if closes_at > now else "reported" if respondents >= min_group else "too_few"
         out.append(WaveStatus(
-            id=int(row["id"]), name=row["name"], opens_at=db_instant(row["opens_at"]), closes_at=closes_at,
+            id=int(row["id"]), name=row["name"], opens_at=instant(row["opens_at"]), closes_at=closes_at,
             respondents=respondents, invited=int(row["invited"]), state=state,
         ))
     return out

@@ -29,13 +29,16 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from models import outbox
-from models.db import connection, dialect
+from models.db import connection
 from models.entities import PulseWave, WebhookDelivery, WebhookEndpoint, WorkerRun
 from models.outbox import STATUSES, Status
 from models.settings import settings
+from models.sql import Query, is_postgres, placeholder
 from models.waves import waves_in
 
 __all__ = [
+    "ANNOUNCE_WITHIN",
+    "SECRET_PREFIX",
     "STATUSES",
     "Claimed",
     "Delivery",
@@ -148,7 +151,7 @@ async def remove_endpoint(*, endpoint_id: int) -> bool:
 
 
 def _delivery(row: WebhookDelivery) -> Delivery:
-    return Delivery(row.id, row.endpoint_id, row.event_id, row.event, row.created_at,  # type: ignore[attr-defined]
+    return Delivery(row.id, row.endpoint_id, row.event_id, row.event, row.created_at,
                     row.status, row.attempts, row.next_attempt_at, row.last_attempt_at, row.last_status,
                     row.last_error, row.delivered_at)
 
@@ -195,14 +198,13 @@ class Claimed:
 
 
 def _claim_sql(postgres: bool) -> str:
+    p = [placeholder(n, postgres=postgres) for n in range(1, 5)]
     if postgres:
-        p = ["$1", "$2", "$3", "$4"]
         lock = " FOR UPDATE SKIP LOCKED"
         free = f"(e.claimed_until IS NULL OR e.claimed_until < {p[2]})"
         due = f"<= {p[2]}"
         head = "d.next_attempt_at"
     else:
-        p = ["?1", "?2", "?3", "?4"]
         lock = ""
         free = f"(e.claimed_until IS NULL OR julianday(e.claimed_until) < julianday({p[2]}))"
         due = f"<= julianday({p[2]})"
@@ -223,7 +225,7 @@ async def claim_endpoints(*, worker: str, lease: timedelta, limit: int, now: dat
     """Lease up to `limit` endpoints that have a due event and no live lease."""
     now = now or _now()
     until = now + lease
-    rows = await connection().execute_query_dict(_CLAIM[dialect() == "postgres"], [worker, until, now, limit])
+    rows = await connection().execute_query_dict(_CLAIM[is_postgres()], [worker, until, now, limit])
     return [Claimed(int(row["id"]), row["url"], row["secret"], until) for row in rows]
 
 
@@ -261,7 +263,7 @@ def retry_delay(attempt: int, *, first: float, cap: float, rand: random.Random |
     >>> 1800 <= retry_delay(20, first=10, cap=3600) <= 3600
     True
     """
-    delay = min(cap, first * 2 ** min(attempt - 1, 60))
+    delay: float = min(cap, first * 2 ** min(attempt - 1, 60))
     return delay / 2 + (rand or random).uniform(0, delay / 2)
 
 
@@ -286,11 +288,9 @@ async def once(*, job: str, name: str, now: datetime | None = None) -> bool:
     """Mark (job, name) done; True for the one caller that marked it, False when it was
     done already (by this process or another). On the connection in context, so
     inside `in_transaction()` the mark commits with the work it guards."""
-    conn = connection()
-    p = ["$1", "$2", "$3"] if conn.capabilities.dialect == "postgres" else ["?1", "?2", "?3"]
-    rows = await conn.execute_query_dict(
-        f"INSERT INTO worker_runs (job, name, done_at) VALUES ({p[0]}, {p[1]}, {p[2]}) "
-        "ON CONFLICT DO NOTHING RETURNING id", [job, name, now or _now()])
+    q = Query()
+    rows = await q.rows(f"INSERT INTO worker_runs (job, name, done_at) VALUES ({q.p(job)}, {q.p(name)}, "
+                        f"{q.p(now or _now())}) ON CONFLICT DO NOTHING RETURNING id")
     return bool(rows)
 
 

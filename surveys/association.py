@@ -15,7 +15,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["MODERATE", "STRONG", "Association", "describe", "drivers_reading", "linkage_headline", "listed"]
+__all__ = [
+    "MODERATE",
+    "STRONG",
+    "Association",
+    "Strength",
+    "describe",
+    "drivers_reading",
+    "linkage_headline",
+    "listed",
+]
 
 MODERATE = 0.3  # Cohen (1988): medium
 STRONG = 0.5  # Cohen (1988): large

@@ -21,6 +21,7 @@ from typing import Any
 
 __all__ = [
     "BRAND_PLACEHOLDER",
+    "DEFINITIONS_DIR",
     "SKIP",
     "Choice",
     "Dimension",

@@ -93,7 +93,7 @@ def dimension_scores(survey: Survey, answers: Mapping[str, object]) -> dict[str,
     for dimension in survey.dimensions:
         items = survey.items(dimension.id)
         values = [
-            scored_value(q, answers[q.id])  # type: ignore[arg-type]
+            scored_value(q, answers[q.id])  # type: ignore[arg-type]  # an answer, validated
             for q in items
             if answers.get(q.id) is not None
         ]
@@ -219,7 +219,7 @@ def score_pulse(survey: Survey, answers: Mapping[str, object]) -> PulseScoring:
     for question in survey.questions:
         value = answers.get(question.id)
         if question.dimension is not None and value is not None:
-            items[question.id] = (question.dimension, scored_value(question, value))  # type: ignore[arg-type]
+            items[question.id] = (question.dimension, scored_value(question, value))  # type: ignore[arg-type]  # validated
     dimensions = {}
     for dimension_id, score in scores.items():
         values = [v for d, v in items.values() if d == dimension_id]

@@ -83,7 +83,7 @@ def _is_blank(value: object) -> bool:
 
 
 def _scale(question: Question, value: object) -> int:
-    lo, hi = question.scale  # type: ignore[misc]
+    lo, hi = question.scale  # type: ignore[misc]  # called for scale questions only
     if isinstance(value, bool):
         raise _Invalid("whole", lo=lo, hi=hi)
     if isinstance(value, str):

@@ -12,6 +12,8 @@ from dashboard.components import card, fmt, graph, hidden_cell, notice, page_hea
 from dashboard.figures import drivers_figure
 from models.settings import settings
 
+__all__ = ["drivers_view", "layout", "render"]
+
 dash.register_page(__name__, path="/drivers", name="Drivers", title="Drivers · Rapport", order=2)
 
 

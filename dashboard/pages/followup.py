@@ -13,6 +13,16 @@ from dashboard.components import card, notice, page_head
 from dashboard.figures import FONT
 from models.followup import Detractor
 
+__all__ = [
+    "COLUMNS",
+    "HANDLED_CHOICES",
+    "followup_mark",
+    "followup_view",
+    "layout",
+    "render_table",
+    "rows_of",
+]
+
 dash.register_page(__name__, path="/followup", name="Follow-up", title="Follow-up · Rapport", order=4)
 
 HANDLED_CHOICES = [

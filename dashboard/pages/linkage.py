@@ -13,6 +13,18 @@ from dashboard.components import card, fmt, graph, hidden_cell, notice, page_hea
 from dashboard.figures import HIDDEN_WITH, empty_figure, hidden_label, lag_figure, linkage_bands
 from models.settings import settings
 
+__all__ = [
+    "MAX_LAG_WEEKS",
+    "OUTCOMES",
+    "future_note",
+    "headline",
+    "layout",
+    "linkage_lags",
+    "linkage_lags_figure",
+    "linkage_view",
+    "render",
+]
+
 dash.register_page(__name__, path="/linkage", name="Linkage", title="Linkage · Rapport", order=1)
 
 OUTCOMES = {"csat": "CSAT (1–5)", "promoters": "NPS promoters (%)", "ces": "Effort (CES, 1–7)"}

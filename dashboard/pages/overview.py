@@ -13,6 +13,8 @@ from dashboard.figures import trend_figure
 from models.settings import settings
 from surveys.association import listed
 
+__all__ = ["layout", "overview_view", "render"]
+
 dash.register_page(__name__, path="/", name="Overview", title="Overview · Rapport", order=0)
 
 

@@ -12,6 +12,14 @@ from dashboard.components import card, count, fmt, graph, hidden_cell, notice, p
 from dashboard.figures import HIDDEN_WITH, hidden_label, segments_heatmap
 from models.settings import settings
 
+__all__ = [
+    "BREAKDOWNS",
+    "layout",
+    "matrix",
+    "render",
+    "segments_view",
+]
+
 dash.register_page(__name__, path="/segments", name="Segments", title="Segments · Rapport", order=3)
 
 BREAKDOWNS = {"region": "Region", "service_type": "Service type", "tenure_band": "Tenure"}

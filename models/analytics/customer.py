@@ -10,14 +10,13 @@ from models.analytics.scope import (
     CUSTOMER_GROUP_BY,
     Population,
     Window,
-    _conditions,
-    _group_label,
-    _group_order,
-    _i,
-    _key_sql,
-    _Sql,
+    conditions,
+    group_label,
+    group_order,
+    key_sql,
 )
 from models.db import side_by_side
+from models.sql import Query, count
 from surveys import uncertainty
 from surveys.scoring import (
     CES_AGREE_MIN,
@@ -27,6 +26,8 @@ from surveys.scoring import (
     share_percent,
 )
 from surveys.scoring import nps as nps_score
+
+__all__ = ["customer_report"]
 
 # --- customer metrics -------------------------------------------------------------------
 
@@ -81,11 +82,11 @@ async def _customer_sums(
     weeks and into groups. (PostgreSQL estimates the number of days from the
     statistics migration 0002 creates, so it aggregates in parallel.)"""
     async def sums(table: str, select: str) -> list[dict[str, Any]]:
-        q = _Sql()
-        conds = _conditions(q, population, window.end)
+        q = Query()
+        conds = conditions(q, population, window.end)
         join = "JOIN contractors c ON c.id = cr.contractor_id " if conds or key else ""
-        where = [q.between("cr.completed_at", window), *conds.values()]
-        return await q.rows(f"SELECT {q.day('cr.completed_at')} AS k, {_key_sql(q, key, window.end)} AS g, "
+        where = [q.between("cr.completed_at", window.bounds), *conds.values()]
+        return await q.rows(f"SELECT {q.day('cr.completed_at')} AS k, {key_sql(q, key, window.end)} AS g, "
                             f"{select} FROM {table} {join}WHERE {' AND '.join(where)} GROUP BY 1, 2")
 
     rows = await side_by_side(sums("customer_responses cr", _CUSTOMER_SUMS), sums("jobs cr", "COUNT(*) AS jobs"))
@@ -104,7 +105,7 @@ async def _customer_sums(
 
 def _add(into: dict[str, int], sums: dict[str, Any]) -> None:
     for k in _SUM_KEYS:
-        into[k] += _i(sums.get(k))
+        into[k] += count(sums.get(k))
 
 
 def week_state(monday: date, window: Window, today: date) -> str:
@@ -155,8 +156,8 @@ async def customer_report(
                       **_customer_row(None, weeks[week_start])})
     groups = []
     if group_by:
-        for g in sorted(by_group, key=lambda g: _group_order(group_by, g, {})):
-            groups.append(_customer_row(_group_label(group_by, g, {}), by_group[g]))
+        for g in sorted(by_group, key=lambda g: group_order(group_by, g, {})):
+            groups.append(_customer_row(group_label(group_by, g, {}), by_group[g]))
     return {
         "window": window.as_dict(),
         "population": population.as_dict(),

@@ -19,19 +19,32 @@ from models.analytics.scope import (
     RELIABILITY_FLOOR,
     Population,
     Window,
-    _dimensions,
-    _f,
-    _i,
-    _Sql,
+    dimension_labels,
     pulse_survey,
 )
 from models.db import side_by_side
+from models.sql import Query, count, real
 from models.waves import WaveStatus, waves_in
 from surveys import stats, uncertainty
 from surveys.privacy import band, publishable
 from surveys.schema import Survey
 from surveys.scoring import share_percent
 from surveys.tenure import band_code, band_name, tenure_limits
+
+__all__ = [
+    "ATTRIBUTES",
+    "REASON_NOBODY",
+    "REASON_NO_WAVE",
+    "REASON_UNIT",
+    "REASON_WAVE_OPEN",
+    "REASON_WAVE_SMALL",
+    "Cell",
+    "OneAttribute",
+    "Selector",
+    "index_by_wave",
+    "index_report",
+    "refused_report",
+]
 
 # --- the index -------------------------------------------------------------------------
 #
@@ -106,7 +119,7 @@ class _Family:
         return shown is not None and (selector is None or selector[1] in shown[selector[0]])
 
 
-def _lim_sql(q: _Sql, waves: list[WaveStatus]) -> str:
+def _lim_sql(q: Query, waves: list[WaveStatus]) -> str:
     """A CTE `lim(w, b3, b12, b24)`: each wave's tenure limits at its close."""
     cast = ("::int", "::date") if q.postgres else ("", "")
     values = ", ".join(
@@ -149,7 +162,8 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
     units = _Units()
     if not waves:
         return units
-    people, comments, scores, items, invites, answers, each = _Sql(), _Sql(), _Sql(), _Sql(), _Sql(), _Sql(), _Sql()
+    people, comments, scores, items, invites, answers, each = (
+        Query(), Query(), Query(), Query(), Query(), Query(), Query())
 
     def cell(t: str) -> str:
         """A row's groups as frozen when its response was stored (models.queries.frozen_groups)."""
@@ -195,33 +209,33 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
     position = {d.id: j for j, d in enumerate(survey.dimensions)}
     for row in each_rows:
         if row["dim"] in position and row["score"] is not None:
-            ids, dims, values = units.scored.setdefault((row["w"], _cell(row)), ([], [], []))
-            ids.append(int(row["cid"]))
-            dims.append(position[row["dim"]])
-            values.append(_f(row["score"]))
+            cids, which, values = units.scored.setdefault((row["w"], _cell(row)), ([], [], []))
+            cids.append(int(row["cid"]))
+            which.append(position[row["dim"]])
+            values.append(float(row["score"]))
     for row in response_rows:
         units.respondents.setdefault(row["w"], {})[_cell(row)] = {int(i) for i in str(row["who"]).split(",")}
     for row in comment_rows:
         units.comments.setdefault(row["w"], {}).setdefault(_cell(row), []).append(row["comment"])
     for row in invite_rows:
-        units.invited.setdefault(row["w"], {}).setdefault(_cell(row), [0, 0])[0] = _i(row["invited"])
+        units.invited.setdefault(row["w"], {}).setdefault(_cell(row), [0, 0])[0] = count(row["invited"])
     for row in answered_rows:
-        units.invited.setdefault(row["w"], {}).setdefault(_cell(row), [0, 0])[1] = _i(row["answered"])
+        units.invited.setdefault(row["w"], {}).setdefault(_cell(row), [0, 0])[1] = count(row["answered"])
     complete = {d.id: len(survey.items(d.id)) for d in survey.dimensions}
     for row in score_rows:
         key = (row["w"], _cell(row), row["dim"])
         sums = units.dims.setdefault(key, [0, 0.0, 0, 0])
         for i, name in enumerate(("n", "score_sum", "fav", "ans")):
-            sums[i] += _f(row[name]) if name == "score_sum" else _i(row[name])  # type: ignore[operator]
-        if _i(row["k"]) == complete.get(row["dim"]):
+            sums[i] += real(row[name]) if name == "score_sum" else count(row[name])  # type: ignore[operator]  # n, fav, ans: ints
+        if count(row["k"]) == complete.get(row["dim"]):
             total = units.totals.setdefault(key, [0, 0, 0])
-            total[0] += _i(row["n"])
+            total[0] += count(row["n"])
             total[1] += round(float(row["ts"] or 0))
             total[2] += round(float(row["tss"] or 0))
-    dimension_of = {q.id: q.dimension for q in survey.questions}
+    dimension_of = {q.id: q.dimension for q in survey.questions if q.dimension}
     for row in item_rows:
         by_item = units.items.setdefault((row["w"], _cell(row), dimension_of.get(row["item"], "")), {})
-        by_item[row["item"]] = [_i(row["n"]), _i(row["s"]), _i(row["ss"])]
+        by_item[row["item"]] = [count(row["n"]), count(row["s"]), count(row["ss"])]
     return units
 
 
@@ -283,10 +297,10 @@ class _Index:
         allowed_by: dict[str, set[int]] = {}
         for d in self.survey.dimensions:
             allowed = allowed_by[d.id] = {w for w in shown if self.dimension[d.id].allows(w, selector)}
-            n = score_sum = fav = ans = 0
+            n, score_sum, fav, ans = 0, 0.0, 0, 0
             for w, cell in cells:
                 if w in allowed and (s := self.units.dims.get((w, cell, d.id))):
-                    n, score_sum, fav, ans = n + s[0], score_sum + s[1], fav + s[2], ans + s[3]
+                    n, score_sum, fav, ans = n + int(s[0]), score_sum + s[1], fav + int(s[2]), ans + int(s[3])
             score = score_sum / n if n else None
             if score is not None:
                 weighted, weights = weighted + d.weight * score, weights + d.weight
@@ -349,8 +363,8 @@ class _Index:
                 into = by_item.setdefault(item, [0, 0, 0])
                 for i, v in enumerate(sums):
                     into[i] += v
-        return _reliability(k, [tuple(by_item[i]) for i in sorted(by_item)],  # type: ignore[misc]
-                            tuple(total) if total[0] else None)  # type: ignore[arg-type]
+        return _reliability(k, [tuple(by_item[i]) for i in sorted(by_item)],  # type: ignore[misc]  # triples
+                            tuple(total) if total[0] else None)  # type: ignore[arg-type]  # a triple
 
     def _comments(self, selector: Selector, shown: list[int]) -> dict[str, Any]:
         allowed = [w for w in shown if self.commented.allows(w, selector)]
@@ -424,7 +438,7 @@ def refused_report(*, window: Window, population: Population, group_by: str | No
     return {
         "window": window.as_dict(), "population": population.as_dict(), "group_by": group_by,
         "min_group": min_group, "min_comment_group": min_comment_group, "cei_unit": "response",
-        "waves_rule": "closed in the window", "dimensions": _dimensions(survey),
+        "waves_rule": "closed in the window", "dimensions": dimension_labels(survey),
         "overall": {"group": None, **hidden, "suppressed": True}, "groups": [], "trend": [], "waves": [],
         "refused": reason,
     }
@@ -485,7 +499,7 @@ async def index_report(
         "min_comment_group": min_comment_group,
         "cei_unit": "response",
         "waves_rule": "closed in the window",
-        "dimensions": _dimensions(index.survey),
+        "dimensions": dimension_labels(index.survey),
         "overall": overall,
         "groups": groups,
         "trend": trend,

@@ -21,13 +21,11 @@ from models.analytics.scope import (
     WORDING,
     Population,
     Window,
-    _f,
-    _i,
-    _Sql,
     pulse_survey,
 )
 from models.db import side_by_side
 from models.settings import settings
+from models.sql import Query, count, real
 from models.waves import WaveStatus, waves_in
 from surveys import stats, uncertainty
 from surveys.association import linkage_headline
@@ -35,6 +33,18 @@ from surveys.privacy import band, filter_allowed, suppressed_groups
 from surveys.schema import Survey
 from surveys.scoring import PROMOTER_MIN
 from surveys.tenure import tenure_band
+
+__all__ = [
+    "CEI_BANDS",
+    "COUNT_STEPS",
+    "REASON_BAND",
+    "REASON_BAND_NEXT",
+    "REASON_CELL",
+    "REASON_COMPLEMENT",
+    "REASON_NEXT",
+    "REASON_SMALL",
+    "linkage_report",
+]
 
 # --- privacy -------------------------------------------------------------------------
 
@@ -119,7 +129,7 @@ async def _linked_contractors(
     if not waves:
         return []
     dims = [d.id for d in survey.dimensions]
-    pulse_q, scores_q, customers_q = _Sql(), _Sql(), _Sql()
+    pulse_q, scores_q, customers_q = Query(), Query(), Query()
     in_pulse = ", ".join(pulse_q.p(w.id) for w in waves)
     in_scores = ", ".join(scores_q.p(w.id) for w in waves)
     pulse = pulse_q.rows(
@@ -132,14 +142,14 @@ async def _linked_contractors(
         "SELECT cr.contractor_id AS cid, COUNT(cr.csat) AS n_csat, SUM(cr.csat) AS csat, "
         f"COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= {PROMOTER_MIN} THEN 1 ELSE 0 END) AS promoters, "
         "COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces FROM customer_responses cr "
-        f"WHERE {customers_q.between('cr.completed_at', customer_window)} GROUP BY cr.contractor_id "
+        f"WHERE {customers_q.between('cr.completed_at', customer_window.bounds)} GROUP BY cr.contractor_id "
         f"HAVING COUNT(*) >= {customers_q.p(min_responses)}")
-    people = _Sql().rows("SELECT id, region, service_type, started_on FROM contractors")
+    people = Query().rows("SELECT id, region, service_type, started_on FROM contractors")
     pulse_rows, score_rows, customer_rows, people_rows = await side_by_side(pulse, scores, customers, people)
     means: dict[int, list[float | None]] = {}
     for row in score_rows:
         if row["dim"] in dims:
-            means.setdefault(row["cid"], [None] * len(dims))[dims.index(row["dim"])] = _f(row["score"])
+            means.setdefault(row["cid"], [None] * len(dims))[dims.index(row["dim"])] = real(row["score"])
     cu = {row["cid"]: row for row in customer_rows}
     who = {row["id"]: row for row in people_rows}
     out = []
@@ -156,11 +166,11 @@ async def _linked_contractors(
             service_type=person["service_type"],
             tenure_band=tenure_band(started, end),
             tenure_years=None if started is None else (end - started).days / 365.25,
-            cei=_f(row["cei"]),
+            cei=real(row["cei"]),
             dims=tuple(means.get(row["cid"], [None] * len(dims))),
-            csat=_i(c["csat"]) / _i(c["n_csat"]) if _i(c["n_csat"]) else None,
-            promoters=100 * _i(c["promoters"]) / _i(c["n_nps"]) if _i(c["n_nps"]) else None,
-            ces=_i(c["ces"]) / _i(c["n_ces"]) if _i(c["n_ces"]) else None,
+            csat=count(c["csat"]) / count(c["n_csat"]) if count(c["n_csat"]) else None,
+            promoters=100 * count(c["promoters"]) / count(c["n_nps"]) if count(c["n_nps"]) else None,
+            ces=count(c["ces"]) / count(c["n_ces"]) if count(c["n_ces"]) else None,
         ))
     return out
 
@@ -266,28 +276,28 @@ def _drivers(members: list[_Linked], survey: Survey, min_group: int, intervals: 
     if n <= len(dims) + 1 or not _cell_allowed(n, min_group):
         return None
     result = stats.relative_weights(
-        {d: columns[d][complete] for d in dims}, columns["csat"][complete],  # type: ignore[arg-type]
+        {d: columns[d][complete] for d in dims}, columns["csat"][complete],
     )
     if result is None:
         return None
     boot = uncertainty.bootstrap_drivers({d: columns[d][complete] for d in dims}, columns["csat"][complete]) \
         if intervals else None
     tier_of = {d: i + 1 for i, tier in enumerate(boot.tiers) for d in tier} if boot else {}
-    rows = []
-    for d in survey.dimensions:
-        both = ~np.isnan(columns[d.id]) & ~np.isnan(columns["csat"])
+    rows: list[dict[str, Any]] = []
+    for dim in survey.dimensions:
+        both = ~np.isnan(columns[dim.id]) & ~np.isnan(columns["csat"])
         shown = _cell_allowed(int(both.sum()), min_group)
-        c = stats.correlate(columns[d.id][both], columns["csat"][both]) if shown else None
+        c = stats.correlate(columns[dim.id][both], columns["csat"][both]) if shown else None
         rows.append({
-            "id": d.id,
-            "label": d.labels.get("en", d.id),
-            "weight": result.weights[d.id],
-            "share": result.shares[d.id],
+            "id": dim.id,
+            "label": dim.labels.get("en", dim.id),
+            "weight": result.weights[dim.id],
+            "share": result.shares[dim.id],
             "r": c.r if c else None,
             "r_ci_low": c.ci_low if c else None,
             "r_ci_high": c.ci_high if c else None,
-            **({"weight_ci": boot.weights[d.id].as_dict(), "share_ci": boot.shares[d.id].as_dict(),
-                "tier": tier_of[d.id]} if boot else {}),
+            **({"weight_ci": boot.weights[dim.id].as_dict(), "share_ci": boot.shares[dim.id].as_dict(),
+                "tier": tier_of[dim.id]} if boot else {}),
         })
     rows.sort(key=lambda r: -r["weight"])
     out = {"method": DRIVER_METHOD, "citation": DRIVER_CITATION, "outcome": "csat",

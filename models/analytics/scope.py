@@ -8,11 +8,34 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from models.db import connection, dialect
 from models.entities import PulseWave
 from models.queries import survey_in_force
+from models.sql import Query
 from surveys.schema import Survey
 from surveys.tenure import TENURE_BANDS, UNKNOWN_TENURE, band_code, band_name, tenure_limits
+
+__all__ = [
+    "CUSTOMER_GROUP_BY",
+    "DRIVER_CITATION",
+    "DRIVER_METHOD",
+    "GROUP_BY",
+    "LINKAGE_GROUP_BY",
+    "MAX_COMMENTS",
+    "MODERATE_R",
+    "OUTCOMES",
+    "RELIABILITY_FLOOR",
+    "WORDING",
+    "Population",
+    "Window",
+    "conditions",
+    "dimension_labels",
+    "filter_options",
+    "group_label",
+    "group_order",
+    "key_sql",
+    "pulse_survey",
+    "tenure_sql",
+]
 
 GROUP_BY = ("region", "service_type", "tenure_band", "wave")
 # Customer answers belong to jobs, not to pulse waves: no wave breakdown there.
@@ -89,48 +112,10 @@ class Population:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-# --- SQL plumbing ------------------------------------------------------------------
+# --- SQL fragments ------------------------------------------------------------------
 
 
-class _Sql:
-    """Collects parameters and hands out numbered placeholders (?N on SQLite,
-    $N on PostgreSQL), so fragments can be written in any order."""
-
-    def __init__(self) -> None:
-        self.postgres = dialect() == "postgres"
-        self.params: list[Any] = []
-
-    def p(self, value: Any) -> str:
-        if not self.postgres:
-            if isinstance(value, datetime):
-                value = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00")
-            elif isinstance(value, date):
-                value = value.isoformat()
-        self.params.append(value)
-        n = len(self.params)
-        return f"${n}" if self.postgres else f"?{n}"
-
-    def between(self, column: str, window: Window) -> str:
-        low, high = window.bounds
-        return f"{column} >= {self.p(low)} AND {column} < {self.p(high)}"
-
-    def day(self, column: str) -> str:
-        """The UTC calendar day of a timestamp (cheaper to group by than its week)."""
-        if self.postgres:
-            return f"CAST({column} AT TIME ZONE 'UTC' AS DATE)"
-        return f"date({column})"
-
-    async def rows(self, sql: str) -> list[dict[str, Any]]:
-        return await connection().execute_query_dict(sql, self.params)
-
-
-
-
-
-
-
-
-def _tenure_sql(q: _Sql, end: date) -> str:
+def tenure_sql(q: Query, end: date) -> str:
     """Tenure band as a code: -1 unknown, else the index in TENURE_BANDS."""
     b3, b12, b24 = (q.p(limit) for limit in tenure_limits(end))
     return (
@@ -140,39 +125,25 @@ def _tenure_sql(q: _Sql, end: date) -> str:
     )
 
 
-
-
-
-
-
-
-def _conditions(q: _Sql, population: Population, end: date) -> dict[str, str]:
+def conditions(q: Query, population: Population, end: date) -> dict[str, str]:
     """One SQL condition per active filter, on the contractor `c`."""
     out = {}
     for name, value in population.active().items():
         if name == "tenure_band":
-            out[name] = f"{_tenure_sql(q, end)} = {q.p(band_code(value))}"
+            out[name] = f"{tenure_sql(q, end)} = {q.p(band_code(value))}"
         else:
             out[name] = f"c.{name} = {q.p(value)}"
     return out
 
 
-def _key_sql(q: _Sql, key: str | None, end: date, wave_column: str = "r.wave_id") -> str:
+def key_sql(q: Query, key: str | None, end: date, wave_column: str = "r.wave_id") -> str:
     if key is None:
         return "0"
     if key == "tenure_band":
-        return _tenure_sql(q, end)
+        return tenure_sql(q, end)
     if key == "wave":
         return wave_column
     return f"c.{key}"
-
-
-def _f(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _i(value: Any) -> int:
-    return 0 if value is None else int(value)
 
 
 def pulse_survey() -> Survey:
@@ -180,11 +151,11 @@ def pulse_survey() -> Survey:
     return survey_in_force("pulse")
 
 
-def _dimensions(survey: Survey) -> list[dict[str, str]]:
+def dimension_labels(survey: Survey) -> list[dict[str, str]]:
     return [{"id": d.id, "label": d.labels.get("en", d.id)} for d in survey.dimensions]
 
 
-def _group_label(key: str | None, g: Any, waves: dict[int, dict[str, Any]]) -> Any:
+def group_label(key: str | None, g: Any, waves: dict[int, dict[str, Any]]) -> Any:
     if key == "tenure_band":
         return band_name(g)
     if key == "wave":
@@ -192,7 +163,7 @@ def _group_label(key: str | None, g: Any, waves: dict[int, dict[str, Any]]) -> A
     return None if key is None else g
 
 
-def _group_order(key: str | None, g: Any, waves: dict[int, dict[str, Any]]) -> tuple[Any, ...]:
+def group_order(key: str | None, g: Any, waves: dict[int, dict[str, Any]]) -> tuple[Any, ...]:
     if key == "tenure_band":
         return (int(g) if int(g) >= 0 else 99,)
     if key == "wave":
@@ -202,7 +173,7 @@ def _group_order(key: str | None, g: Any, waves: dict[int, dict[str, Any]]) -> t
 
 async def filter_options() -> dict[str, Any]:
     """The values the filters offer and the span of dates with data."""
-    q = _Sql()
+    q = Query()
     regions = [r["v"] for r in await q.rows(
         "SELECT DISTINCT region AS v FROM contractors WHERE region <> '' ORDER BY 1")]
     services = [r["v"] for r in await q.rows(

@@ -59,6 +59,7 @@ class Collector:
 
 @pytest.fixture(scope="module")
 def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
+    from collector.settings import link_url
     from models.db import database
     from models.demo import generate
 
@@ -67,7 +68,7 @@ def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
     async def fill() -> tuple[str, str]:
         async with database(url):
             demo = await generate(contractors=12, weeks=2, seed=3)
-        return urlsplit(demo.survey_url).path, urlsplit(demo.pulse_url).path
+        return urlsplit(link_url("customer", demo.survey_token)).path, urlsplit(link_url("pulse", demo.pulse_token)).path
 
     live = Collector(url, asyncio.run(fill()))
     yield live

@@ -117,10 +117,8 @@ def test_the_cookie_is_secure_when_the_dashboards_own_address_is_https(
     from dashboard import server
 
     for dashboard_url, secure in (("https://dash.example/dashboard/", True), ("http://127.0.0.1:8050/", False)):
-        # the collector's address says the opposite: it must not matter
-        base = "http://collector" if secure else "https://collector"
-        monkeypatch.setattr(server, "settings", dataclasses.replace(server.settings, dashboard_url=dashboard_url,
-                                                                    base_url=base))
+        # the collector's address (collector.settings) is not even among the dashboard's settings
+        monkeypatch.setattr(server, "settings", dataclasses.replace(server.settings, dashboard_url=dashboard_url))
         with _client(sqlite_url) as client:
             client.portal.call(lambda: create_user(username=USERNAME, password=PASSWORD))  # type: ignore[union-attr]
             response = sign_in(client)

@@ -67,9 +67,9 @@ async def test_demo_fills_a_believable_brand(db: str) -> None:
 
     # the live links and the key work
     assert await find_api_key(key=result.api_key) is not None
-    job = await Job.get(token=result.survey_url.rsplit("/", 1)[1])
+    job = await Job.get(token=result.survey_token)
     assert job.expires_at > NOW and not await CustomerResponse.filter(job=job).exists()
-    invite = await PulseInvite.get(token=result.pulse_url.rsplit("/", 1)[1]).prefetch_related("wave")
+    invite = await PulseInvite.get(token=result.pulse_token).prefetch_related("wave")
     assert invite.wave.opens_at <= NOW < invite.wave.closes_at
     assert not await PulseResponse.filter(wave=invite.wave, contractor_id=invite.contractor_id).exists()
     assert not await PulseResponse.filter(submitted_at__gt=NOW).exists()

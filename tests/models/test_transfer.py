@@ -300,7 +300,7 @@ async def test_odd_but_valid_cells_import_like_the_web_form_and_bad_ones_name_th
 def test_pulse_scorer_equals_score_pulse() -> None:
     import random
 
-    from models.transfer import _PulseScorer
+    from models.transfer.importers import PulseScorer as _PulseScorer
 
     rng = random.Random(7)
     scorer = _PulseScorer(PULSE)

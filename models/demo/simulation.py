@@ -1,81 +1,26 @@
-"""A believable demo brand, generated in seconds, with a planted truth to find.
-
-``await generate(*, contractors=300, weeks=12, jobs_per_week=2400, seed=7,
-wipe=False, now=None) -> DemoResult`` fills an open database (the ORM must be
-initialised, e.g. inside ``models.db.database()``) and prints nothing; the
-CLI prints ``DemoResult.api_key``, ``.survey_url`` and ``.pulse_url``.
-
-The brand: contractors over five regions and four service types, started
-over the last three years; one pulse wave a week (the last one still open)
-with an invite per contractor and about 70 % answering; jobs spread over the
-weeks with about 30 % of customers answering. Each contractor has a latent
-bond = regional effect + individual effect; each pulse dimension is that bond
-plus its own noise, and items are answered 1-5 around it (with noise, a few
-careless flipped answers and some skipped optional questions). Customers'
-CSAT, NPS, CES and promise-kept rise with the contractor's connection and
-empowerment above all (plus regional and service effects and per-job noise),
-so at contractor level CEI and CSAT mean correlate at roughly r = 0.4: an
-association the analytics should find, with a confidence interval covering it.
-
-``simulate(...)`` (same arguments, no database, no ``wipe``) draws the brand
-as plain numbers (``DemoData``); ``generate()`` stores exactly that. The
-planted value is ``planted_correlation()``: the contractor-level Pearson r
-between CEI and CSAT mean that the model implies for the demo's design
-(about 0.39 for 12 weeks and 8 jobs per contractor and week), estimated
-from one simulation of 20,000 contractors and computed the way
-``linkage_report`` does over the demo's whole period (lag 0, at least 3
-customer responses). tests/models/test_demo.py checks that the linkage's
-95 % interval on the default demo covers it.
-
-Every pulse response is scored by ``surveys.scoring.score_pulse``; rows go
-in with the bulk inserts of ``models.transfer``. The same seed gives the same
-data (tokens and the API key are random on purpose: they are secrets).
-A database that already holds contractors, jobs or waves is refused with
-``DemoError`` unless ``wipe=True``, which first deletes all survey data and
-the "demo" API key (other keys and users are kept).
-"""
+"""The demo brand as plain numbers: contractors, a latent bond per contractor,
+pulse answers and customer answers drawn around it, with a planted
+correlation between CEI and CSAT to find (see the package docstring)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from tortoise.transactions import in_transaction
 
-from models.db import connection
-from models.keys import create_api_key
-from models.queries import frozen_groups, survey_in_force
-from models.settings import settings
-from models.tokens import new_token
-from models.transfer import CUSTOMER_RESPONSE_COLUMNS, PULSE_GROUP_COLUMNS, insert_rows, store_pulse_scores
+from models.queries import survey_in_force
 from surveys.schema import Survey
-from surveys.scoring import rescale_agree, score_pulse
+from surveys.scoring import CSAT_TOP_TWO_MIN, rescale_agree
 
-__all__ = [
-    "REGIONS",
-    "SERVICE_TYPES",
-    "DemoData",
-    "DemoError",
-    "DemoResult",
-    "generate",
-    "has_data",
-    "planted_correlation",
-    "simulate",
-]
+__all__ = ["REGIONS", "SERVICE_TYPES", "DemoData", "DemoError", "planted_correlation", "simulate"]
 
 REGIONS = ("North", "South", "East", "West", "Central")
 SERVICE_TYPES = ("delivery", "cleaning", "repair", "installation")
 _REGION_BOND = (0.35, -0.25, 0.05, -0.45, 0.2)
 _REGION_CUSTOMER = (0.1, -0.15, 0.0, -0.1, 0.15)
 _SERVICE_CUSTOMER = (0.1, 0.0, -0.2, -0.1)
-_DATA_TABLES = (
-    "pulse_item_answers", "pulse_scores", "pulse_responses", "pulse_invites", "pulse_waves",
-    "customer_responses", "jobs", "contractors",
-)
-
 _FIRST = ("Ana", "Ben", "Carla", "Diego", "Elif", "Femi", "Grace", "Hugo", "Ines", "Jamal", "Kofi",
           "Lena", "Marta", "Nikhil", "Olga", "Pablo", "Quinn", "Rosa", "Sami", "Tomás", "Uma", "Victor",
           "Wen", "Ximena", "Yusuf", "Zoe")
@@ -116,45 +61,12 @@ _PULSE_BAD = (
 
 
 class DemoError(RuntimeError):
-    """The demo cannot run here (the database already holds data)."""
-
-
-@dataclass(frozen=True)
-class DemoResult:
-    api_key: str
-    survey_url: str
-    pulse_url: str
-    contractors: int
-    waves: int
-    invites: int
-    pulse_responses: int
-    jobs: int
-    customer_responses: int
-
-
-async def _count(table: str) -> int:
-    rows = await connection().execute_query_dict(f'SELECT COUNT(*) AS n FROM "{table}"')
-    return int(rows[0]["n"])
-
-
-async def has_data() -> bool:
-    """Whether the database already holds contractors, jobs or waves."""
-    return bool(await _filled_tables())
-
-
-async def _filled_tables() -> list[str]:
-    return [t for t in ("contractors", "jobs", "pulse_waves") if await _count(t)]
-
-
-async def _wipe() -> None:
-    async with in_transaction() as conn:
-        for table in _DATA_TABLES:
-            await conn.execute_query(f'DELETE FROM "{table}"')
-        await conn.execute_query("DELETE FROM api_keys WHERE name = 'demo'")
+    """The demo cannot run here (too small to draw, or the database already holds data)."""
 
 
 def _likert(latent: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(latent), 1, 5).astype(int)
+    answers: np.ndarray = np.clip(np.rint(latent), 1, 5).astype(int)
+    return answers
 
 
 @dataclass(frozen=True)
@@ -241,7 +153,8 @@ def _pulse_cei(survey: Survey, item_ids: tuple[str, ...], values: np.ndarray) ->
         weights = weights + d.weight
     if not weights:
         return np.full(len(values), np.nan)
-    return total / weights
+    cei: np.ndarray = total / weights
+    return cei
 
 
 def simulate(
@@ -284,7 +197,7 @@ def simulate(
     opens = tuple(this_monday - timedelta(weeks=weeks - 1 - w) for w in range(weeks))
     propensity = np.clip(0.7 + 0.08 * bond + rng.normal(0, 0.12, n), 0.15, 0.98)
     items = [q for q in pulse.questions if q.dimension is not None]
-    item_latent = np.stack([latent[q.dimension] for q in items], axis=1)  # type: ignore[index]
+    item_latent = np.stack([latent[q.dimension] for q in items], axis=1)  # type: ignore[index]  # items have one
     texts = [q for q in pulse.questions if q.dimension is None and q.kind.value == "text"]
     parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     text_rows: list[list[str | None]] = []
@@ -358,8 +271,8 @@ def simulate(
     comments: list[str | None] = []
     for j, c in zip(jobs, csat, strict=True):
         if comment_draw[j] < 0.15:
-            bank = _GOOD if c >= 4 else _BAD
-            comments.append(bank[int(rng.integers(len(bank)))])
+            replies: tuple[str, ...] = _GOOD if c >= CSAT_TOP_TWO_MIN else _BAD
+            comments.append(replies[int(rng.integers(len(replies)))])
         else:
             comments.append(None)
 
@@ -371,156 +284,6 @@ def simulate(
         pulse_cei=_pulse_cei(pulse, item_ids, pulse_items), open_invite=open_unanswered[0],
         job_contractor=job_who, job_offset=when, response_job=jobs, response_delay=answer_delay[jobs],
         csat=csat, nps=nps, ces=ces, kept=kept_promise, response_comment=tuple(comments),
-    )
-
-
-async def generate(
-    *,
-    contractors: int = 300,
-    weeks: int = 12,
-    jobs_per_week: int | None = None,
-    seed: int = 7,
-    wipe: bool = False,
-    now: datetime | None = None,
-) -> DemoResult:
-    """Fill the database with the demo brand; see the module docstring."""
-    if contractors < 2 or weeks < 1:
-        raise DemoError("the demo needs at least 2 contractors and 1 week")
-    filled = await _filled_tables()
-    if filled and not wipe:
-        raise DemoError(
-            f"the database already holds data ({', '.join(filled)}); the demo never adds to it. "
-            "Use an empty database, or wipe it first (rapport demo --wipe deletes all survey data)."
-        )
-    if wipe:
-        await _wipe()
-    data = simulate(contractors=contractors, weeks=weeks, jobs_per_week=jobs_per_week, seed=seed, now=now)
-    now = stamp = data.now
-    pulse = survey_in_force("pulse")
-    customer = survey_in_force("customer")
-    n, opens = data.contractors, data.opens
-
-    async with in_transaction() as conn:
-        created = await insert_rows(
-            conn, "contractors",
-            [("external_id", "text"), ("name", "text"), ("region", "text"), ("service_type", "text"),
-             ("started_on", "date"), ("active", "bool"), ("attributes", "jsonb"),
-             ("created_at", "timestamptz"), ("updated_at", "timestamptz")],
-            [(f"C{i + 1:04d}", data.names[i], REGIONS[data.region[i]], SERVICE_TYPES[data.service[i]],
-              data.started[i], True, "{}", stamp, stamp) for i in range(n)],
-            returning=("id", "external_id"),
-        )
-        ids_by_ext = {r["external_id"]: r["id"] for r in created}
-        contractor_ids = [ids_by_ext[f"C{i + 1:04d}"] for i in range(n)]
-
-        # pulse waves, invites and responses -----------------------------------------
-        created = await insert_rows(
-            conn, "pulse_waves",
-            [("name", "text"), ("opens_at", "timestamptz"), ("closes_at", "timestamptz"),
-             ("created_at", "timestamptz")],
-            [(f"{o.date().isocalendar().year}-W{o.date().isocalendar().week:02d}", o,
-              o + timedelta(days=7) - timedelta(seconds=1), stamp) for o in opens],
-            returning=("id", "name"),
-        )
-        wave_ids = [r["id"] for r in sorted(created, key=lambda r: r["name"])]
-        invites = [(wave_ids[w], contractor_ids[i], new_token(), opens[w])
-                   for w in range(weeks) for i in range(n)]
-        await insert_rows(
-            conn, "pulse_invites",
-            [("wave_id", "int"), ("contractor_id", "int"), ("token", "text"), ("created_at", "timestamptz")],
-            invites,
-        )
-        reversed_ = {q.id for q in pulse.questions if q.reversed}
-        answered_pulses: list[tuple[int, int, datetime, dict[str, Any]]] = []
-        for k in range(len(data.pulse_wave)):
-            w, i = int(data.pulse_wave[k]), int(data.pulse_contractor[k])
-            submitted = opens[w] + timedelta(seconds=float(data.pulse_delay[k]))
-            answers: dict[str, Any] = {
-                q: int(6 - v) if q in reversed_ else int(v)
-                for q, v in zip(data.item_ids, data.pulse_items[k], strict=True)}
-            texts = dict(zip(data.text_ids, data.pulse_texts[k], strict=True))
-            for q in pulse.questions:
-                if q.id in answers:
-                    continue
-                if q.id == "overall_connected":
-                    answers[q.id] = int(data.pulse_overall[k]) if data.pulse_overall[k] >= 0 else None
-                elif q.id == "enps":
-                    answers[q.id] = int(data.pulse_enps[k]) if data.pulse_enps[k] >= 0 else None
-                else:
-                    answers[q.id] = texts.get(q.id)
-            answered_pulses.append((wave_ids[w], contractor_ids[i], submitted.replace(microsecond=0), answers))
-        scorings = [score_pulse(pulse, a) for _, _, _, a in answered_pulses]
-        groups = await frozen_groups(conn, [(w, c) for w, c, _, _ in answered_pulses])
-        created = await insert_rows(
-            conn, "pulse_responses",
-            [("wave_id", "int"), ("contractor_id", "int"), ("submitted_at", "timestamptz"),
-             ("answers", "jsonb"), ("comment", "text"), ("cei", "float8"), ("survey_version", "int"),
-             ("lang", "text"), ("source", "text"), *PULSE_GROUP_COLUMNS],
-            [(w, c, s, json.dumps(a, separators=(",", ":")), a.get("comment"), sc.cei, pulse.version,
-              "en", "demo", *groups[(w, c)]) for (w, c, s, a), sc in zip(answered_pulses, scorings, strict=True)],
-            returning=("id", "wave_id", "contractor_id", "submitted_at"),
-        )
-        await store_pulse_scores(conn, created, [(w, c) for w, c, _, _ in answered_pulses], scorings, groups, pulse)
-
-        # jobs and customer responses ---------------------------------------------------
-        first = opens[0]
-        total_jobs = len(data.job_offset)
-        expiry = timedelta(days=settings.link_days)
-        job_rows = []
-        for j in range(total_jobs):
-            completed = (first + timedelta(seconds=float(data.job_offset[j]))).replace(microsecond=0)
-            job_rows.append((f"J{j + 1:07d}", contractor_ids[data.job_contractor[j]], completed, new_token(),
-                             completed + expiry, completed))
-        created = await insert_rows(
-            conn, "jobs",
-            [("external_id", "text"), ("contractor_id", "int"), ("completed_at", "timestamptz"),
-             ("token", "text"), ("expires_at", "timestamptz"), ("created_at", "timestamptz")],
-            job_rows,
-            returning=("id", "external_id"),
-        )
-        job_ids = {r["external_id"]: r["id"] for r in created}
-        responses = []
-        for k, j in enumerate(data.response_job):
-            external_id, contractor_id, completed, _, _, _ = job_rows[j]
-            submitted = (completed + timedelta(seconds=float(data.response_delay[k]))).replace(microsecond=0)
-            csat, nps, ces = int(data.csat[k]), int(data.nps[k]), int(data.ces[k])
-            kept, comment = bool(data.kept[k]), data.response_comment[k]
-            answers = {"csat": csat, "nps": nps, "ces": ces, "promise_kept": kept, "comment": comment}
-            answers = {q.id: answers.get(q.id) for q in customer.questions}
-            responses.append((job_ids[external_id], contractor_id, completed, submitted, csat, nps, ces, kept,
-                              comment, json.dumps(answers, separators=(",", ":")), customer.version,
-                              "en", "demo"))
-        await insert_rows(
-            conn, "customer_responses",
-            CUSTOMER_RESPONSE_COLUMNS,
-            responses,
-        )
-        answered = set(data.response_job.tolist())
-        pending = [(job_rows[j][2], job_rows[j][3]) for j in range(total_jobs) if j not in answered]
-        if not pending:  # keep one live survey link to try
-            token = new_token()
-            await insert_rows(
-                conn, "jobs",
-                [("external_id", "text"), ("contractor_id", "int"), ("completed_at", "timestamptz"),
-                 ("token", "text"), ("expires_at", "timestamptz"), ("created_at", "timestamptz")],
-                [("J-live", contractor_ids[0], now, token, now + expiry, now)],
-            )
-            pending.append((now, token))
-            total_jobs += 1
-
-    key = await create_api_key(name="demo")
-    live_job = max(pending, key=lambda p: p[0])[1]
-    live_invite = invites[(weeks - 1) * n + data.open_invite][2]
-    return DemoResult(
-        api_key=key,
-        survey_url=f"{settings.base_url}/s/{live_job}",
-        pulse_url=f"{settings.base_url}/p/{live_invite}",
-        contractors=n,
-        waves=weeks,
-        invites=len(invites),
-        pulse_responses=len(answered_pulses),
-        jobs=total_jobs,
-        customer_responses=len(responses),
     )
 
 
