@@ -12,7 +12,7 @@ from dashboard.components import card, fmt, graph, hidden_cell, notice, page_hea
 from dashboard.figures import drivers_figure
 from models.settings import settings
 
-__all__ = ["drivers_view", "layout", "render"]
+__all__ = ["drivers_view", "layout", "ordered", "render"]
 
 dash.register_page(__name__, path="/drivers", name="Drivers", title="Drivers · Rapport", order=2)
 

@@ -27,7 +27,7 @@ from surveys.scoring import (
 )
 from surveys.scoring import nps as nps_score
 
-__all__ = ["customer_report"]
+__all__ = ["customer_report", "week_state"]
 
 # --- customer metrics -------------------------------------------------------------------
 
