@@ -10,10 +10,13 @@ import pytest
 
 from surveys import uncertainty as u
 from surveys.stats import StatisticsError
+from surveys.uncertainty import bootstrap, changes, intervals
+from surveys.uncertainty.bootstrap import _replicate_weights
 
 
 def test_doctests() -> None:
-    assert doctest.testmod(u).failed == 0
+    for module in (u, bootstrap, changes, intervals):
+        assert doctest.testmod(module).failed == 0
 
 
 def test_wilson_known_values_and_edges() -> None:
@@ -224,7 +227,7 @@ def test_the_batched_weights_are_johnsons() -> None:
     columns = np.column_stack([common + rng.normal(size=120) for _ in range(4)])
     y = columns @ [0.5, 0.2, 0.1, 0.0] + rng.normal(size=120)
     draws = rng.multinomial(120, np.full(120, 1 / 120), size=5).astype(float)
-    batched = u._replicate_weights(np.column_stack([columns, y]), draws)
+    batched = _replicate_weights(np.column_stack([columns, y]), draws)
     for row, counts in zip(batched, draws, strict=True):
         pick = np.repeat(np.arange(120), counts.astype(int))
         one = relative_weights({str(j): columns[pick, j].tolist() for j in range(4)}, y[pick].tolist())
