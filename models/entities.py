@@ -15,17 +15,22 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 __all__ = [
+    "Alert",
+    "AlertSubscription",
     "ApiKey",
     "AuditEntry",
     "Contractor",
     "CustomerResponse",
     "DashboardSession",
+    "FollowupCase",
+    "FollowupNote",
     "Job",
     "PulseInvite",
     "PulseItemAnswer",
     "PulseResponse",
     "PulseScore",
     "PulseWave",
+    "Reminder",
     "User",
 ]
 
@@ -58,6 +63,8 @@ class Job(Model):
     token = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()
     created_at = fields.DatetimeField(auto_now_add=True)
+    # how the brand reaches this customer (a CRM id): shown to follow-up staff, never to contractors
+    customer_ref = fields.CharField(max_length=200, null=True)
 
     class Meta:
         table = "jobs"
@@ -93,8 +100,6 @@ class CustomerResponse(Model):
     lang = fields.CharField(max_length=8, default="en")
     source = fields.CharField(max_length=16, default="web")
     submission_id = fields.CharField(max_length=64, null=True, unique=True)
-    handled_at = fields.DatetimeField(null=True)
-    handled_by = fields.CharField(max_length=100, null=True)
 
     class Meta:
         table = "customer_responses"
@@ -284,3 +289,98 @@ class AuditEntry(Model):
     class Meta:
         table = "audit_log"
         indexes = (Index(fields=("actor", "at")),)
+
+
+class FollowupCase(Model):
+    """What was done about one detractor answer: owner, root cause, closing outcome.
+
+    Every detractor answer is a case; this row exists once someone acts on it.
+    The case is named by its answer id (response_id) everywhere outside this table.
+    """
+
+    id = fields.IntField(primary_key=True)
+    response: fields.OneToOneRelation[CustomerResponse] = fields.OneToOneField(
+        "rapport.CustomerResponse", related_name="followup", on_delete=fields.CASCADE
+    )
+    assignee = fields.CharField(max_length=100, null=True)  # a dashboard user name
+    root_cause = fields.CharField(max_length=16, null=True)  # models.followup.ROOT_CAUSES
+    outcome = fields.TextField(null=True)
+    first_action_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True, db_index=True)
+    closed_by = fields.CharField(max_length=100, null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "followup_cases"
+
+
+class FollowupNote(Model):
+    """A note on a follow-up case: who wrote it, when."""
+
+    id = fields.IntField(primary_key=True)
+    case: fields.ForeignKeyRelation[FollowupCase] = fields.ForeignKeyField(
+        "rapport.FollowupCase", related_name="notes", on_delete=fields.CASCADE
+    )
+    author = fields.CharField(max_length=100)
+    at = fields.DatetimeField()
+    text = fields.TextField()
+
+    class Meta:
+        table = "followup_notes"
+
+
+class Reminder(Model):
+    """A reminder handed to the brand systems for one pulse link or one customer link."""
+
+    id = fields.IntField(primary_key=True)
+    invite: fields.ForeignKeyNullableRelation[PulseInvite] = fields.ForeignKeyField(
+        "rapport.PulseInvite", related_name="reminders", on_delete=fields.CASCADE, null=True
+    )
+    job: fields.ForeignKeyNullableRelation[Job] = fields.ForeignKeyField(
+        "rapport.Job", related_name="reminders", on_delete=fields.CASCADE, null=True
+    )
+    sent_at = fields.DatetimeField()
+
+    class Meta:
+        table = "reminders"
+        indexes = (Index(fields=("invite_id", "sent_at")), Index(fields=("job_id",)))
+
+
+class AlertSubscription(Model):
+    """What a dashboard user wants to be told about (models.alerts.KINDS)."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "rapport.User", related_name="alert_subscriptions", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=16)
+    regions = fields.JSONField(default=list)  # detractor: the regions watched
+    group_by = fields.CharField(max_length=16, null=True)  # cei_drop: region, service_type or tenure_band
+    threshold = fields.FloatField(null=True)  # cei_drop: points, response_rate: percent
+    after_response_id = fields.IntField(default=0)  # detractor: answers up to this one were looked at
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "alert_subscriptions"
+
+
+class Alert(Model):
+    """One alert raised for one subscription, once per subject (its key)."""
+
+    id = fields.IntField(primary_key=True)
+    subscription: fields.ForeignKeyRelation[AlertSubscription] = fields.ForeignKeyField(
+        "rapport.AlertSubscription", related_name="alerts", on_delete=fields.CASCADE
+    )
+    key = fields.CharField(max_length=200)
+    # a detractor alert goes with its answer when the customer or contractor is forgotten
+    response: fields.ForeignKeyNullableRelation[CustomerResponse] = fields.ForeignKeyField(
+        "rapport.CustomerResponse", related_name="alerts", on_delete=fields.CASCADE, null=True
+    )
+    at = fields.DatetimeField(db_index=True)
+    message = fields.TextField()
+    data = fields.JSONField(default=dict)
+    seen_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "alerts"
+        unique_together = (("subscription", "key"),)

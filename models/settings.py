@@ -45,6 +45,8 @@ class Settings:
     limit_login: tuple[RateLimitItem, ...]
     limit_login_address: tuple[RateLimitItem, ...]
     audit_days: int
+    followup_target_hours: int = 48
+    reminder_gap_days: int = 3
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -70,6 +72,8 @@ class Settings:
             limit_login=_limits(env, "RAPPORT_LIMIT_LOGIN", "5/5 minutes"),
             limit_login_address=_limits(env, "RAPPORT_LIMIT_LOGIN_ADDRESS", "30/hour"),
             audit_days=_positive_int(env, "RAPPORT_AUDIT_DAYS", 180),
+            followup_target_hours=_positive_int(env, "RAPPORT_FOLLOWUP_TARGET_HOURS", 48),
+            reminder_gap_days=_positive_int(env, "RAPPORT_REMINDER_GAP_DAYS", 3),
         )
 
     @functools.cached_property
