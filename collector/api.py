@@ -29,6 +29,7 @@ from surveys.validation import AnswerErrors, validate
 __all__ = ["OPENAPI_PATHS", "Outcome", "receive_answers", "routes", "survey_url"]
 
 MAX_ID = 128
+MAX_CUSTOMER_REF = 200  # jobs.customer_ref
 MAX_SUBMISSION_ID = 64
 MIN_YEAR, MAX_YEAR = 1900, 2200  # dates outside these are typing mistakes, and some overflow
 
@@ -261,6 +262,7 @@ async def post_job(request: Request) -> Response:
         external_id=_text(body, "external_id", limit=MAX_ID),  # type: ignore[arg-type]
         contractor=_text(body, "contractor", limit=MAX_ID),  # type: ignore[arg-type]
         completed_at=_datetime(body, "completed_at"),
+        customer_ref=_text(body, "customer_ref", required=False, limit=MAX_CUSTOMER_REF),
     )
     return JSONResponse(
         {
@@ -464,6 +466,11 @@ OPENAPI_PATHS: dict[str, Any] = {
                                 "external_id": _STR,
                                 "contractor": {"type": "string", "description": "The contractor's external id."},
                                 "completed_at": _DATETIME,
+                                "customer_ref": {
+                                    "type": "string", "maxLength": MAX_CUSTOMER_REF,
+                                    "description": "Optional: how the brand reaches the customer (a CRM id), "
+                                                   "shown to follow-up staff, never to contractors.",
+                                },
                             },
                         }
                     }

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
-from collector import analytics_api, api, forget, openapi, pages, transfer
+from collector import analytics_api, api, followups, forget, openapi, pages, transfer
 from collector.access import ApiKeyMiddleware, LinkLimits
 from collector.accesslog import AccessLog
 from collector.faults import exception_handlers, unavailable_headers
@@ -60,6 +60,7 @@ def create_app(database_url: str | None = None, *, rate_limits: RateLimits | Non
             *transfer.routes,
             *analytics_api.routes,
             *forget.routes,
+            *followups.routes,
             *openapi.routes,
         ],
         middleware=[

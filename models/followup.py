@@ -354,10 +354,10 @@ async def change_case(
     outcome = _clean(change.outcome, "outcome", MAX_OUTCOME)
     if change.root_cause is not _UNSET and change.root_cause is not None and change.root_cause not in ROOT_CAUSES:
         raise CaseError(f"root_cause must be one of {', '.join(ROOT_CAUSES)}")
-    if change.assignee is not _UNSET and change.assignee is not None:
-        if not isinstance(change.assignee, str) or not await User.filter(
-                username=change.assignee, disabled_at__isnull=True).exists():
-            raise CaseError(f"assignee must be an active dashboard user, not {change.assignee!r}")
+    if change.assignee is not _UNSET and change.assignee is not None and (
+            not isinstance(change.assignee, str)
+            or not await User.filter(username=change.assignee, disabled_at__isnull=True).exists()):
+        raise CaseError(f"assignee must be an active dashboard user, not {change.assignee!r}")
     at = now or datetime.now(UTC)
     async with in_transaction() as conn:
         if not await CustomerResponse.filter(detractor_q(), id=case_id).using_db(conn).exists():

@@ -114,6 +114,7 @@ Kind = Literal["contractors", "customer-responses", "pulse-responses"]
 KINDS: tuple[str, ...] = ("contractors", "customer-responses", "pulse-responses")
 MAX_ERRORS = 50
 MAX_ID = 128
+MAX_CUSTOMER_REF = 200  # jobs.customer_ref
 EXPORT_BATCH = 5000
 _YES = {"yes", "true", "1", "y"}
 _NO = {"no", "false", "0", "n"}
@@ -205,8 +206,9 @@ _NOTES = {
     "contractors": "Upsert by external_id. region, service_type and started_on (YYYY-MM-DD) may be "
                    "blank; active is yes or no (default yes).",
     "customer-responses": "A missing job is created (its contractor must exist); an existing job must "
-                          "belong to that contractor and be unanswered. source is accepted and ignored, "
-                          "so a customer-responses export re-imports as it is.",
+                          "belong to that contractor and be unanswered. customer_ref (how the brand reaches "
+                          "the customer, shown to follow-up staff only) is kept on a job the line creates. "
+                          "source is accepted and ignored, so a customer-responses export re-imports as it is.",
     "pulse-responses": "The wave must exist (POST /api/v1/waves) and contain submitted_at; the "
                        "contractor must exist. Optional questions may be left out.",
 }
@@ -277,6 +279,8 @@ def import_columns(kind: str) -> ImportColumns:
         example.update({q.id: _example_answer(q) for q in survey.questions})
         if kind == "customer-responses":
             ignored = ("source",)
+            optional += ("customer_ref",)
+            example["customer_ref"] = ""
         if any(q.skippable for q in survey.questions):
             notes += f" An index item may be {SKIP!r} (prefer not to say): it counts as unanswered."
     return ImportColumns(kind, required, optional, ignored, example, notes)
@@ -656,8 +660,11 @@ async def _import_customer(data: str | bytes | BinaryIO) -> ImportResult:
     # report their errors in the same pass as the line's own; all complete when no error
     parsed: list[tuple[int, str, str, datetime, datetime, dict[str, Any]]] = []
     first_line: dict[str, int] = {}
+    customer_refs: dict[str, str | None] = {}
     for number, line in _lines(records, index, errors):
         job = line.text("job_external_id")
+        if job is not None:
+            customer_refs[job] = line.text("customer_ref", required=False, limit=MAX_CUSTOMER_REF)
         contractor = line.text("contractor_external_id")
         completed = line.instant("completed_at")
         submitted = line.instant("submitted_at")
@@ -699,7 +706,8 @@ async def _import_customer(data: str | bytes | BinaryIO) -> ImportResult:
             stored = jobs.get(job)
             if stored is None:
                 if completed is not None:
-                    new_jobs.append((job, contractor_id, completed, new_token(), completed + expiry, completed))
+                    new_jobs.append((job, contractor_id, completed, new_token(), completed + expiry,
+                                     customer_refs.get(job)))
             elif stored["contractor_id"] != contractor_id:
                 errors.add(number, "contractor_external_id",
                            f"job {job!r} belongs to another contractor in the database")
@@ -710,8 +718,9 @@ async def _import_customer(data: str | bytes | BinaryIO) -> ImportResult:
         created = await insert_rows(
             conn, "jobs",
             [("external_id", "text"), ("contractor_id", "int"), ("completed_at", "timestamptz"),
-             ("token", "text"), ("expires_at", "timestamptz"), ("created_at", "timestamptz")],
-            [(*j[:5], now) for j in new_jobs],
+             ("token", "text"), ("expires_at", "timestamptz"), ("customer_ref", "text"),
+             ("created_at", "timestamptz")],
+            [(*j, now) for j in new_jobs],
             returning=("id", "external_id"),
         )
         job_ids = {r["external_id"]: (r["id"], None) for r in created}
