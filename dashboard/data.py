@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 
 from models import analytics, followup
 from models.db import side_by_side
-from models.entities import Contractor
+from models.entities import Contractor, User
 from models.queries import survey_in_force
 from models.settings import settings
 from surveys.schema import localize
@@ -45,17 +45,20 @@ __all__ = [
     "Filters",
     "LoopRunner",
     "Runner",
+    "assignees",
+    "change_followup",
     "current_runner",
     "current_user",
     "customer_view",
     "default_filters",
-    "detractors",
     "drivers_view",
     "filter_options",
     "filters_for",
+    "followup_case",
+    "followup_cases",
+    "followup_timing",
     "linkage_by_lag",
     "linkage_view",
-    "mark_detractor",
     "overview_view",
     "segments_view",
 ]
@@ -63,7 +66,7 @@ __all__ = [
 T = TypeVar("T")
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]
 RUNNER_KEY = "RAPPORT_RUN"
-DETRACTOR_ROWS = 200  # the newest first, twenty to a page
+CASES_PER_PAGE = 20
 DEFAULT_DAYS = 28  # four weeks: recent enough to act on, with a previous period to compare
 
 
@@ -281,24 +284,52 @@ def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, 
     return run(both())  # type: ignore[no-any-return]
 
 
-def detractors(run: Runner, filters: Filters, *, handled: bool | None) -> list[followup.Detractor]:
-    """Recent detractors under the filters; the tenure band is the analytics' own
-    (`analytics.tenure_band` at the window's end), applied as a set of contractors."""
+async def _tenure_ids(filters: Filters) -> list[int] | None:
+    """The contractors of the filters' tenure band (the analytics' own band at the
+    window's end), or None when no band is chosen."""
+    if not filters.tenure_band:
+        return None
+    return [c["id"] for c in await Contractor.all().values("id", "started_on")
+            if analytics.tenure_band(c["started_on"], filters.end) == filters.tenure_band]
 
-    async def read() -> list[followup.Detractor]:
-        ids = None
-        if filters.tenure_band:
-            ids = [c["id"] for c in await Contractor.all().values("id", "started_on")
-                   if analytics.tenure_band(c["started_on"], filters.end) == filters.tenure_band]
-        return await followup.recent_detractors(
-            start=filters.start, end=filters.end, handled=handled, region=filters.region,
-            service_type=filters.service_type, contractor_ids=ids, limit=DETRACTOR_ROWS)
+
+def followup_cases(run: Runner, filters: Filters, *, show: str, sort: str, search: str | None,
+                   page: int, page_size: int = CASES_PER_PAGE) -> followup.CasePage:
+    """One page of the follow-up cases answered in the period, with the total."""
+
+    async def read() -> followup.CasePage:
+        return await followup.find_cases(
+            start=filters.start, end=filters.end, show=show, sort=sort, search=search, region=filters.region,
+            service_type=filters.service_type, contractor_ids=await _tenure_ids(filters), page=page,
+            page_size=page_size)
 
     return run(read())  # type: ignore[no-any-return]
 
 
-def mark_detractor(run: Runner, *, response_id: int, handled: bool, by: str) -> bool:
-    return run(followup.mark_handled(response_id=response_id, handled=handled, by=by))  # type: ignore[no-any-return]
+def followup_timing(run: Runner, filters: Filters, *, segment: str) -> list[followup.SegmentTiming]:
+    """Time to first action and to close per segment, against RAPPORT_FOLLOWUP_TARGET_HOURS."""
+
+    async def read() -> list[followup.SegmentTiming]:
+        return await followup.timing_by_segment(
+            segment=segment, target_hours=settings.followup_target_hours, start=filters.start, end=filters.end,
+            region=filters.region, service_type=filters.service_type, contractor_ids=await _tenure_ids(filters))
+
+    return run(read())  # type: ignore[no-any-return]
+
+
+def followup_case(run: Runner, *, case_id: int) -> followup.Case:
+    return run(followup.get_case(case_id=case_id))  # type: ignore[no-any-return]
+
+
+def change_followup(run: Runner, *, case_id: int, change: followup.CaseChange, by: str) -> followup.Case:
+    """Apply one change to a case as the signed-in user (CaseError / CaseNotFound if it cannot be made)."""
+    return run(followup.change_case(case_id=case_id, change=change, by=by))  # type: ignore[no-any-return]
+
+
+def assignees(run: Runner) -> list[str]:
+    """The dashboard users a case can be assigned to (the active ones)."""
+    return run(User.filter(disabled_at__isnull=True).order_by("username")  # type: ignore[no-any-return]
+               .values_list("username", flat=True))
 
 
 def dimension_levers(lang: str = "en") -> list[dict[str, str]]:
