@@ -45,7 +45,6 @@ __all__ = [
     "Filters",
     "LoopRunner",
     "Runner",
-    "assignees",
     "change_followup",
     "current_runner",
     "current_user",
@@ -55,8 +54,7 @@ __all__ = [
     "filter_options",
     "filters_for",
     "followup_case",
-    "followup_cases",
-    "followup_timing",
+    "followup_view",
     "linkage_by_lag",
     "linkage_view",
     "overview_view",
@@ -293,26 +291,22 @@ async def _tenure_ids(filters: Filters) -> list[int] | None:
             if analytics.tenure_band(c["started_on"], filters.end) == filters.tenure_band]
 
 
-def followup_cases(run: Runner, filters: Filters, *, show: str, sort: str, search: str | None,
-                   page: int, page_size: int = CASES_PER_PAGE) -> followup.CasePage:
-    """One page of the follow-up cases answered in the period, with the total."""
+def followup_view(run: Runner, filters: Filters, *, show: str, sort: str, search: str | None, page: int,
+                  segment: str, page_size: int = CASES_PER_PAGE) -> dict[str, Any]:
+    """One page of the follow-up cases answered in the period with their total ("cases"),
+    time to act per segment against RAPPORT_FOLLOWUP_TARGET_HOURS ("timing") and the
+    users a case can be assigned to ("assignees"), in one hop to the loop."""
 
-    async def read() -> followup.CasePage:
-        return await followup.find_cases(
+    async def read() -> dict[str, Any]:
+        ids = await _tenure_ids(filters)
+        cases = await followup.find_cases(
             start=filters.start, end=filters.end, show=show, sort=sort, search=search, region=filters.region,
-            service_type=filters.service_type, contractor_ids=await _tenure_ids(filters), page=page,
-            page_size=page_size)
-
-    return run(read())  # type: ignore[no-any-return]
-
-
-def followup_timing(run: Runner, filters: Filters, *, segment: str) -> list[followup.SegmentTiming]:
-    """Time to first action and to close per segment, against RAPPORT_FOLLOWUP_TARGET_HOURS."""
-
-    async def read() -> list[followup.SegmentTiming]:
-        return await followup.timing_by_segment(
+            service_type=filters.service_type, contractor_ids=ids, page=page, page_size=page_size)
+        timing = await followup.timing_by_segment(
             segment=segment, target_hours=settings.followup_target_hours, start=filters.start, end=filters.end,
-            region=filters.region, service_type=filters.service_type, contractor_ids=await _tenure_ids(filters))
+            region=filters.region, service_type=filters.service_type, contractor_ids=ids)
+        users = await User.filter(disabled_at__isnull=True).order_by("username").values_list("username", flat=True)
+        return {"cases": cases, "timing": timing, "assignees": list(users)}
 
     return run(read())  # type: ignore[no-any-return]
 
@@ -324,12 +318,6 @@ def followup_case(run: Runner, *, case_id: int) -> followup.Case:
 def change_followup(run: Runner, *, case_id: int, change: followup.CaseChange, by: str) -> followup.Case:
     """Apply one change to a case as the signed-in user (CaseError / CaseNotFound if it cannot be made)."""
     return run(followup.change_case(case_id=case_id, change=change, by=by))  # type: ignore[no-any-return]
-
-
-def assignees(run: Runner) -> list[str]:
-    """The dashboard users a case can be assigned to (the active ones)."""
-    return run(User.filter(disabled_at__isnull=True).order_by("username")  # type: ignore[no-any-return]
-               .values_list("username", flat=True))
 
 
 def dimension_levers(lang: str = "en") -> list[dict[str, str]]:

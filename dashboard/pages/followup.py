@@ -93,9 +93,9 @@ def _choice(label: str, id_: str, labels: dict[str, str], current: str, query: d
             key: str) -> html.Nav:
     return html.Nav(className="followup-choice", id=id_, **{"aria-label": label}, children=[
         html.Span(label, className="control-label"),
-        *[dcc.Link(text, href=href(query, **{key: value}), id=f"{id_}-{value}",
-                   className="chip chip-active" if value == current else "chip",
-                   **({"aria-current": "true"} if value == current else {}))
+        *[html.Span(text, id=f"{id_}-{value}", className="chip chip-active", **{"aria-current": "true"})
+          if value == current else dcc.Link(text, href=href(query, **{key: value}), id=f"{id_}-{value}",
+                                            className="chip")
           for value, text in labels.items()],
     ])
 
@@ -109,12 +109,12 @@ def followup_view(query: dict[str, Any] | None) -> Any:
     query = query or {}
     filters = data.filters_for(run, query)
     chosen = controls_of(query)
-    found = data.followup_cases(run, filters, show=chosen["show"], sort=chosen["sort"], search=chosen["q"] or None,
-                                page=chosen["page"])
-    timing = data.followup_timing(run, filters, segment="service_type" if filters.region else "region")
-    users = data.assignees(run)
+    segment = "service_type" if filters.region else "region"
+    view = data.followup_view(run, filters, show=chosen["show"], sort=chosen["sort"], search=chosen["q"] or None,
+                              page=chosen["page"], segment=segment)
+    found = view["cases"]
     return render(found.cases, total=found.total, page=found.page, pages=found.pages, query=query, chosen=chosen,
-                  filters=filters, timing=timing, users=users, segment="service_type" if filters.region else "region")
+                  filters=filters, timing=view["timing"], users=view["assignees"], segment=segment)
 
 
 def render(cases: list[Case], *, total: int, page: int, pages: int, query: dict[str, Any], chosen: dict[str, Any],

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -143,19 +145,101 @@ def test_a_four_contractor_region_stays_hidden(page: Any, server: LiveServer) ->
     expect(page.locator("#drivers-empty")).to_be_visible()
 
 
-def test_a_detractor_is_marked_handled(page: Any, server: LiveServer) -> None:
-    page.goto(server.base + "/dashboard/followup")
-    table = page.locator("#followup-rows")
-    job = page.locator("#followup-rows td[data-dash-column=job]").first.inner_text()
-    page.locator("#followup-rows td[data-dash-column=action]").first.click()
-    expect(page.locator("#followup-status")).to_have_text("Marked handled.")
-    expect(table).not_to_contain_text(job)
-    page.get_by_label("Handled").check()
-    row = page.locator("#followup-rows tr", has_text=job)
-    expect(row).to_contain_text("handled by lead")
-    row.locator("td[data-dash-column=action]").click()
-    expect(page.locator("#followup-status")).to_have_text("Moved back to the to-do list.")
-    expect(page.locator("#followup-rows, #followup-empty").first).not_to_contain_text(job)
+@pytest.fixture(scope="module")
+def collector(server: LiveServer) -> Iterator[LiveServer]:
+    """The collector on the same database, serving the survey links."""
+    url = server.env["DATABASE_URL"]
+    with LiveServer(url, command=("collector.cli", "serve")) as live:
+        yield live
+
+
+def _new_job(url: str, external_id: str) -> str:
+    """A job of an existing contractor, with the brand's customer reference: its survey token."""
+
+    async def make() -> str:
+        from models.db import database
+        from models.entities import Contractor
+        from models.queries import now_utc, register_job
+
+        async with database(url):
+            contractor = await Contractor.filter(region="North").order_by("id").first()
+            assert contractor is not None
+            job, _ = await register_job(external_id=external_id, contractor=contractor.external_id,
+                                        completed_at=now_utc() - timedelta(hours=2), customer_ref="CRM-4242")
+            return job.token
+
+    with ThreadPoolExecutor(1) as thread:  # Playwright's loop runs in this thread
+        return thread.submit(asyncio.run, make()).result()
+
+
+def test_a_detractor_from_a_survey_link_is_assigned_noted_and_closed_by_keyboard_at_820_px(
+        browser: Any, server: LiveServer, collector: LiveServer) -> None:
+    token = _new_job(server.env["DATABASE_URL"], "JOB-BROWSER-1")
+    context = browser.new_context(viewport={"width": 820, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    # the customer answers through their link: NPS 2, CSAT 1
+    page.goto(f"{collector.base}/s/{token}")
+    for label in ("q-csat-1", "q-nps-2", "q-ces-2", "q-promise_kept-no"):
+        page.click(f"label[for={label}]")
+    page.fill("#q-comment", "Nobody came and nobody called.")
+    page.click("button[type=submit]")
+    expect(page.locator("body")).to_contain_text("Thank")
+    # the lead finds the case by its job
+    sign_in(page, server.base)
+    today = date.today()
+    page.goto(f"{server.base}/dashboard/followup?from={today - timedelta(days=2)}&to={today}&q=JOB-BROWSER-1")
+    expect(page.locator("#followup-total")).to_contain_text("1 open case")
+    case = page.locator("#followup-rows li.case", has_text="JOB-BROWSER-1")
+    expect(case).to_contain_text("Nobody came and nobody called.")
+    expect(case).to_contain_text("NPS 2")
+    state = case.locator(".case-state")
+    expect(state).to_contain_text("Open")
+    expect(state).to_contain_text("customer ref CRM-4242")
+    no_sideways_scroll = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    assert page.evaluate(no_sideways_scroll)
+    # everything by keyboard: open the disclosure, choose the assignee, press the buttons
+    summary = case.locator("summary")
+    summary.focus()
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # a visible focus ring
+    page.keyboard.press("Enter")
+    assign = case.get_by_role("button", name="Assign", exact=True)
+    expect(assign).to_be_visible()
+    assert page.evaluate(no_sideways_scroll)
+    page.keyboard.press("Tab")  # into the assignee dropdown
+    page.keyboard.press("Enter")
+    page.keyboard.type("lead")  # narrows the options
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    assign.focus()
+    page.keyboard.press("Enter")
+    expect(state).to_contain_text("assigned to lead")
+    case.locator("textarea").focus()
+    page.keyboard.type("Called the customer; a new visit is booked.")
+    case.get_by_role("button", name="Add note").focus()
+    page.keyboard.press("Enter")
+    expect(state).to_contain_text("lead, ")
+    expect(state).to_contain_text("Called the customer; a new visit is booked.")
+    case.get_by_label("Process").focus()
+    page.keyboard.press("Space")
+    case.get_by_role("button", name="Save root cause").focus()
+    page.keyboard.press("Enter")
+    expect(state).to_contain_text("root cause: Process")
+    case.locator("input[type=text]").focus()
+    page.keyboard.type("Visit rebooked, fee refunded")
+    case.get_by_role("button", name="Close case").focus()
+    page.keyboard.press("Enter")
+    expect(state).to_contain_text("Closed")
+    expect(state).to_contain_text("closed by lead")
+    # the URL holds the controls: the closed list shows it, the open one no longer does
+    page.get_by_role("link", name="Closed", exact=True).focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"show=closed"))
+    expect(page.locator("#followup-rows li.case", has_text="JOB-BROWSER-1")).to_contain_text("Visit rebooked")
+    page.goto(page.url.replace("show=closed", "show=open"))
+    expect(page.locator("#followup-empty")).to_be_visible()
+    context.close()
 
 
 def test_every_view_draws_under_the_content_security_policy(browser: Any, server: LiveServer) -> None:
