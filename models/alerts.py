@@ -20,16 +20,14 @@ All functions are async and take keyword-only arguments.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models import analytics
+from models import analytics, outbox
 from models.entities import (
     Alert,
     AlertSubscription,
@@ -62,8 +60,6 @@ EVENTS = {"detractor": "alert.detractor", "cei_drop": "alert.cei_drop", "respons
 CEI_GROUPS = ("region", "service_type", "tenure_band")
 CLOSING_WITHIN = timedelta(days=1)  # response-rate alerts: a wave closing within this long
 CEI_LOOKBACK_DAYS = 400  # the closed waves compared are found among those of this many days
-
-Emitter = Callable[[str, dict[str, Any], BaseDBAsyncClient], Awaitable[Any]]
 
 
 class AlertError(ValueError):
@@ -160,7 +156,7 @@ async def mark_seen(*, username: str, now: datetime | None = None) -> int:
 
 
 async def _record(subscription: AlertSubscription, user: str, *, key: str, message: str, data: dict[str, Any],
-                  at: datetime, emit: Emitter | None, response_id: int | None = None) -> RaisedAlert | None:
+                  at: datetime, response_id: int | None = None) -> RaisedAlert | None:
     """The alert stored with its webhook event, once per (subscription, key)."""
     if await Alert.filter(subscription_id=subscription.id, key=key).exists():
         return None
@@ -169,14 +165,13 @@ async def _record(subscription: AlertSubscription, user: str, *, key: str, messa
             alert = await Alert.create(subscription_id=subscription.id, key=key, message=message, data=data, at=at,
                                        response_id=response_id, using_db=conn)
             raised = _raised(alert, user, subscription.kind)
-            if emit is not None:
-                await emit(EVENTS[subscription.kind], raised.event(), conn)
+            await outbox.emit(EVENTS[subscription.kind], raised.event(), using_db=conn, now=at)
     except IntegrityError:  # raised at the same moment by another evaluation
         return None
     return raised
 
 
-async def evaluate_alerts(*, now: datetime | None = None, emit: Emitter | None = None) -> list[RaisedAlert]:
+async def evaluate_alerts(*, now: datetime | None = None) -> list[RaisedAlert]:
     """Raise every alert due now (the worker's periodic job); returns those raised."""
     at = now or datetime.now(UTC)
     subscriptions = await AlertSubscription.filter(user__disabled_at__isnull=True).select_related("user")
@@ -185,19 +180,19 @@ async def evaluate_alerts(*, now: datetime | None = None, emit: Emitter | None =
     for s in subscriptions:
         by_kind.setdefault(s.kind, []).append(s)
     for s in by_kind.get("detractor", []):
-        raised += await _detractors(s, at, emit)
+        raised += await _detractors(s, at)
     if by_kind.get("cei_drop"):
         drops = await _cei_changes(at)
         for s in by_kind["cei_drop"]:
-            raised += await _cei_drops(s, drops, at, emit)
+            raised += await _cei_drops(s, drops, at)
     if by_kind.get("response_rate"):
         rates = await _closing_rates(at)
         for s in by_kind["response_rate"]:
-            raised += await _low_rates(s, rates, at, emit)
+            raised += await _low_rates(s, rates, at)
     return raised
 
 
-async def _detractors(s: AlertSubscription, at: datetime, emit: Emitter | None) -> list[RaisedAlert]:
+async def _detractors(s: AlertSubscription, at: datetime) -> list[RaisedAlert]:
     newest = await CustomerResponse.filter(id__gt=s.after_response_id).order_by("-id").first()
     if newest is None:
         return []
@@ -212,7 +207,7 @@ async def _detractors(s: AlertSubscription, at: datetime, emit: Emitter | None) 
         message = (f"Detractor in {row.contractor.region}: job {row.job.external_id} "
                    f"({row.contractor.name}), NPS {_or_dash(row.nps)}, CSAT {_or_dash(row.csat)}")
         made = await _record(s, s.user.username, key=f"response:{row.id}", message=message, data=data, at=at,
-                             emit=emit, response_id=row.id)
+                             response_id=row.id)
         if made:
             out.append(made)
     await AlertSubscription.filter(id=s.id, after_response_id__lt=newest.id).update(after_response_id=newest.id)
@@ -255,8 +250,7 @@ async def _cei_changes(at: datetime) -> list[_CeiChange]:
     ]
 
 
-async def _cei_drops(s: AlertSubscription, changes: list[_CeiChange], at: datetime,
-                     emit: Emitter | None) -> list[RaisedAlert]:
+async def _cei_drops(s: AlertSubscription, changes: list[_CeiChange], at: datetime) -> list[RaisedAlert]:
     out = []
     for c in changes:
         drop = c.before - c.after
@@ -267,7 +261,7 @@ async def _cei_drops(s: AlertSubscription, changes: list[_CeiChange], at: dateti
         message = (f"CEI of {c.group} fell {drop:.1f} points, {c.before:.1f} → {c.after:.1f} "
                    f"({c.before_wave} → {c.after_wave})")
         made = await _record(s, s.user.username, key=f"cei:{c.after_wave}:{c.group_by}:{c.group}",
-                             message=message, data=data, at=at, emit=emit)
+                             message=message, data=data, at=at)
         if made:
             out.append(made)
     return out
@@ -295,8 +289,7 @@ async def _closing_rates(at: datetime) -> list[_Rate]:
     return out
 
 
-async def _low_rates(s: AlertSubscription, rates: list[_Rate], at: datetime,
-                     emit: Emitter | None) -> list[RaisedAlert]:
+async def _low_rates(s: AlertSubscription, rates: list[_Rate], at: datetime) -> list[RaisedAlert]:
     out = []
     for r in rates:
         if s.threshold is None or r.percent >= s.threshold:
@@ -305,7 +298,7 @@ async def _low_rates(s: AlertSubscription, rates: list[_Rate], at: datetime,
                 "answered": r.answered, "response_rate_pct": round(r.percent, 1)}
         message = (f"Wave {r.wave} closes {r.closes_at:%d %b %H:%M} UTC with {r.percent:.0f} % answered "
                    f"(under {s.threshold:g} %)")
-        made = await _record(s, s.user.username, key=f"rate:{r.wave}", message=message, data=data, at=at, emit=emit)
+        made = await _record(s, s.user.username, key=f"rate:{r.wave}", message=message, data=data, at=at)
         if made:
             out.append(made)
     return out

@@ -32,6 +32,8 @@ __all__ = [
     "PulseWave",
     "Reminder",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
 
 
@@ -384,3 +386,52 @@ class Alert(Model):
     class Meta:
         table = "alerts"
         unique_together = (("subscription", "key"),)
+
+
+class WebhookEndpoint(Model):
+    """A brand system that receives events: its URL, the events it wants and the secret that signs them."""
+
+    # The secret is kept as it is (signing needs it) and shown once, when the endpoint
+    # is added. `events` is the event names between commas, with commas at both ends
+    # (",a,b,"), so the outbox finds the subscribers in the same statement that writes.
+    # `claimed_by` and `claimed_until` are the lease of the one worker delivering to it.
+
+    id = fields.IntField(primary_key=True)
+    url = fields.CharField(max_length=2000)
+    secret = fields.CharField(max_length=100)
+    events = fields.CharField(max_length=2000)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    claimed_by = fields.CharField(max_length=64, null=True)
+    claimed_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "webhook_endpoints"
+
+
+class WebhookDelivery(Model):
+    """One event for one endpoint (the transactional outbox): written with what it reports, sent by the worker."""
+
+    # `payload` is the exact body sent (the signature covers it), so a retry or a
+    # replay sends the same bytes. Delivered in `id` order per endpoint.
+
+    id = fields.BigIntField(primary_key=True)
+    endpoint: fields.ForeignKeyRelation[WebhookEndpoint] = fields.ForeignKeyField(
+        "rapport.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    event_id = fields.CharField(max_length=36)
+    event = fields.CharField(max_length=64)
+    payload = fields.TextField()
+    created_at = fields.DatetimeField()
+    status = fields.CharField(max_length=16, default="pending")  # pending, delivered or failed
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    retry_since = fields.DatetimeField()  # retried from then (its creation or replay) until the worker's window ends
+    last_attempt_at = fields.DatetimeField(null=True)
+    last_status = fields.SmallIntField(null=True)  # the HTTP status of the last attempt, if one came back
+    last_error = fields.CharField(max_length=300, null=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "webhook_outbox"
+        unique_together = (("endpoint", "event_id"),)
+        indexes = (Index(fields=("endpoint_id", "status", "id")), Index(fields=("status", "created_at")))

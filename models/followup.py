@@ -18,15 +18,15 @@ All functions are async and take keyword-only arguments.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
+from models import outbox
 from models.entities import CustomerResponse, FollowupCase, FollowupNote, User
 from surveys.scoring import CSAT_LOW_MAX, DETRACTOR_MAX
 
@@ -54,14 +54,10 @@ ROOT_CAUSES = ("contractor", "process", "platform", "other")
 SHOW = ("open", "closed", "all")
 SORTS = ("oldest", "newest", "contractor", "job")
 SEGMENTS = ("region", "service_type")
-CLOSED_EVENT = "followup.closed"
+CLOSED_EVENT = outbox.FOLLOWUP_CLOSED
 MAX_NOTE = 4000
 MAX_OUTCOME = 1000
 MAX_PAGE_SIZE = 500
-
-# Called with (event, data, connection) inside the transaction that closes a
-# case: the outbox's emit, so the event is stored with the close or not at all.
-Emitter = Callable[[str, dict[str, Any], BaseDBAsyncClient], Awaitable[Any]]
 
 
 class CaseError(ValueError):
@@ -338,13 +334,12 @@ async def change_case(
     change: CaseChange,
     by: str,
     now: datetime | None = None,
-    emit: Emitter | None = None,
 ) -> Case:
     """Apply `change` to the case, by `by` (a dashboard user or an API key's name).
 
-    The first change of any kind is the case's first action. Closing calls
-    `emit(CLOSED_EVENT, case, connection)` inside the same transaction, so the
-    event is stored with the close or not at all.
+    The first change of any kind is the case's first action. Closing queues
+    `followup.closed` in the outbox inside the same transaction, so the event
+    is stored with the close or not at all.
     """
     if change.is_empty():
         raise CaseError("nothing to change: send assignee, note, root_cause, outcome or reopen")
@@ -386,8 +381,8 @@ async def change_case(
             await FollowupNote.create(case_id=state.id, author=by[:100], at=at, text=note, using_db=conn)
         case = (await _cases(await CustomerResponse.filter(id=case_id).using_db(conn)
                              .select_related("job", "contractor")))[0]
-        if outcome is not None and emit is not None:
-            await emit(CLOSED_EVENT, closed_payload(case), conn)
+        if outcome is not None:
+            await outbox.emit(CLOSED_EVENT, closed_payload(case), using_db=conn, now=at)
     return case
 
 

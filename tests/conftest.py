@@ -39,6 +39,8 @@ TABLES = (
     "reminders",
     "followup_notes",
     "followup_cases",
+    "webhook_outbox",
+    "webhook_endpoints",
     "pulse_item_answers",
     "pulse_scores",
     "pulse_responses",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from models.entities import CustomerResponse, FollowupCase, FollowupNote, Job
+from models import outbox
+from models.entities import CustomerResponse, FollowupCase, FollowupNote, Job, WebhookDelivery, WebhookEndpoint
 from models.followup import (
     CaseChange,
     CaseError,
@@ -147,3 +149,24 @@ async def test_forgetting_the_contractor_takes_their_cases_and_notes(db: str) ->
     await change_case(case_id=case.id, change=CaseChange(note="their customer"), by="lead")
     await forget_contractor(external_id=case.contractor_external_id)
     assert await FollowupCase.all().count() == 0 and await FollowupNote.all().count() == 0
+
+
+async def test_closing_queues_followup_closed_in_the_same_transaction(db: str) -> None:
+    await _world()
+    await WebhookEndpoint.create(url="http://crm.test/hook", secret="whsec_test",
+                                 events=outbox.events_column(["followup.closed"]))
+    case = (await find_cases()).cases[0]
+    await Job.filter(external_id=case.job_external_id).update(customer_ref="CRM-7")
+    await change_case(case_id=case.id, change=CaseChange(note="called", root_cause="platform"), by="lead")
+    assert await WebhookDelivery.all().count() == 0  # only the close is an event
+    await change_case(case_id=case.id, change=CaseChange(outcome="app bug fixed, voucher sent"), by="lead")
+    [row] = await WebhookDelivery.all()
+    body = json.loads(row.payload)
+    assert body["type"] == "followup.closed"
+    data = body["data"]
+    assert (data["id"], data["job"], data["customer_ref"], data["root_cause"], data["outcome"]) == (
+        case.id, case.job_external_id, "CRM-7", "platform", "app bug fixed, voucher sent")
+    assert "notes" not in data
+    with pytest.raises(CaseError):  # a refused close queues nothing
+        await change_case(case_id=case.id, change=CaseChange(outcome="twice"), by="lead")
+    assert await WebhookDelivery.all().count() == 1

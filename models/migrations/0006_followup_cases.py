@@ -45,7 +45,7 @@ async def restore_indexes(apps, schema_editor) -> None:  # type: ignore[no-untyp
 
 
 class Migration(migrations.Migration):
-    dependencies = [('rapport', '0004_pulse_responses_keep_their_groups')]
+    dependencies = [('rapport', '0005_outbox')]
 
     initial = False
 

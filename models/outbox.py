@@ -1,0 +1,153 @@
+"""The transactional outbox: an event is written in the transaction of what it reports.
+
+`emit(event, data)` writes one `webhook_outbox` row per endpoint subscribed to
+the event, in one INSERT ... SELECT on the caller's connection: inside
+`in_transaction()` (or with its `using_db`) the rows commit or roll back with
+the response, the case or the wave they report, so no event is ever sent for
+something that was not stored, and none is lost for something that was. The
+worker (models.webhooks, collector.worker) delivers the rows later.
+
+The body each row will carry is fixed here, once: `{"id", "type", "created_at",
+"data"}`, so every retry and replay sends the same bytes and the same event id
+(the one a receiver de-duplicates on). docs/webhooks.md describes the events.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from models.db import connection
+
+__all__ = [
+    "ALERT_ALL",
+    "CUSTOMER_RESPONSE_CREATED",
+    "CUSTOMER_RESPONSE_DETRACTOR",
+    "EVENTS",
+    "FOLLOWUP_CLOSED",
+    "PULSE_WAVE_CLOSED",
+    "UnknownEvent",
+    "check_event",
+    "emit",
+    "encode",
+    "events_column",
+    "events_of",
+]
+
+CUSTOMER_RESPONSE_CREATED = "customer_response.created"
+CUSTOMER_RESPONSE_DETRACTOR = "customer_response.detractor"
+FOLLOWUP_CLOSED = "followup.closed"
+PULSE_WAVE_CLOSED = "pulse_wave.closed"
+# The events with a fixed name. Alerts are a family: `alert.<name>` (the alert
+# subscriptions name them), and an endpoint may subscribe to `alert.*`, every alert.
+EVENTS = (CUSTOMER_RESPONSE_CREATED, CUSTOMER_RESPONSE_DETRACTOR, FOLLOWUP_CLOSED, PULSE_WAVE_CLOSED)
+ALERT_ALL = "alert.*"
+_ALERT = re.compile(r"alert\.[a-z][a-z0-9_]{0,50}")
+
+
+class UnknownEvent(ValueError):
+    """An event name Rapport does not send."""
+
+
+def check_event(event: str, *, subscribing: bool = False) -> str:
+    """The event name if Rapport sends it (or, when `subscribing`, `alert.*`); else UnknownEvent.
+
+    >>> check_event("customer_response.created")
+    'customer_response.created'
+    >>> check_event("alert.detractor_in_region")
+    'alert.detractor_in_region'
+    >>> check_event("alert.*", subscribing=True)
+    'alert.*'
+    """
+    if event in EVENTS or _ALERT.fullmatch(event) or (subscribing and event == ALERT_ALL):
+        return event
+    known = ", ".join((*EVENTS, "alert.<name>", ALERT_ALL))
+    raise UnknownEvent(f"unknown event {event!r}; the events are {known}")
+
+
+def events_column(events: Iterable[str]) -> str:
+    """The `webhook_endpoints.events` text for a set of event names: ",a,b,".
+
+    >>> events_column(["pulse_wave.closed", "customer_response.created", "pulse_wave.closed"])
+    ',customer_response.created,pulse_wave.closed,'
+    """
+    names = sorted({check_event(event.strip(), subscribing=True) for event in events if event.strip()})
+    if not names:
+        raise UnknownEvent("name at least one event")
+    return "," + ",".join(names) + ","
+
+
+def events_of(column: str) -> list[str]:
+    """The event names of a `webhook_endpoints.events` text.
+
+    >>> events_of(",customer_response.created,pulse_wave.closed,")
+    ['customer_response.created', 'pulse_wave.closed']
+    """
+    return [name for name in column.split(",") if name]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def encode(event_id: str, event: str, created_at: datetime, data: Mapping[str, Any]) -> str:
+    """The body of an event as it is stored and sent (compact JSON, UTF-8)."""
+    body = {"id": event_id, "type": event, "created_at": created_at.isoformat(), "data": dict(data)}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+def _like(text: str) -> str:
+    """`text` between commas as a LIKE pattern (ESCAPE '\\'): `_` and `%` are literal."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%,{escaped},%"
+
+
+def _emit_sql(dialect: str) -> str:
+    postgres = dialect == "postgres"
+
+    def param(n: int, pg_type: str) -> str:
+        return f"${n}::{pg_type}" if postgres else f"?{n}"
+
+    return (
+        "INSERT INTO webhook_outbox (endpoint_id, event_id, event, payload, created_at, status, attempts, "
+        "next_attempt_at, retry_since) "
+        f"SELECT id, {param(1, 'varchar')}, {param(2, 'varchar')}, {param(3, 'text')}, {param(4, 'timestamptz')}, "
+        f"'pending', 0, {param(4, 'timestamptz')}, {param(4, 'timestamptz')} FROM webhook_endpoints "
+        f"WHERE events LIKE {param(5, 'varchar')} ESCAPE '\\' OR events LIKE {param(6, 'varchar')} ESCAPE '\\'"
+    )
+
+
+_EMIT = {dialect: _emit_sql(dialect) for dialect in ("postgres", "sqlite")}
+
+
+async def emit(
+    event: str,
+    data: Mapping[str, Any],
+    *,
+    using_db: BaseDBAsyncClient | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Queue `event` with `data` for every endpoint subscribed to it, on the caller's
+    connection (its transaction): one statement, whether any endpoint listens or not.
+
+    `data` must be JSON (datetimes and dates become ISO 8601 text). An alert
+    `alert.<name>` also goes to the endpoints subscribed to `alert.*`.
+    """
+    check_event(event)
+    conn = using_db or connection()
+    created_at = now or datetime.now(UTC)
+    event_id = str(uuid.uuid4())
+    family = ALERT_ALL if event.startswith("alert.") else event
+    values = [event_id, event, encode(event_id, event, created_at, data), created_at, _like(event), _like(family)]
+    await conn.execute_query(_EMIT[conn.capabilities.dialect], values)
