@@ -84,6 +84,7 @@ def shell() -> html.Div:
                         method="POST",
                         action="/logout",
                         children=[
+                            _alerts_link(session.get("user", "")),
                             html.Span(session.get("user", ""), className="user-name", id="shell-user"),
                             dcc.Input(type="hidden", name="csrf", value=session.get("csrf", "")),
                             html.Button("Sign out", type="submit", className="button button-quiet"),
@@ -102,6 +103,14 @@ def shell() -> html.Div:
             ),
         ],
     )
+
+
+def _alerts_link(user: str) -> dcc.Link:
+    """The header's link to the user's alerts, with how many are not yet seen."""
+    unseen = data.alert_count(data.current_runner(), username=user) if user else 0
+    return dcc.Link(["Alerts ", html.Span(str(unseen), className="alerts-count" + (" alerts-new" if unseen else ""))],
+                    href=dash.get_relative_path("/alerts"), id="shell-alerts", className="nav-link",
+                    title=f"{unseen} new alert{'' if unseen == 1 else 's'}")
 
 
 def _filter_bar(options: dict[str, Any]) -> html.Section:

@@ -33,7 +33,7 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from models import analytics, followup
+from models import alerts, analytics, followup
 from models.db import side_by_side
 from models.entities import Contractor, User
 from models.queries import survey_in_force
@@ -45,6 +45,8 @@ __all__ = [
     "Filters",
     "LoopRunner",
     "Runner",
+    "alert_count",
+    "alerts_view",
     "change_followup",
     "current_runner",
     "current_user",
@@ -57,8 +59,11 @@ __all__ = [
     "followup_view",
     "linkage_by_lag",
     "linkage_view",
+    "mark_alerts_seen",
     "overview_view",
     "segments_view",
+    "subscribe_alert",
+    "unsubscribe_alert",
 ]
 
 T = TypeVar("T")
@@ -318,6 +323,37 @@ def followup_case(run: Runner, *, case_id: int) -> followup.Case:
 def change_followup(run: Runner, *, case_id: int, change: followup.CaseChange, by: str) -> followup.Case:
     """Apply one change to a case as the signed-in user (CaseError / CaseNotFound if it cannot be made)."""
     return run(followup.change_case(case_id=case_id, change=change, by=by))  # type: ignore[no-any-return]
+
+
+def alert_count(run: Runner, *, username: str) -> int:
+    """The user's alerts not yet seen (the header's count)."""
+    return run(alerts.unseen_count(username=username))  # type: ignore[no-any-return]
+
+
+def alerts_view(run: Runner, *, username: str) -> dict[str, Any]:
+    """The user's newest alerts ("alerts"), subscriptions ("subscriptions") and the regions to choose from."""
+
+    async def read() -> dict[str, Any]:
+        return {"alerts": await alerts.alerts_for(username=username),
+                "subscriptions": await alerts.subscriptions_for(username=username),
+                "regions": (await analytics.filter_options()).get("regions", [])}
+
+    return run(read())  # type: ignore[no-any-return]
+
+
+def subscribe_alert(run: Runner, *, username: str, kind: str, regions: list[str] | None, group_by: str | None,
+                    threshold: float | None) -> Any:
+    """Subscribe the user (AlertError says what is missing)."""
+    return run(alerts.subscribe(username=username, kind=kind, regions=regions, group_by=group_by,
+                                threshold=threshold))
+
+
+def unsubscribe_alert(run: Runner, *, username: str, subscription_id: int) -> bool:
+    return run(alerts.unsubscribe(username=username, subscription_id=subscription_id))  # type: ignore[no-any-return]
+
+
+def mark_alerts_seen(run: Runner, *, username: str) -> int:
+    return run(alerts.mark_seen(username=username))  # type: ignore[no-any-return]
 
 
 def dimension_levers(lang: str = "en") -> list[dict[str, str]]:

@@ -242,6 +242,48 @@ def test_a_detractor_from_a_survey_link_is_assigned_noted_and_closed_by_keyboard
     context.close()
 
 
+def _detractor_and_evaluation(url: str) -> int:
+    """A detractor answer about a job in North, then the worker's alert evaluation: alerts raised."""
+
+    async def make() -> int:
+        from models.alerts import evaluate_alerts
+        from models.db import database
+        from models.entities import Contractor, CustomerResponse
+        from models.queries import now_utc, register_job
+
+        async with database(url):
+            contractor = await Contractor.filter(region="North").order_by("id").first()
+            assert contractor is not None
+            job, _ = await register_job(external_id="JOB-ALERT-1", contractor=contractor.external_id,
+                                        completed_at=now_utc() - timedelta(hours=1))
+            await CustomerResponse.create(job=job, contractor=contractor, completed_at=job.completed_at,
+                                          submitted_at=now_utc(), csat=1, nps=1, ces=1, promise_kept=False)
+            return len(await evaluate_alerts())
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, make()).result()
+
+
+def test_an_alert_subscription_raises_an_alert_counted_in_the_header(page: Any, server: LiveServer) -> None:
+    page.goto(server.base + "/dashboard/alerts")
+    expect(page.locator("#shell-alerts")).to_contain_text("Alerts 0")
+    choose(page, "alerts-regions", "North")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Subscribe", exact=True).click()
+    expect(page.locator("#alerts-status")).to_have_text("Subscribed: A detractor in my regions.")
+    expect(page.locator("#alerts-subscriptions")).to_contain_text("A detractor in North")
+    assert _detractor_and_evaluation(server.env["DATABASE_URL"]) == 1
+    page.goto(server.base + "/dashboard/alerts")
+    expect(page.locator("#shell-alerts")).to_contain_text("Alerts 1")
+    expect(page.locator("#alerts-list")).to_contain_text("Detractor in North: job JOB-ALERT-1")
+    page.get_by_role("button", name="Mark all as seen").click()
+    expect(page.locator("#alerts-status")).to_have_text("1 alert marked as seen.")
+    page.reload()
+    expect(page.locator("#shell-alerts")).to_contain_text("Alerts 0")
+    page.locator("#alerts-subscriptions").get_by_role("button", name="Remove").click()
+    expect(page.locator("#alerts-status")).to_have_text("Subscription removed.")
+
+
 def test_every_view_draws_under_the_content_security_policy(browser: Any, server: LiveServer) -> None:
     """The CSP allows Dash's own scripts and its two inline ones by hash: nothing is blocked."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
