@@ -3,9 +3,8 @@ reminders handed out, alert subscriptions and the alerts raised.
 
 A detractor marked handled before this migration becomes a closed case: its
 first action and close at the time it was marked, by whom, with the outcome
-"Marked handled"; then the handled columns go (the case is the one record).
-Tortoise drops a column on SQLite by rebuilding the table, which loses its
-indexes: they are read before and made again after.
+"Marked handled"; then the handled columns go (the case is the one record),
+with ALTER TABLE ... DROP COLUMN on both databases (DropColumn says why).
 """
 
 import functools
@@ -17,31 +16,33 @@ from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
 HANDLED_OUTCOME = "Marked handled"
-_SQLITE_INDEXES: list[str] = []  # customer_responses' indexes before the rebuild
 
 
-async def forward(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
+async def handled_become_cases(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
     from surveys.scoring import CSAT_LOW_MAX, DETRACTOR_MAX
 
     client = schema_editor.client
-    postgres = client.capabilities.dialect == "postgres"
-    outcome = "$1" if postgres else "?"
+    outcome = "$1" if client.capabilities.dialect == "postgres" else "?"
     await client.execute_query(
         "INSERT INTO followup_cases (response_id, first_action_at, closed_at, closed_by, outcome, updated_at) "
         f"SELECT id, handled_at, handled_at, handled_by, {outcome}, handled_at FROM customer_responses "
         f"WHERE handled_at IS NOT NULL AND (nps <= {DETRACTOR_MAX} OR csat <= {CSAT_LOW_MAX})",
         [HANDLED_OUTCOME],
     )
-    if not postgres:
-        _, rows = await client.execute_query(
-            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'customer_responses' "
-            "AND sql IS NOT NULL")
-        _SQLITE_INDEXES[:] = [row["sql"] for row in rows]
 
 
-async def restore_indexes(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
-    for sql in _SQLITE_INDEXES:
-        await schema_editor.client.execute_script(sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+class DropColumn(ops.RemoveField):
+    """RemoveField through the database's own ALTER TABLE ... DROP COLUMN (SQLite 3.35+).
+
+    Tortoise drops a SQLite column by rebuilding the table, which loses its indexes
+    and UNIQUE constraints (one answer per job) and, dropping the old table,
+    cascades to the rows that point at it (the cases just made).
+    """
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None) -> None:  # type: ignore[no-untyped-def]
+        if state_editor:
+            table = old_state.apps.get_model(f"{app_label}.{self.model_name}")._meta.db_table
+            await state_editor.client.execute_script(f'ALTER TABLE "{table}" DROP COLUMN "{self.name}"')
 
 
 class Migration(migrations.Migration):
@@ -124,8 +125,7 @@ class Migration(migrations.Migration):
             name='customer_ref',
             field=fields.CharField(null=True, max_length=200),
         ),
-        ops.RunPython(forward, ops.RunPython.noop),
-        ops.RemoveField(model_name='CustomerResponse', name='handled_at'),
-        ops.RemoveField(model_name='CustomerResponse', name='handled_by'),
-        ops.RunPython(restore_indexes, ops.RunPython.noop),
+        ops.RunPython(handled_become_cases, ops.RunPython.noop),
+        DropColumn(model_name='CustomerResponse', name='handled_at'),
+        DropColumn(model_name='CustomerResponse', name='handled_by'),
     ]
