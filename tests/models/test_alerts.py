@@ -19,6 +19,7 @@ from models.alerts import (
     unsubscribe,
 )
 from models.entities import Alert, WebhookDelivery, WebhookEndpoint
+from models.forget import forget_contractor
 from models.keys import create_user
 from tests import factories
 
@@ -62,6 +63,8 @@ async def test_a_detractor_in_my_regions_raises_one_alert_and_one_event(db: str)
     assert [a.id for a in await alerts_for(username=user)] == [raised.id]
     assert await mark_seen(username=user) == 1
     assert await unseen_count(username=user) == 0
+    await forget_contractor(external_id=north[0].external_id)  # the alert names their job: it goes too
+    assert await Alert.all().count() == 0
 
 
 async def _pulse_wave(world: factories.World, name: str, opens: date,

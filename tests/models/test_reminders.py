@@ -7,7 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from models.reminders import pulse_reminders
+from models.entities import Reminder
+from models.forget import forget_customer_response
+from models.reminders import customer_reminders, pulse_reminders
 from tests import factories
 
 pytestmark = pytest.mark.anyio
@@ -29,3 +31,16 @@ async def test_a_link_is_reminded_again_only_after_the_gap(db: str) -> None:
     assert len(later) == 2  # the gap has passed
     assert await pulse_reminders(wave="W10", now=factories.at(OPENS - timedelta(days=1))) == []  # not open yet
     assert await pulse_reminders(wave="W10", mark=True, now=factories.at(OPENS + timedelta(days=14), 0)) == []
+
+
+async def test_a_customer_is_reminded_once_and_the_reminder_goes_when_they_are_forgotten(db: str) -> None:
+    world = factories.World()
+    [person] = await factories.contractors(world, 1)
+    await factories.customers(world, [(person, 5, 10, 7, True)], completed=factories.at(OPENS), extra_jobs=1)
+    now = factories.at(OPENS + timedelta(days=2))
+    [due] = await customer_reminders(mark=True, now=now)  # the answered job is left out
+    assert await customer_reminders(now=now + timedelta(days=5)) == []
+    assert await Reminder.all().count() == 1
+    await forget_customer_response(job_external_id=due.job)
+    assert await Reminder.all().count() == 0
+    assert await customer_reminders(now=now) == []
