@@ -239,6 +239,12 @@ def test_a_detractor_from_a_survey_link_is_assigned_noted_and_closed_by_keyboard
     expect(page.locator("#followup-rows li.case", has_text="JOB-BROWSER-1")).to_contain_text("Visit rebooked")
     page.goto(page.url.replace("show=closed", "show=open"))
     expect(page.locator("#followup-empty")).to_be_visible()
+    # the whole list, a case opened, the time-to-act table: still no sideways scroll at 820 px
+    page.goto(f"{server.base}/dashboard/followup")
+    page.locator("#followup-rows summary").first.click()
+    expect(page.locator("#followup-timing-table")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(no_sideways_scroll)
     context.close()
 
 
