@@ -9,6 +9,7 @@ show.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -153,23 +154,44 @@ def collector(server: LiveServer) -> Iterator[LiveServer]:
         yield live
 
 
+def _in_thread(coro: Any) -> Any:
+    with ThreadPoolExecutor(1) as thread:  # Playwright's loop runs in this thread
+        return thread.submit(asyncio.run, coro).result()
+
+
+def _closed_events(url: str) -> list[dict[str, Any]]:
+    """The data of the followup.closed events queued in the outbox."""
+
+    async def read() -> list[dict[str, Any]]:
+        from models.db import database
+        from models.entities import WebhookDelivery
+
+        async with database(url):
+            return [json.loads(d.payload)["data"] for d in await WebhookDelivery.filter(event="followup.closed")]
+
+    return _in_thread(read())  # type: ignore[no-any-return]
+
+
 def _new_job(url: str, external_id: str) -> str:
-    """A job of an existing contractor, with the brand's customer reference: its survey token."""
+    """A job of an existing contractor, with the brand's customer reference: its survey token;
+    and a webhook endpoint that listens for followup.closed."""
 
     async def make() -> str:
+        from models import outbox
         from models.db import database
-        from models.entities import Contractor
+        from models.entities import Contractor, WebhookEndpoint
         from models.queries import now_utc, register_job
 
         async with database(url):
+            await WebhookEndpoint.create(url="http://127.0.0.1:9/crm", secret="whsec_test",
+                                         events=outbox.events_column(["followup.closed"]))
             contractor = await Contractor.filter(region="North").order_by("id").first()
             assert contractor is not None
             job, _ = await register_job(external_id=external_id, contractor=contractor.external_id,
                                         completed_at=now_utc() - timedelta(hours=2), customer_ref="CRM-4242")
             return job.token
 
-    with ThreadPoolExecutor(1) as thread:  # Playwright's loop runs in this thread
-        return thread.submit(asyncio.run, make()).result()
+    return _in_thread(make())  # type: ignore[no-any-return]
 
 
 def test_a_detractor_from_a_survey_link_is_assigned_noted_and_closed_by_keyboard_at_820_px(
@@ -232,6 +254,9 @@ def test_a_detractor_from_a_survey_link_is_assigned_noted_and_closed_by_keyboard
     page.keyboard.press("Enter")
     expect(state).to_contain_text("Closed")
     expect(state).to_contain_text("closed by lead")
+    [event] = _closed_events(server.env["DATABASE_URL"])  # queued with the close, for the worker to send
+    assert (event["job"], event["customer_ref"], event["root_cause"], event["outcome"], event["closed_by"]) == (
+        "JOB-BROWSER-1", "CRM-4242", "process", "Visit rebooked, fee refunded", "lead")
     # the URL holds the controls: the closed list shows it, the open one no longer does
     page.get_by_role("link", name="Closed", exact=True).focus()
     page.keyboard.press("Enter")
@@ -266,8 +291,7 @@ def _detractor_and_evaluation(url: str) -> int:
                                           submitted_at=now_utc(), csat=1, nps=1, ces=1, promise_kept=False)
             return len(await evaluate_alerts())
 
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, make()).result()
+    return _in_thread(make())  # type: ignore[no-any-return]
 
 
 def test_an_alert_subscription_raises_an_alert_counted_in_the_header(page: Any, server: LiveServer) -> None:
