@@ -1,12 +1,16 @@
 # The two commands of the README: `make run` and `make test`.
 # Both set up what they need on a fresh machine (a virtualenv; for the
-# browser tests, Debian's chromium) and nothing outside this folder else.
+# browser tests, Debian's chromium and axe-core from the npm registry, kept
+# in .venv) and nothing outside this folder else.
 
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PORT    ?= 8000
 DASH_PORT ?= 8050
+# The accessibility checker the browser tests inject into every view (tests/dashboard/test_browser.py).
+AXE_VERSION := 4.11.0
+AXE     := $(VENV)/axe-core-$(AXE_VERSION)/axe.min.js
 
 .PHONY: run test install browser postgres redis
 
@@ -31,10 +35,22 @@ test: install browser postgres redis
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-browser:
+browser: $(AXE)
 	@command -v chromium >/dev/null || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+# axe-core's one-file build, fetched once with npm (the registry's tarball, checked by npm) and
+# kept in the virtualenv: the tests read it from disk and never reach the network.
+$(AXE): | install
+	@command -v npm >/dev/null || { \
+	  echo "Installing Debian's npm to fetch axe-core"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	rm -rf $(VENV)/axe-core-* && mkdir -p $(dir $@)
+	cd $(dir $@) && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && \
+	  tar -xzf axe-core-$(AXE_VERSION).tgz --strip-components=1 package/axe.min.js package/LICENSE && \
+	  rm axe-core-$(AXE_VERSION).tgz
+	test -s $@
 
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \

@@ -9,6 +9,8 @@ Errors are mapped to answers in `collector.faults`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
-from collector import analytics_api, api, followups, forget, openapi, pages, transfer
+from collector import analytics_api, api, followups, forget, openapi, pages, transfer, webhooks_api, worker
 from collector.access import ApiKeyMiddleware, LinkLimits
 from collector.accesslog import AccessLog
 from collector.faults import exception_handlers, unavailable_headers
@@ -28,8 +30,9 @@ from collector.guards import AddressGuard
 from models.audit import AuditLog
 from models.db import health, tortoise_config
 from models.ratelimit import RateLimits
+from models.settings import settings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "serve_app"]
 
 GZIP_MINIMUM = 1000  # bytes: smaller answers (a submission's 201) are not worth the CPU
 
@@ -41,16 +44,35 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "unavailable"}, status_code=503, headers=unavailable_headers())
 
 
-def create_app(database_url: str | None = None, *, rate_limits: RateLimits | None = None) -> Starlette:
+@asynccontextmanager
+async def _worker_task(config: worker.WorkerConfig | None) -> AsyncIterator[None]:
+    """The webhook worker as a background task of the lifespan, stopped with it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_until(stop, config))
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=5)
+
+
+def create_app(database_url: str | None = None, *, rate_limits: RateLimits | None = None,
+               worker_config: worker.WorkerConfig | None = None, with_worker: bool = False) -> Starlette:
     """The collector on `database_url` (default: settings); failures are counted in
-    `rate_limits` (default: RAPPORT_RATE_LIMIT_STORAGE)."""
+    `rate_limits` (default: RAPPORT_RATE_LIMIT_STORAGE). `with_worker` runs the
+    webhook worker (collector.worker) inside it, as `rapport serve` does."""
     config = tortoise_config(database_url)
     limits = rate_limits or RateLimits()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with RegisterTortoise(app, config=config), limits:
-            yield
+            if with_worker:
+                async with _worker_task(worker_config):
+                    yield
+            else:
+                yield
 
     return Starlette(
         routes=[
@@ -61,6 +83,7 @@ def create_app(database_url: str | None = None, *, rate_limits: RateLimits | Non
             *analytics_api.routes,
             *forget.routes,
             *followups.routes,
+            *webhooks_api.routes,
             *openapi.routes,
         ],
         middleware=[
@@ -73,3 +96,8 @@ def create_app(database_url: str | None = None, *, rate_limits: RateLimits | Non
         exception_handlers=dict(exception_handlers),
         lifespan=lifespan,
     )
+
+
+def serve_app() -> Starlette:
+    """The collector as `rapport serve` runs it: with the worker unless RAPPORT_WORKER_IN_SERVE=off."""
+    return create_app(with_worker=settings.worker_in_serve)

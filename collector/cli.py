@@ -89,11 +89,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.workers > 1:
         # each worker is a fresh interpreter: it reads the database from the environment
         os.environ["DATABASE_URL"] = args.database_url
-        uvicorn.run("collector.app:create_app", factory=True, workers=args.workers, **options)
+        uvicorn.run("collector.app:serve_app", factory=True, workers=args.workers, **options)
     else:
         from collector.app import create_app
 
-        uvicorn.run(create_app(args.database_url), **options)
+        uvicorn.run(create_app(args.database_url, with_worker=settings.worker_in_serve), **options)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -463,6 +463,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8000, help="the collector's port")
     run.add_argument("--dash-port", type=int, default=8050, help="the dashboard's port")
     run.set_defaults(run=cmd_run)
+
+    from collector import webhook_cli
+
+    webhook_cli.register(commands)  # webhook add|list|remove|deliveries|replay, worker
     return parser
 
 

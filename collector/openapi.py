@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from collector import analytics_api, api, followups, forget, transfer
+from collector import analytics_api, api, followups, forget, transfer, webhooks_api
 
 __all__ = ["OPENAPI_PATHS", "document", "routes"]
 
-SOURCES: tuple[ModuleType, ...] = (api, transfer, analytics_api, forget, followups)
+SOURCES: tuple[ModuleType, ...] = (api, transfer, analytics_api, forget, webhooks_api, followups)
 
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/openapi.json": {

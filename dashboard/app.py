@@ -2,24 +2,30 @@
 
 One layout for every view: a top bar (brand, navigation, the signed-in user
 and a sign-out button), a filter bar (date range, region, service type,
-tenure band) and the page. The filters live in the URL's query string, so a
-view can be shared by copying its address; the navigation links carry the
-query string along.
+tenure band, a period preset and what to compare with) and the page. The
+filters and every page's own controls (VIEW_CONTROLS) live in the URL's query
+string, so a view can be shared or reloaded by its address; the navigation
+links carry the filters along (not another page's controls).
+
+A page control is written into the address in the browser (assets/rapport.js,
+`history.replaceState`), not by navigating: the page keeps its charts instead
+of being built again, and a dragged slider leaves no trail of history entries.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import dash
-from dash import Dash, Input, Output, ctx, dcc, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, ctx, dcc, html, no_update
 
 from dashboard import data
 from models.settings import settings
 
-__all__ = ["NAV", "PREFIX", "create_dash_app"]
+__all__ = ["FILTER_KEYS", "NAV", "PREFIX", "VIEW_CONTROLS", "control_key", "create_dash_app"]
 
 PREFIX = "/dashboard/"
 HERE = Path(__file__).parent
@@ -30,7 +36,38 @@ NAV = (
     ("segments", "Segments", "/segments"),
     ("followup", "Follow-up", "/followup"),
 )
-FILTER_KEYS = ("from", "to", "region", "service_type", "tenure")
+# Dash's page, with the language declared and its scripts outside a <footer> (a second
+# "contentinfo" landmark beside the shell's own footer).
+INDEX = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <div class="dash-scripts">
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </div>
+    </body>
+</html>"""
+FILTER_KEYS = ("from", "to", "period", "compare", "region", "service_type", "tenure")
+# Each page's own controls, kept in the query string under the part of the id after
+# the page's prefix ("linkage-lag" -> lag); the page's layout reads them back.
+VIEW_CONTROLS = ("linkage-lag", "segments-by", "followup-show")
+
+
+def control_key(component_id: str) -> str:
+    """The query-string key of a page control (the same rule as assets/rapport.js).
+
+    >>> control_key("linkage-lag"), control_key("segments-by")
+    ('lag', 'by')
+    """
+    return component_id.split("-", 1)[1]
 
 
 def create_dash_app() -> Dash:
@@ -45,8 +82,9 @@ def create_dash_app() -> Dash:
         suppress_callback_exceptions=True,
         use_async=False,
         title=f"{settings.brand} · Rapport",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # Dash documents None: no "Updating..." title
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        index_string=INDEX,
     )
     app.layout = shell
     _register_shell_callbacks(app)
@@ -126,9 +164,10 @@ def _filter_bar(options: dict[str, Any]) -> html.Section:
             ],
         )
 
+    landmark: dict[str, Any] = {"aria-label": "Filters"}
     return html.Section(
         className="filterbar",
-        **{"aria-label": "Filters"},
+        **landmark,
         children=[
             html.Label(
                 className="filter filter-dates",
@@ -145,6 +184,24 @@ def _filter_bar(options: dict[str, Any]) -> html.Section:
                     ),
                 ],
             ),
+            html.Label(
+                className="filter",
+                children=[
+                    html.Span("Preset", className="filter-label"),
+                    dcc.Dropdown(id="filters-preset", placeholder="Custom dates", clearable=True,
+                                 searchable=False, className="filter-dropdown",
+                                 options=[{"label": v, "value": k} for k, v in data.PRESETS.items()]),
+                ],
+            ),
+            html.Label(
+                className="filter",
+                children=[
+                    html.Span("Compare with", className="filter-label"),
+                    dcc.Dropdown(id="filters-compare", value="previous", clearable=False, searchable=False,
+                                 className="filter-dropdown",
+                                 options=[{"label": v, "value": k} for k, v in data.COMPARISONS.items()]),
+                ],
+            ),
             dropdown("filters-region", "Region", options.get("regions", []), "All regions"),
             dropdown("filters-service", "Service type", options.get("service_types", []), "All service types"),
             dropdown("filters-tenure", "Tenure", options.get("tenure_bands", []), "All tenures"),
@@ -159,6 +216,8 @@ def _register_shell_callbacks(app: Dash) -> None:
         Output("filters-region", "value"),
         Output("filters-service", "value"),
         Output("filters-tenure", "value"),
+        Output("filters-preset", "value"),
+        Output("filters-compare", "value"),
         Output("url", "search"),
         Input("url", "search"),
         Input("filters-dates", "start_date"),
@@ -166,25 +225,58 @@ def _register_shell_callbacks(app: Dash) -> None:
         Input("filters-region", "value"),
         Input("filters-service", "value"),
         Input("filters-tenure", "value"),
+        Input("filters-preset", "value"),
+        Input("filters-compare", "value"),
     )
     def sync_filters(search: str | None, start: str | None, end: str | None, region: str | None,
-                     service: str | None, tenure: str | None) -> tuple[Any, ...]:
+                     service: str | None, tenure: str | None, preset: str | None,
+                     compare: str | None) -> tuple[Any, ...]:
         """URL → filter bar on load and on back/forward; filter bar → URL on change."""
         params = dict(parse_qsl((search or "").lstrip("?")))
         if ctx.triggered_id in (None, "url"):
+            period = params.get("period") if params.get("period") in data.PRESETS else None
+            dates: tuple[Any, Any] = (params.get("from", no_update), params.get("to", no_update))
+            if period in data.RELATIVE_PRESETS:
+                chosen = data.filters_for(data.current_runner(), {"period": period})
+                dates = (chosen.start.isoformat(), chosen.end.isoformat())
             return (
-                params.get("from", no_update), params.get("to", no_update),
-                params.get("region"), params.get("service_type"), params.get("tenure"),
+                *dates, params.get("region"), params.get("service_type"), params.get("tenure"),
+                period, params.get("compare") if params.get("compare") in data.COMPARISONS else "previous",
                 no_update,
             )
-        chosen = {"from": (start or "")[:10], "to": (end or "")[:10], "region": region,
-                  "service_type": service, "tenure": tenure}
+        start, end = (start or "")[:10], (end or "")[:10]
+        dates_out: tuple[Any, Any] = (no_update, no_update)
+        if ctx.triggered_id == "filters-dates":
+            preset = None  # dates picked by hand: no preset any more
+        elif ctx.triggered_id == "filters-preset" and preset in data.RELATIVE_PRESETS:
+            chosen = data.filters_for(data.current_runner(), {"period": preset})
+            start, end = chosen.start.isoformat(), chosen.end.isoformat()
+            dates_out = (start, end)
+        elif ctx.triggered_id == "filters-preset" and preset == "last-year" and start and end:
+            earlier = data.year_earlier(date.fromisoformat(start), date.fromisoformat(end))
+            start, end = earlier[0].isoformat(), earlier[1].isoformat()
+            dates_out = (start, end)
+        relative = preset in data.RELATIVE_PRESETS
+        picked = {"from": None if relative else start, "to": None if relative else end, "period": preset,
+                  "compare": compare if compare in data.COMPARISONS and compare != "previous" else None,
+                  "region": region, "service_type": service, "tenure": tenure}
         kept = {k: v for k, v in params.items() if k not in FILTER_KEYS}
-        merged = {k: v for k, v in chosen.items() if v} | kept
+        merged = {k: v for k, v in picked.items() if v} | kept
         new_search = "?" + urlencode(merged) if merged else ""
+        new_preset: Any = preset if ctx.triggered_id == "filters-dates" and preset is None else no_update
         if new_search == (search or ""):
-            return (no_update,) * 6
-        return (no_update,) * 5 + (new_search,)
+            return (*dates_out, no_update, no_update, no_update, new_preset, no_update, no_update)
+        return (*dates_out, no_update, no_update, no_update, new_preset, no_update, new_search)
+
+    for control in VIEW_CONTROLS:
+        # a page control → the address, in place (see the module's docstring); the shell's
+        # `url` learns the new query string without a navigation
+        app.clientside_callback(
+            ClientsideFunction(namespace="rapport", function_name="keepInUrl"),
+            Output("url", "search", allow_duplicate=True),
+            Input(control, "value"),
+            prevent_initial_call=True,
+        )
 
     @app.callback(
         [Output(f"nav-{key}", "href") for key, _, _ in NAV]

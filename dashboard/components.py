@@ -21,6 +21,7 @@ __all__ = [
     "kpi",
     "notice",
     "page_head",
+    "scroll_box",
     "table",
 ]
 
@@ -51,12 +52,12 @@ def page_head(title: str, subtitle: str, *extra: Any) -> html.Div:
 
 def card(*children: Any, title: str | None = None, sub: str | None = None, id: str | None = None,
          className: str = "") -> html.Section:
-    head = []
+    head: list[Any] = []
     if title:
         head.append(html.H2(title, className="card-title"))
     if sub:
         head.append(html.P(sub, className="card-sub"))
-    kwargs = {"id": id} if id else {}
+    kwargs: dict[str, Any] = {"id": id} if id else {}
     return html.Section(className=f"card {className}".strip(), children=[*head, *children], **kwargs)
 
 
@@ -67,16 +68,17 @@ def graph(id: str, figure: Any) -> dcc.Graph:
 
 
 def delta(current: float | None, previous: float | None, *, unit: str = "", higher_is_better: bool = True,
-          pattern: str = "{:+.1f}") -> html.Div:
-    """'▲ +2.1 pts vs previous period', coloured by whether the change is good news."""
+          pattern: str = "{:+.1f}", against: str = "previous period") -> html.Div:
+    """'▲ +2.1 pts vs previous period', coloured by whether the change is good news;
+    `against` names what the period is compared with."""
     if current is None or previous is None:
-        return html.Div("no comparison: previous period has no data", className="kpi-delta delta-flat")
+        return html.Div(f"no comparison: {against} has no data", className="kpi-delta delta-flat")
     change = current - previous
     if abs(change) < 1e-9:
-        return html.Div("no change vs previous period", className="kpi-delta delta-flat")
+        return html.Div(f"no change vs {against}", className="kpi-delta delta-flat")
     good = (change > 0) == higher_is_better
     arrow = "▲" if change > 0 else "▼"
-    return html.Div(f"{arrow} {pattern.format(change)}{unit} vs previous period",
+    return html.Div(f"{arrow} {pattern.format(change)}{unit} vs {against}",
                     className=f"kpi-delta {'delta-up' if good else 'delta-down'}")
 
 
@@ -84,7 +86,7 @@ def kpi(label: str, value: float | None, *, unit: str = "", pattern: str = "{:.1
         change: html.Div | None = None, note: str | None = None, hidden: str | None = None,
         id: str | None = None) -> html.Div:
     """One headline number. `hidden` replaces the value with the reason it is not shown."""
-    kwargs = {"id": id} if id else {}
+    kwargs: dict[str, Any] = {"id": id} if id else {}
     if hidden:
         return html.Div(className="card kpi kpi-hidden", **kwargs, children=[
             html.Div(label, className="kpi-label"),
@@ -101,7 +103,7 @@ def kpi(label: str, value: float | None, *, unit: str = "", pattern: str = "{:.1
 
 
 def notice(title: str, body: str, *, warn: bool = False, id: str | None = None) -> html.Div:
-    kwargs = {"id": id} if id else {}
+    kwargs: dict[str, Any] = {"id": id} if id else {}
     return html.Div(className="notice notice-warn" if warn else "notice", role="status", **kwargs,
                     children=[html.Strong(title), html.Span(body)])
 
@@ -113,8 +115,17 @@ def hidden_cell(min_group: int, *, text: str | None = None, reason: str | None =
 
 
 def table(header: Sequence[str | tuple[str, str]], rows: Sequence[Any], *, id: str | None = None) -> html.Div:
-    """A plain table; a header given as (label, 'num') is right-aligned."""
+    """A plain table; a header given as (label, 'num') is right-aligned. On a narrow screen it
+    scrolls sideways in its own box, which the keyboard can reach (tab, then arrow keys)."""
     ths = [html.Th(h[0], className=h[1]) if isinstance(h, tuple) else html.Th(h) for h in header]
-    kwargs = {"id": id} if id else {}
-    return html.Div(className="table-wrap", children=html.Table(
+    kwargs: dict[str, Any] = {"id": id} if id else {}
+    region: dict[str, Any] = {"aria-label": "Table"}
+    return html.Div(className="table-wrap", tabIndex="0", role="region", **region, children=html.Table(
         className="table", **kwargs, children=[html.Thead(html.Tr(ths)), html.Tbody(list(rows))]))
+
+
+def scroll_box(*children: Any, label: str) -> html.Div:
+    """Content that keeps a minimum width (a chart with many columns) and scrolls sideways in
+    its own box on a narrow screen, never the page; reachable by keyboard."""
+    region: dict[str, Any] = {"aria-label": label}
+    return html.Div(className="scroll-x", tabIndex="0", role="region", children=list(children), **region)

@@ -41,7 +41,10 @@ from models.settings import settings
 from surveys.schema import localize
 
 __all__ = [
+    "COMPARISONS",
     "DEFAULT_DAYS",
+    "PRESETS",
+    "RELATIVE_PRESETS",
     "Filters",
     "LoopRunner",
     "Runner",
@@ -61,9 +64,11 @@ __all__ = [
     "linkage_view",
     "mark_alerts_seen",
     "overview_view",
+    "preset_dates",
     "segments_view",
     "subscribe_alert",
     "unsubscribe_alert",
+    "year_earlier",
 ]
 
 T = TypeVar("T")
@@ -71,6 +76,52 @@ Runner = Callable[[Coroutine[Any, Any, Any]], Any]
 RUNNER_KEY = "RAPPORT_RUN"
 CASES_PER_PAGE = 20
 DEFAULT_DAYS = 28  # four weeks: recent enough to act on, with a previous period to compare
+YEAR_AGO = timedelta(weeks=52)  # "same period last year": 364 days back, so weekdays and ISO weeks line up
+
+# Period presets, the URL's `period`. The first three are relative: a link that holds one
+# follows the data (its dates are worked out on each load from the last day with data);
+# "last-year" moves the dates on screen 52 weeks back, so its link keeps explicit dates.
+PRESETS = {
+    "last-4-weeks": "Last 4 weeks",
+    "last-quarter": "Last quarter",
+    "year-to-date": "Year to date",
+    "last-year": "Same period last year",
+}
+RELATIVE_PRESETS = ("last-4-weeks", "last-quarter", "year-to-date")
+# What the period is compared with, the URL's `compare` ("previous" when absent).
+COMPARISONS = {"previous": "Previous period", "last-year": "Same period last year"}
+
+
+def preset_dates(preset: str, end: date) -> tuple[date, date]:
+    """The dates of a relative preset, for data up to `end`.
+
+    >>> preset_dates("last-4-weeks", date(2026, 11, 23))
+    (datetime.date(2026, 10, 27), datetime.date(2026, 11, 23))
+    >>> preset_dates("last-quarter", date(2026, 11, 23))  # the last full calendar quarter
+    (datetime.date(2026, 7, 1), datetime.date(2026, 9, 30))
+    >>> preset_dates("last-quarter", date(2026, 2, 3))
+    (datetime.date(2025, 10, 1), datetime.date(2025, 12, 31))
+    >>> preset_dates("year-to-date", date(2026, 11, 23))
+    (datetime.date(2026, 1, 1), datetime.date(2026, 11, 23))
+    """
+    if preset == "last-quarter":
+        quarter_start = date(end.year, 3 * ((end.month - 1) // 3) + 1, 1)
+        last_end = quarter_start - timedelta(days=1)
+        return date(last_end.year, last_end.month - 2, 1), last_end
+    if preset == "year-to-date":
+        return date(end.year, 1, 1), end
+    if preset == "last-4-weeks":
+        return end - timedelta(days=DEFAULT_DAYS - 1), end
+    raise ValueError(f"not a relative preset: {preset!r}")
+
+
+def year_earlier(start: date, end: date) -> tuple[date, date]:
+    """The same dates 52 weeks earlier (same weekdays).
+
+    >>> year_earlier(date(2026, 11, 2), date(2026, 11, 29))
+    (datetime.date(2025, 11, 3), datetime.date(2025, 11, 30))
+    """
+    return start - YEAR_AGO, end - YEAR_AGO
 
 
 class LoopRunner:
@@ -108,6 +159,8 @@ class Filters:
     region: str | None = None
     service_type: str | None = None
     tenure_band: str | None = None
+    period: str | None = None  # the preset that chose the dates (PRESETS), if one did
+    compare: str = "previous"  # COMPARISONS
 
     @classmethod
     def default(cls, today: date | None = None) -> Filters:
@@ -116,10 +169,18 @@ class Filters:
 
     @classmethod
     def from_query(cls, query: Mapping[str, Any], today: date | None = None) -> Filters:
-        """Read `from`, `to`, `region`, `service_type`, `tenure` leniently: a bad
-        value falls back to the default rather than breaking a shared link."""
+        """Read `from`, `to`, `period`, `compare`, `region`, `service_type`, `tenure`
+        leniently: a bad value falls back to the default rather than breaking a shared
+        link. A relative `period` (RELATIVE_PRESETS) decides the dates, counted back
+        from `today` (the last day with data), whatever `from` and `to` say."""
         base = cls.default(today)
-        start, end = _date(query.get("from"), base.start), _date(query.get("to"), base.end)
+        period = _text(query.get("period"))
+        period = period if period in PRESETS else None
+        compare = _text(query.get("compare"))
+        if period in RELATIVE_PRESETS:
+            start, end = preset_dates(str(period), base.end)
+        else:
+            start, end = _date(query.get("from"), base.start), _date(query.get("to"), base.end)
         if start > end:
             start, end = end, start
         return cls(
@@ -128,18 +189,35 @@ class Filters:
             region=_text(query.get("region")),
             service_type=_text(query.get("service_type")),
             tenure_band=_text(query.get("tenure")),
+            period=period,
+            compare=compare if compare in COMPARISONS else "previous",
         )
 
     def query(self) -> dict[str, str]:
-        out = {"from": self.start.isoformat(), "to": self.end.isoformat()}
+        """The query string's values; a relative period stands for its dates."""
+        out = {} if self.period in RELATIVE_PRESETS else {"from": self.start.isoformat(), "to": self.end.isoformat()}
         for key, value in (
+            ("period", self.period),
             ("region", self.region),
             ("service_type", self.service_type),
             ("tenure", self.tenure_band),
+            ("compare", None if self.compare == "previous" else self.compare),
         ):
             if value:
                 out[key] = value
         return out
+
+    def comparison(self) -> tuple[date, date]:
+        """The dates the period is compared with: the one just before, or 52 weeks earlier."""
+        if self.compare == "last-year":
+            return year_earlier(self.start, self.end)
+        previous = analytics.Window(self.start, self.end).previous()
+        return previous.start, previous.end
+
+    @property
+    def comparison_label(self) -> str:
+        """How a change is worded: 'vs previous period' or 'vs same period last year'."""
+        return "previous period" if self.compare != "last-year" else "same period last year"
 
     def search(self, **extra: Any) -> str:
         """The URL query string ('?from=…&to=…') that reproduces these filters."""
@@ -205,21 +283,23 @@ def default_filters(options: Mapping[str, Any], today: date | None = None) -> Fi
 
 def filters_for(run: Runner, query: Mapping[str, Any]) -> Filters:
     """The filters a page's query string asks for, defaults filled in."""
-    if query.get("from") and query.get("to"):
+    if query.get("from") and query.get("to") and _text(query.get("period")) not in RELATIVE_PRESETS:
         return Filters.from_query(query)
     return Filters.from_query(query, today=default_filters(filter_options(run)).end)
 
 
 def overview_view(run: Runner, filters: Filters) -> dict[str, Any]:
-    """The index and the customer report for the period and for the one before."""
+    """The index and the customer report for the period and for the one it is compared
+    with (the period before, or the same period last year: `filters.compare`)."""
     window, population = _window(filters), _population(filters)
+    against = analytics.Window(*filters.comparison())
 
     async def both() -> dict[str, Any]:
         index, before, customer, customer_before = await side_by_side(
             _index(window=window, population=population),
-            _index(window=window.previous(), population=population),
+            _index(window=against, population=population),
             analytics.customer_report(window=window, population=population),
-            analytics.customer_report(window=window.previous(), population=population),
+            analytics.customer_report(window=against, population=population),
         )
         return {"index": index, "index_previous": before, "customer": customer,
                 "customer_previous": customer_before}
@@ -251,7 +331,8 @@ def linkage_by_lag(run: Runner, filters: Filters, *, max_weeks: int = 8) -> list
             for weeks in range(max_weeks + 1)))
         out = []
         for weeks, report in enumerate(reports):
-            main = next((c for c in report.get("correlations", []) if c["x"] == "cei" and c["y"] == "csat"), {})
+            main: dict[str, Any] = next(
+                (c for c in report.get("correlations", []) if c["x"] == "cei" and c["y"] == "csat"), {})
             out.append({"lag_weeks": weeks, "n": report.get("n", 0), "suppressed": report.get("suppressed"),
                         "r": main.get("r"), "ci_low": main.get("ci_low"), "ci_high": main.get("ci_high")})
         return out
@@ -372,7 +453,8 @@ async def _index(*, window: analytics.Window, population: analytics.Population,
     (which pulse figures refuse), a report that says so in place of figures."""
     try:
         return await analytics.index_report(window=window, population=population, group_by=group_by,
-                                            **_thresholds())
+                                            min_group=settings.min_group,
+                                            min_comment_group=settings.min_comment_group)
     except analytics.OneAttribute as exc:
         return analytics.refused_report(window=window, population=population, group_by=group_by,
                                         reason=str(exc), **_thresholds())

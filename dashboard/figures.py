@@ -1,8 +1,8 @@
 """Pure figure builders: report dicts in, Plotly figures out (no I/O, no Dash).
 
 Every chart has a title, axis titles with units and the dashboard's palette
-and system fonts. A suppressed value is drawn as a grey "hidden" cell, never
-as a blank or a zero.
+and system fonts. A suppressed value is drawn as a hatched "hidden" cell or a
+grey "hidden" bar, never as a blank, a zero or a pale colour.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Any
 import plotly.graph_objects as go
 
 __all__ = [
+    "DIVERGING",
+    "DIVERGING_SPAN",
     "HIDDEN_WITH",
     "PALETTE",
     "drivers_figure",
@@ -32,12 +34,16 @@ PALETTE = {
     "accent": "#0f766e",
     "soft": "#e6eef6",
     "hidden": "#eceff3",
+    "hatch": "#aab4c0",
     "bad": "#b42318",
     "good": "#2f7d32",
 }
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
-SEQUENTIAL = [[0.0, "#f7fbff"], [0.35, "#c6dbef"], [0.7, "#4a89c0"], [1.0, "#1f4e79"]]
-CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
+# Orange below, blue above, white at 0 (ColorBrewer PuOr/RdBu family: safe for the common
+# colour-vision deficiencies); both ends dark enough for white text, the middle for dark text.
+DIVERGING = [[0.0, "#b35806"], [0.25, "#f1a340"], [0.5, "#f7f7f7"], [0.75, "#6fa8d6"], [1.0, "#1f4e79"]]
+DIVERGING_SPAN = 10  # points either side of the company figure at which the colour is full
+CONFIG: Any = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
 
 
 HIDDEN_WITH = "hidden*"  # a group hidden so that a smaller hidden one cannot be worked out
@@ -225,6 +231,18 @@ def drivers_figure(dimensions: Sequence[Mapping[str, Any]], *, title: str, r_squ
     return fig
 
 
+def _hatch(col: int, row: int, *, strokes: int = 5) -> str:
+    """An SVG path of diagonal strokes filling the cell at (col, row) of a categorical grid."""
+    x0, y0 = col - 0.5, row - 0.5
+    parts = []
+    for k in range(1, 2 * strokes):
+        c = k / strokes  # the stroke u + v = c, clipped to the unit cell
+        u0, v0 = (c - 1, 1.0) if c > 1 else (0.0, c)
+        u1, v1 = (1.0, c - 1) if c > 1 else (c, 0.0)
+        parts.append(f"M {x0 + u0:.3f},{y0 + v0:.3f} L {x0 + u1:.3f},{y0 + v1:.3f}")
+    return " ".join(parts)
+
+
 def segments_heatmap(
     rows: Sequence[str],
     columns: Sequence[str],
@@ -236,55 +254,77 @@ def segments_heatmap(
     min_group: int,
     formats: Sequence[str] | None = None,
     hidden_text: Sequence[str] | None = None,
+    company: Sequence[float | None] | None = None,
 ) -> go.Figure:
-    """Groups × measures; colour is per column (each measure on its own 0–1 scale of the
-    shown range), hidden cells are grey and say so (`hidden_text` per row, by default
-    'hidden (<min_group)')."""
+    """Groups × measures, coloured by the difference from the company figure of the same
+    measure (`company`, one per column), on one diverging scale centred at 0 and capped at
+    ±DIVERGING_SPAN points: orange below the company, blue above, white level with it. A
+    hidden cell has no colour at all: it is hatched and says so (`hidden_text` per row, by
+    default 'hidden (<min_group)'), so it can never be read as a pale value."""
     if not rows:
         return empty_figure(title, "No groups in this period.")
     formats = formats or ["{:.0f}"] * len(columns)
-    scaled: list[list[float | None]] = []
+    company = list(company) if company is not None else [None] * len(columns)
+    diffs: list[list[float | None]] = []
     text: list[list[str]] = []
-    ranges = []
-    for j in range(len(columns)):
-        col = [values[i][j] for i in range(len(rows)) if not hidden[i][j] and values[i][j] is not None]
-        ranges.append((min(col), max(col)) if col else (0.0, 1.0))
+    hover: list[list[str]] = []
+    hatched: list[tuple[int, int]] = []
     for i in range(len(rows)):
-        srow: list[float | None] = []
+        drow: list[float | None] = []
         trow: list[str] = []
+        hrow: list[str] = []
         for j in range(len(columns)):
-            value = values[i][j]
+            value, base = values[i][j], company[j]
             if hidden[i][j]:
-                srow.append(None)
+                drow.append(None)
+                words = hidden_text[i] if hidden_text else hidden_label(min_group)
                 # two short lines fit a tablet's narrow cells; the words are the legend's
-                trow.append((hidden_text[i] if hidden_text else hidden_label(min_group)).replace(" (", "<br>("))
+                trow.append(words.replace(" (", "<br>("))
+                hrow.append(words)
+                hatched.append((j, i))
             elif value is None:
-                srow.append(None)
+                drow.append(None)
                 trow.append("no data")
+                hrow.append("no data")
             else:
-                lo, hi = ranges[j]
-                srow.append(0.5 if hi == lo else (value - lo) / (hi - lo))
+                difference = None if base is None else value - base
+                drow.append(0.0 if difference is None else difference)
                 trow.append(formats[j].format(value))
-        scaled.append(srow)
+                hrow.append(formats[j].format(value) + ("" if difference is None else
+                            f", {difference:+.1f} points against the company's {formats[j].format(base)}"))
+        diffs.append(drow)
         text.append(trow)
-    fig = _base(title, height=max(240, 90 + 40 * len(rows)))
+        hover.append(hrow)
+    fig = _base(title, height=max(300, 150 + 40 * len(rows)))
     fig.add_trace(go.Heatmap(
-        z=scaled,
+        z=diffs,
         x=list(columns),
         y=list(rows),
         text=text,
         texttemplate="%{text}",
         textfont={"size": 12},
-        colorscale=SEQUENTIAL,
-        zmin=0,
-        zmax=1,
-        showscale=False,
+        colorscale=DIVERGING,
+        zmin=-DIVERGING_SPAN,
+        zmax=DIVERGING_SPAN,
+        zmid=0,
+        showscale=True,
+        colorbar={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0, "xanchor": "left", "len": 0.6,
+                  "thickness": 10, "outlinewidth": 0,
+                  "title": {"text": "Difference from the company figure, points", "side": "top",
+                            "font": {"size": 12}},
+                  "tickvals": [-DIVERGING_SPAN, -DIVERGING_SPAN / 2, 0, DIVERGING_SPAN / 2, DIVERGING_SPAN],
+                  "ticktext": [f"−{DIVERGING_SPAN} or less", f"−{DIVERGING_SPAN // 2}", "0",
+                               f"+{DIVERGING_SPAN // 2}", f"+{DIVERGING_SPAN} or more"]},
         xgap=2,
         ygap=2,
         hovertemplate="%{y} · %{x}: %{customdata}<extra></extra>",
-        customdata=[[t.replace("<br>", " ") for t in row] for row in text],
+        customdata=hover,
     ))
-    fig.update_layout(plot_bgcolor=PALETTE["hidden"], margin={"l": 140, "r": 16, "t": 72, "b": 24})
-    fig.update_xaxes(side="top", title_text=None, automargin=True)
-    fig.update_yaxes(title_text=row_title, autorange="reversed", gridcolor=PALETTE["hidden"])
+    fig.update_layout(
+        plot_bgcolor="white", margin={"l": 140, "r": 16, "t": 72, "b": 72},
+        shapes=[{"type": "path", "path": _hatch(j, i), "xref": "x", "yref": "y", "layer": "below",
+                 "line": {"color": PALETTE["hatch"], "width": 1.5}} for j, i in hatched],
+    )
+    fig.update_xaxes(side="top", title_text=None, automargin=True, showgrid=False)
+    fig.update_yaxes(title_text=row_title, autorange="reversed", showgrid=False, automargin=True)
     return fig

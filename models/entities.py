@@ -34,6 +34,7 @@ __all__ = [
     "User",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WorkerRun",
 ]
 
 
@@ -435,3 +436,16 @@ class WebhookDelivery(Model):
         table = "webhook_outbox"
         unique_together = (("endpoint", "event_id"),)
         indexes = (Index(fields=("endpoint_id", "status", "id")), Index(fields=("status", "created_at")))
+
+
+class WorkerRun(Model):
+    """Once-only work of the worker done: a job and what it was done for, such as a wave announced."""
+
+    id = fields.IntField(primary_key=True)
+    job = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=200)
+    done_at = fields.DatetimeField()
+
+    class Meta:
+        table = "worker_runs"
+        unique_together = (("job", "name"),)

@@ -20,11 +20,13 @@ import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.db import connection
+from models.entities import CustomerResponse
+from surveys.scoring import is_detractor_answer
 
 __all__ = [
     "ALERT_ALL",
@@ -33,9 +35,12 @@ __all__ = [
     "EVENTS",
     "FOLLOWUP_CLOSED",
     "PULSE_WAVE_CLOSED",
+    "STATUSES",
+    "Status",
     "UnknownEvent",
     "check_event",
     "emit",
+    "emit_customer_response",
     "encode",
     "events_column",
     "events_of",
@@ -49,6 +54,9 @@ PULSE_WAVE_CLOSED = "pulse_wave.closed"
 # subscriptions name them), and an endpoint may subscribe to `alert.*`, every alert.
 EVENTS = (CUSTOMER_RESPONSE_CREATED, CUSTOMER_RESPONSE_DETRACTOR, FOLLOWUP_CLOSED, PULSE_WAVE_CLOSED)
 ALERT_ALL = "alert.*"
+# The state of a row of the outbox: waiting (or retrying), sent, or given up after the retry window.
+Status = Literal["pending", "delivered", "failed"]
+STATUSES: tuple[Status, ...] = ("pending", "delivered", "failed")
 _ALERT = re.compile(r"alert\.[a-z][a-z0-9_]{0,50}")
 
 
@@ -151,3 +159,33 @@ async def emit(
     family = ALERT_ALL if event.startswith("alert.") else event
     values = [event_id, event, encode(event_id, event, created_at, data), created_at, _like(event), _like(family)]
     await conn.execute_query(_EMIT[conn.capabilities.dialect], values)
+
+
+async def emit_customer_response(response_id: int, *, using_db: BaseDBAsyncClient | None = None) -> None:
+    """Queue `customer_response.created` for a response just stored (read back on the
+    caller's connection, in its transaction), and `customer_response.detractor` too
+    when it is one (surveys.scoring.is_detractor_answer).
+
+    The data names the job and contractor by their external ids, never the link's token.
+    """
+    conn = using_db or connection()
+    row = await CustomerResponse.filter(id=response_id).using_db(conn).values(
+        "submitted_at", "completed_at", "csat", "nps", "answers", "survey_version", "lang", "source",
+        job="job__external_id", contractor="contractor__external_id",
+    )
+    if not row:
+        raise LookupError(f"no customer response {response_id}")
+    response = row[0]
+    data = {
+        "job": response["job"],
+        "contractor": response["contractor"],
+        "completed_at": response["completed_at"],
+        "submitted_at": response["submitted_at"],
+        "survey_version": response["survey_version"],
+        "lang": response["lang"],
+        "source": response["source"],
+        "answers": response["answers"],
+    }
+    await emit(CUSTOMER_RESPONSE_CREATED, data, using_db=conn, now=response["submitted_at"])
+    if is_detractor_answer(csat=response["csat"], nps=response["nps"]):
+        await emit(CUSTOMER_RESPONSE_DETRACTOR, data, using_db=conn, now=response["submitted_at"])

@@ -24,6 +24,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from models import outbox
 from models.db import connection
 from models.entities import (
     Contractor,
@@ -444,12 +445,15 @@ async def store_customer_response(
     if link.kind != "customer":
         raise ValueError("not a customer link")
     try:
-        row = await CustomerResponse.create(
-            job_id=link.job_id,
-            contractor_id=link.contractor_id,
-            completed_at=link.completed_at,
-            **_submitted_columns(answers, survey, lang, source, submission_id, now or now_utc()),
-        )
+        async with in_transaction() as conn:
+            row = await CustomerResponse.create(
+                job_id=link.job_id,
+                contractor_id=link.contractor_id,
+                completed_at=link.completed_at,
+                **_submitted_columns(answers, survey, lang, source, submission_id, now or now_utc()),
+                using_db=conn,
+            )
+            await outbox.emit_customer_response(row.id, using_db=conn)  # the events commit with the row
     except IntegrityError:
         existing = await CustomerResponse.get_or_none(job_id=link.job_id)
         return await _after_conflict("customer", existing, submission_id, answers)
@@ -534,13 +538,14 @@ async def store_customer_response_at_once(
     if not _TOKEN.fullmatch(token):
         return None
     now = now or now_utc()
-    conn = connection()
     given = _submitted_columns(answers, survey, lang, source, submission_id, now)
     given["answers"] = _ENCODE_ANSWERS(given["answers"])  # raw SQL: the text the ORM would write
     values = [token, *(given[column] for column, _ in _GIVEN)]
-    rows = await conn.execute_query_dict(_INSERT_FROM_JOB[conn.capabilities.dialect], values)
-    if not rows:
-        return None
+    async with in_transaction() as conn:
+        rows = await conn.execute_query_dict(_INSERT_FROM_JOB[conn.capabilities.dialect], values)
+        if not rows:
+            return None
+        await outbox.emit_customer_response(rows[0]["id"], using_db=conn)  # the events commit with the row
     return Stored("customer", now, survey.version, lang, submission_id, created=True)
 
 

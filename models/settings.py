@@ -45,8 +45,15 @@ class Settings:
     limit_login: tuple[RateLimitItem, ...]
     limit_login_address: tuple[RateLimitItem, ...]
     audit_days: int
-    followup_target_hours: int = 48
-    reminder_gap_days: int = 3
+    worker_in_serve: bool
+    worker_poll: float
+    worker_lease: float
+    webhook_timeout: float
+    webhook_backoff: float
+    webhook_backoff_max: float
+    webhook_retry_hours: float
+    followup_target_hours: int
+    reminder_gap_days: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -72,6 +79,14 @@ class Settings:
             limit_login=_limits(env, "RAPPORT_LIMIT_LOGIN", "5/5 minutes"),
             limit_login_address=_limits(env, "RAPPORT_LIMIT_LOGIN_ADDRESS", "30/hour"),
             audit_days=_positive_int(env, "RAPPORT_AUDIT_DAYS", 180),
+            # the webhook worker (collector.worker): inside `rapport serve` unless "off"
+            worker_in_serve=_on_off(env, "RAPPORT_WORKER_IN_SERVE", True),
+            worker_poll=_positive_float(env, "RAPPORT_WORKER_POLL", 1.0),
+            worker_lease=_positive_float(env, "RAPPORT_WORKER_LEASE", 60.0),
+            webhook_timeout=_positive_float(env, "RAPPORT_WEBHOOK_TIMEOUT", 10.0),
+            webhook_backoff=_positive_float(env, "RAPPORT_WEBHOOK_BACKOFF", 10.0),
+            webhook_backoff_max=_positive_float(env, "RAPPORT_WEBHOOK_BACKOFF_MAX", 3600.0),
+            webhook_retry_hours=_positive_float(env, "RAPPORT_WEBHOOK_RETRY_HOURS", 24.0),
             followup_target_hours=_positive_int(env, "RAPPORT_FOLLOWUP_TARGET_HOURS", 48),
             reminder_gap_days=_positive_int(env, "RAPPORT_REMINDER_GAP_DAYS", 3),
         )
@@ -125,6 +140,30 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise SettingsError(f"{name} must be at least 1, not {value}")
     return value
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise SettingsError(f"{name} must be a number above 0, not {raw}")
+    return value
+
+
+def _on_off(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("on", "yes", "1", "true"):
+        return True
+    if raw in ("off", "no", "0", "false"):
+        return False
+    raise SettingsError(f"{name} must be on or off, not {raw!r}")
 
 
 def _limits(env: Mapping[str, str], name: str, default: str) -> tuple[RateLimitItem, ...]:

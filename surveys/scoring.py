@@ -27,6 +27,7 @@ __all__ = [
     "dimension_scores",
     "favourable",
     "is_detractor",
+    "is_detractor_answer",
     "is_promoter",
     "nps",
     "rescale_agree",
@@ -158,6 +159,22 @@ def is_detractor(nps_answer: int) -> bool:
     """NPS detractor: 0 to 6 on the 0–10 scale."""
     _check_range(nps_answer, 0, 10, "NPS answer")
     return nps_answer <= DETRACTOR_MAX
+
+
+def is_detractor_answer(*, csat: int | None, nps: int | None) -> bool:
+    """A customer answer to follow up: NPS 0–6 or CSAT 1–2 (either may be unanswered).
+
+    >>> is_detractor_answer(csat=5, nps=6), is_detractor_answer(csat=2, nps=None)
+    (True, True)
+    >>> is_detractor_answer(csat=3, nps=7), is_detractor_answer(csat=None, nps=None)
+    (False, False)
+    """
+    if nps is not None and is_detractor(nps):
+        return True
+    if csat is not None:
+        _check_range(csat, 1, 5, "CSAT answer")
+        return csat <= CSAT_LOW_MAX
+    return False
 
 
 def csat_top_two(csat: int) -> bool:

@@ -41,6 +41,7 @@ TABLES = (
     "followup_cases",
     "webhook_outbox",
     "webhook_endpoints",
+    "worker_runs",
     "pulse_item_answers",
     "pulse_scores",
     "pulse_responses",

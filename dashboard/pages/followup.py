@@ -59,7 +59,7 @@ def href(query: dict[str, Any], **changes: Any) -> str:
     params.pop("page", None)
     params.update({k: str(v) for k, v in changes.items()})
     params = {k: v for k, v in params.items() if v and not (k == "page" and v == "1")}
-    return dash.get_relative_path("/followup") + ("?" + urlencode(params) if params else "")
+    return str(dash.get_relative_path("/followup")) + ("?" + urlencode(params) if params else "")
 
 
 def layout(**query: Any) -> html.Div:
@@ -91,13 +91,15 @@ def layout(**query: Any) -> html.Div:
 
 def _choice(label: str, id_: str, labels: dict[str, str], current: str, query: dict[str, Any],
             key: str) -> html.Nav:
-    return html.Nav(className="followup-choice", id=id_, **{"aria-label": label}, children=[
-        html.Span(label, className="control-label"),
-        *[html.Span(text, id=f"{id_}-{value}", className="chip chip-active", **{"aria-current": "true"})
-          if value == current else dcc.Link(text, href=href(query, **{key: value}), id=f"{id_}-{value}",
-                                            className="chip")
-          for value, text in labels.items()],
-    ])
+    landmark: dict[str, Any] = {"aria-label": label}
+    chosen: dict[str, Any] = {"aria-current": "true"}
+    options: list[Any] = [
+        html.Span(text, id=f"{id_}-{value}", className="chip chip-active", **chosen) if value == current
+        else dcc.Link(text, href=href(query, **{key: value}), id=f"{id_}-{value}", className="chip")
+        for value, text in labels.items()
+    ]
+    return html.Nav(className="followup-choice", id=id_, **landmark,
+                    children=[html.Span(label, className="control-label"), *options])
 
 
 @callback(
@@ -148,14 +150,15 @@ def render(cases: list[Case], *, total: int, page: int, pages: int, query: dict[
 def _pager(query: dict[str, Any], page: int, pages: int) -> Any:
     if pages <= 1:
         return None
-    links = []
+    links: list[Any] = []
     if page > 1:
         links.append(dcc.Link("← Previous", href=href(query, page=page - 1), className="button",
                               id="followup-previous"))
     links.append(html.Span(f"Page {page} of {pages}", className="muted"))
     if page < pages:
         links.append(dcc.Link("Next →", href=href(query, page=page + 1), className="button", id="followup-next"))
-    return html.Nav(links, className="pager", **{"aria-label": "Pages"})
+    landmark: dict[str, Any] = {"aria-label": "Pages"}
+    return html.Nav(links, className="pager", **landmark)
 
 
 def _age(hours: float) -> str:

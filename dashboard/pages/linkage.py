@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, callback, dcc, html, no_update
 
 from dashboard import data
 from dashboard.components import card, fmt, graph, hidden_cell, notice, page_head, table
@@ -38,6 +39,7 @@ def layout(**query: Any) -> html.Div:
             ]),
         ),
         dcc.Store(id="linkage-query", data=query),
+        dcc.Store(id="linkage-lag-points"),
         dcc.Loading(html.Div(id="linkage-body"), type="dot", delay_show=300),
         card(dcc.Loading(graph("linkage-lags", empty_figure("How the link holds over time", "Loading…",
                                                                height=300)), type="dot", delay_show=300),
@@ -49,14 +51,21 @@ def layout(**query: Any) -> html.Div:
     ])
 
 
-@callback(Output("linkage-lags", "figure"), Input("linkage-query", "data"), State("linkage-lag", "value"))
-def linkage_lags(query: dict[str, Any] | None, lag: int | None) -> Any:
+@callback(Output("linkage-lag-points", "data"), Input("linkage-query", "data"))
+def linkage_lags(query: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Apart from the main view, so the headline does not wait for the nine lags (and the
     slider, which only picks one of them, does not recompute them)."""
     run = data.current_runner()
     filters = data.filters_for(run, query or {})
-    return lag_figure(data.linkage_by_lag(run, filters, max_weeks=MAX_LAG_WEEKS),
-                      title="How the link holds over time: r by lag", selected=int(lag or 0))
+    return data.linkage_by_lag(run, filters, max_weeks=MAX_LAG_WEEKS)
+
+
+@callback(Output("linkage-lags", "figure"), Input("linkage-lag-points", "data"), Input("linkage-lag", "value"))
+def linkage_lags_figure(points: list[dict[str, Any]] | None, lag: int | None) -> Any:
+    """The lag chart, with the lag the slider picked highlighted (redrawn, not recomputed)."""
+    if points is None:
+        return no_update
+    return lag_figure(points, title="How the link holds over time: r by lag", selected=int(lag or 0))
 
 
 @callback(Output("linkage-body", "children"), Input("linkage-query", "data"), Input("linkage-lag", "value"))
@@ -64,7 +73,7 @@ def linkage_view(query: dict[str, Any] | None, lag: int | None) -> Any:
     run = data.current_runner()
     filters = data.filters_for(run, query or {})
     report = data.linkage_view(run, filters, lag_weeks=int(lag or 0))
-    return render(report, lag_weeks=int(lag or 0))
+    return render(report, lag_weeks=int(lag or 0), today=date.today())
 
 
 def _main(report: dict[str, Any]) -> dict[str, Any] | None:
@@ -81,17 +90,39 @@ def headline(report: dict[str, Any]) -> str:
     return f"Not enough contractors in this selection to measure the association{why}."
 
 
-def render(report: dict[str, Any], *, lag_weeks: int) -> Any:
+def future_note(report: dict[str, Any], *, lag_weeks: int, today: date) -> Any:
+    """When the customer window of a lag ends after today, say so: its last weeks have
+    no answers yet, so the lag rests on fewer customers (or none)."""
+    window = report.get("customer_window") or {}
+    if not lag_weeks or not window.get("to") or date.fromisoformat(window["to"][:10]) <= today:
+        return None
+    ends = date.fromisoformat(window["to"][:10])
+    days = (ends - today).days
+    starts = date.fromisoformat(window["from"][:10])
+    whole = starts > today
+    return notice(
+        "These customers have not answered yet." if whole else "Part of this customer window is still to come.",
+        f"At +{lag_weeks} week{'s' if lag_weeks > 1 else ''} the customers are those of "
+        f"{window['from']} – {window['to']}, which "
+        + ("lies wholly in the future: no customer of that window has answered yet."
+           if whole else f"ends {days} day{'s' if days != 1 else ''} after today: only the answers up to today "
+                         "count, so fewer contractors have enough customers at this lag.")
+        + " Choose a shorter lag or an earlier period to compare like with like.",
+        warn=True, id="linkage-future")
+
+
+def render(report: dict[str, Any], *, lag_weeks: int, today: date | None = None) -> Any:
     when = ("customers in the same period" if lag_weeks == 0
             else f"customers {lag_weeks} week{'s' if lag_weeks > 1 else ''} later "
                  f"({report['customer_window']['from']} – {report['customer_window']['to']})")
+    future = future_note(report, lag_weeks=lag_weeks, today=today or date.today())
     if report.get("suppressed") or not report.get("n"):
-        return notice(
+        return [part for part in (future, notice(
             "Not enough contractors to show the linkage.",
             f"The linkage needs at least {settings.min_group} contractors, each with a pulse answer in a wave that "
             f"closed in the period (with at least {settings.min_group} answers) and at least "
             f"{report.get('min_responses', 3)} customer answers for {when}. "
-            f"{report.get('reason') or ''}", id="linkage-empty")
+            f"{report.get('reason') or ''}", id="linkage-empty")) if part is not None]
     main = _main(report) or {}
     power = report.get("power") or {}
     caveats = [html.P(report.get("wording") or "These are associations, not causes.", className="caveat")]
@@ -115,7 +146,8 @@ def render(report: dict[str, Any], *, lag_weeks: int) -> Any:
         bands, min_group=settings.min_group,
         title="Customer satisfaction by CEI band")),
         html.P(_bands_legend(bands), className="legend", id="linkage-bands-legend"))
-    return [headline_card, html.Div(className="grid grid-2", children=[chart, _correlation_card(report)])]
+    parts = [headline_card, html.Div(className="grid grid-2", children=[chart, _correlation_card(report)])]
+    return parts if future is None else [future, *parts]
 
 
 def _correlation_card(report: dict[str, Any]) -> html.Section:

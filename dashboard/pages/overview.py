@@ -34,31 +34,32 @@ def overview_view(query: dict[str, Any] | None) -> tuple[Any, str]:
     filters = data.filters_for(run, query or {})
     report = data.overview_view(run, filters)
     previous = report["index_previous"]["window"]
-    period = (f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}, compared with "
+    period = (f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}, compared with the {filters.comparison_label} "
               f"{previous['from']} – {previous['to']}")
-    return render(report), period
+    return render(report, against=filters.comparison_label), period
 
 
-def render(report: dict[str, Any]) -> Any:
+def render(report: dict[str, Any], *, against: str = "previous period") -> Any:
     index, before = report["index"]["overall"], report["index_previous"]["overall"]
     customer, customer_before = report["customer"]["overall"], report["customer_previous"]["overall"]
     tiles = html.Div(className="grid grid-kpi", id="overview-kpis", children=[
-        _cei_tile(index, before),
+        _cei_tile(index, before, against),
         kpi("CSAT", customer.get("csat_pct"), unit="%", pattern="{:.0f}", id="overview-csat",
-            change=delta(customer.get("csat_pct"), customer_before.get("csat_pct"), unit=" pts"),
+            change=delta(customer.get("csat_pct"), customer_before.get("csat_pct"), unit=" pts", against=against),
             note=f"share answering 4–5 · mean {fmt(customer.get('csat_mean'), '{:.2f}')} / 5"),
         kpi("NPS", customer.get("nps"), pattern="{:+.0f}", id="overview-nps",
-            change=delta(customer.get("nps"), customer_before.get("nps"), pattern="{:+.0f}"),
+            change=delta(customer.get("nps"), customer_before.get("nps"), pattern="{:+.0f}", against=against),
             note="% promoters − % detractors, −100 to +100"),
         kpi("Customer effort", customer.get("ces_mean"), unit="/ 7", pattern="{:.2f}", id="overview-ces",
-            change=delta(customer.get("ces_mean"), customer_before.get("ces_mean"), pattern="{:+.2f}"),
+            change=delta(customer.get("ces_mean"), customer_before.get("ces_mean"), pattern="{:+.2f}",
+                         against=against),
             note=f"mean of 1–7 (higher is easier) · {fmt(customer.get('ces_pct'), '{:.0f}')} % answer 5–7"),
         kpi("Customer response rate", _pct(customer.get("response_rate")), unit="%", pattern="{:.0f}",
             id="overview-rate",
             change=delta(_pct(customer.get("response_rate")), _pct(customer_before.get("response_rate")),
-                         unit=" pts"),
+                         unit=" pts", against=against),
             note=f"{customer.get('n', 0):,} answers for {customer.get('jobs', 0):,} jobs"),
-        _pulse_rate_tile(index, before),
+        _pulse_rate_tile(index, before, against),
     ])
     index_trend = report["index"].get("trend", [])
     customer_trend = report["customer"].get("trend", [])
@@ -100,7 +101,7 @@ def render(report: dict[str, Any]) -> Any:
     return parts
 
 
-def _cei_tile(index: dict[str, Any], before: dict[str, Any]) -> html.Div:
+def _cei_tile(index: dict[str, Any], before: dict[str, Any], against: str) -> html.Div:
     if index.get("suppressed") or index.get("cei") is None:
         why = (index.get("reason") or f"Fewer than {settings.min_group} contractors answered the pulse for this "
                "selection, so the index is not shown.") if index.get("suppressed") else (
@@ -109,12 +110,12 @@ def _cei_tile(index: dict[str, Any], before: dict[str, Any]) -> html.Div:
                    hidden=f"hidden (<{settings.min_group})" if index.get("suppressed") else "no data", note=why)
     previous = None if before.get("suppressed") else before.get("cei")
     return kpi("Connection & Empowerment Index", index["cei"], unit="/ 100", id="overview-cei",
-               change=delta(index["cei"], previous, unit=" pts"),
+               change=delta(index["cei"], previous, unit=" pts", against=against),
                note=f"{fmt(index.get('cei_favourable_pct'), '{:.0f}')} % favourable · "
                     f"{count(index.get('n_contractors'))} contractors · {index.get('n_waves', 0)} closed wave(s)")
 
 
-def _pulse_rate_tile(index: dict[str, Any], before: dict[str, Any]) -> html.Div:
+def _pulse_rate_tile(index: dict[str, Any], before: dict[str, Any], against: str) -> html.Div:
     """Share of the pulse invites of waves that opened in the period that were answered;
     the responses submitted in the period stay visible underneath."""
     label, tile = "Pulse response rate", "overview-pulse"
@@ -126,7 +127,8 @@ def _pulse_rate_tile(index: dict[str, Any], before: dict[str, Any]) -> html.Div:
     if index.get("response_rate") is None:
         return kpi(label, None, id=tile, hidden="no invites", note=f"{answered} · no pulse wave opened in it")
     return kpi(label, _pct(index["response_rate"]), unit="%", pattern="{:.0f}", id=tile,
-               change=delta(_pct(index["response_rate"]), _pct(before.get("response_rate")), unit=" pts"),
+               change=delta(_pct(index["response_rate"]), _pct(before.get("response_rate")), unit=" pts",
+                            against=against),
                note=f"{answered} · {count(index.get('n_invited'))} invited")
 
 

@@ -8,7 +8,7 @@ import dash
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import data
-from dashboard.components import card, count, fmt, graph, hidden_cell, notice, page_head, table
+from dashboard.components import card, count, fmt, graph, hidden_cell, notice, page_head, scroll_box, table
 from dashboard.figures import HIDDEN_WITH, hidden_label, segments_heatmap
 from models.settings import settings
 
@@ -58,8 +58,12 @@ def matrix(report: dict[str, Any]) -> dict[str, Any]:
         # a shown group can still hide one figure: a dimension scored by too few of its people
         hidden.append([suppressed or value is None for value in pulse] + [False, False])
         counts.append((row.get("n_contractors", 0), c.get("n", 0), row.get("reason")))
+    overall, customer_overall = index.get("overall") or {}, customer.get("overall") or {}
+    company_pulse = [None] * (1 + len(dims)) if overall.get("suppressed") else [
+        overall.get("cei"), *[(overall.get("dimensions") or {}).get(d["id"], {}).get("score") for d in dims]]
+    company = [*company_pulse, customer_overall.get("csat_pct"), customer_overall.get("nps")]
     return {"rows": names, "columns": columns, "values": values, "hidden": hidden, "formats": formats,
-            "counts": counts}
+            "counts": counts, "company": company}
 
 
 def render(report: dict[str, Any], *, group_by: str) -> Any:
@@ -75,7 +79,7 @@ def render(report: dict[str, Any], *, group_by: str) -> Any:
               else HIDDEN_WITH for n, _, _ in m["counts"]]
     figure = segments_heatmap(m["rows"], m["columns"], m["values"], m["hidden"], title=f"By {label.lower()}",
                               row_title=label, min_group=settings.min_group, formats=m["formats"],
-                              hidden_text=labels)
+                              hidden_text=labels, company=m["company"])
     body = []
     for name, values, hidden, (n_contractors, n_customers, reason), text in zip(
             m["rows"], m["values"], m["hidden"], m["counts"], labels, strict=True):
@@ -86,13 +90,17 @@ def render(report: dict[str, Any], *, group_by: str) -> Any:
         cells += [html.Td(count(n_contractors), className="num"), html.Td(count(n_customers), className="num")]
         body.append(html.Tr(cells))
     hidden_names = [name for name, h in zip(m["rows"], m["hidden"], strict=True) if h[0]]
-    legend = html.P([html.Span(className="swatch"), f"{hidden_label(settings.min_group)}: fewer than "
+    legend = html.P([html.Span(className="swatch swatch-below"), " below the company figure ",
+                     html.Span(className="swatch swatch-level"), " level with it ",
+                     html.Span(className="swatch swatch-above"), " above it; ",
+                     html.Span(className="swatch swatch-hidden"), f" {hidden_label(settings.min_group)}: fewer than "
                      f"{settings.min_group} contractors answered, so the group's pulse scores are not shown. "
                      f"{HIDDEN_WITH}: hidden with a smaller group, which the totals or another breakdown would "
                      "otherwise reveal. Pulse scores come from waves that have closed. "
                      "Customer numbers are not under this rule and are always shown."],
                     className="legend", id="segments-legend")
-    sub = ("Colour compares groups within each column (darker = higher). Pulse scores are 0–100; CSAT % is the "
+    sub = ("Colour: each group's difference from the company figure of the same measure, in points, on one "
+           "scale for every column (full colour at 10 points or more). Pulse scores are 0–100; CSAT % is the "
            "share of customers answering 4–5; NPS runs from −100 to +100.")
     parts: list[Any] = []
     if hidden_names:
@@ -101,7 +109,7 @@ def render(report: dict[str, Any], *, group_by: str) -> Any:
             f"A group's scores are shown only when at least {settings.min_group} contractors answered; see the "
             "legend under the chart.", warn=True, id="segments-hidden"))
     parts += [
-        card(graph("segments-heatmap", figure), legend, sub=sub),
+        card(scroll_box(graph("segments-heatmap", figure), label=f"Heatmap by {label.lower()}"), legend, sub=sub),
         card(table([label, *[(c, "num") for c in m["columns"]], ("Contractors", "num"), ("Customer answers", "num")],
                    body, id="segments-table"),
              title=f"Table by {label.lower()}"),

@@ -120,7 +120,7 @@ def test_serve_migrates_then_runs_uvicorn_without_access_log(
     _, app, options = calls[1]
     assert options["port"] == 9001 and options["host"] == "127.0.0.1" and options["access_log"] is False
     if factory:
-        assert app == "collector.app:create_app" and options["factory"] and options["workers"] == 3
+        assert app == "collector.app:serve_app" and options["factory"] and options["workers"] == 3
     else:
         assert callable(app)
 

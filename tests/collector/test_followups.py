@@ -147,3 +147,11 @@ def test_the_openapi_document_lists_the_new_paths(client: TestClient) -> None:
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert {"get", "patch"} <= set(paths["/api/v1/followups"]) | set(paths["/api/v1/followups/{id}"])
     assert "get" in paths["/api/v1/waves/{name}/reminders"] and "get" in paths["/api/v1/reminders/customers"]
+
+
+def test_the_worker_evaluates_alerts_among_its_periodic_jobs(client: TestClient) -> None:
+    from collector.worker import PERIODIC
+
+    [job] = [p for p in PERIODIC if p.name == "alerts"]
+    assert job.every == 60.0
+    assert client.portal.call(job.run) == []  # type: ignore[union-attr]  # nobody subscribed: nothing raised

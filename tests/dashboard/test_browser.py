@@ -333,3 +333,117 @@ def test_every_view_draws_under_the_content_security_policy(browser: Any, server
     page.wait_for_load_state("networkidle")
     context.close()
     assert refused == []
+
+
+# --- every control in the URL, every width, axe-core -------------------------------------------
+
+VIEWS = {"": "#overview-rate-trend .main-svg", "linkage": "#linkage-lags .main-svg",
+         "drivers": "#drivers-body .card, #drivers-empty", "segments": "#segments-body .card, #segments-empty",
+         "followup": "#followup-rows, #followup-empty"}
+AXE = sorted((Path(__file__).resolve().parents[2] / ".venv").glob("axe-core-*/axe.min.js"))
+
+
+def slider_value(page: Any) -> str:
+    return str(page.locator("#linkage-lag [role=slider]").get_attribute("aria-valuenow"))
+
+
+def selected_lag(page: Any) -> int:
+    """The lag the lag chart highlights (its one larger marker)."""
+    sizes = page.evaluate("() => document.querySelector('#linkage-lags .js-plotly-plot').data[0].marker.size")
+    xs = page.evaluate("() => document.querySelector('#linkage-lags .js-plotly-plot').data[0].x")
+    return int(xs[sizes.index(max(sizes))])
+
+
+def test_a_reloaded_url_restores_every_control_of_every_view(page: Any, server: LiveServer) -> None:
+    # the filter bar: a preset and the comparison
+    choose(page, "filters-preset", "Year to date")
+    page.wait_for_url(re.compile(r"period=year-to-date"))
+    choose(page, "filters-compare", "Same period last year")
+    page.wait_for_url(re.compile(r"compare=last-year"))
+    expect(page.locator("#overview-period")).to_contain_text("same period last year")
+    start = page.locator("#filters-dates").input_value()
+    assert start.startswith("1 Jan ")
+    page.reload()
+    expect(page.locator("#filters-preset")).to_have_text("Year to date")
+    expect(page.locator("#filters-compare")).to_have_text("Same period last year")
+    expect(page.locator("#filters-dates")).to_have_value(start)
+    expect(page.locator("#overview-csat .kpi-delta")).to_contain_text("same period last year")
+    # Linkage: the lag, by keyboard; the lag chart follows it without a reload
+    page.goto(server.base + "/dashboard/linkage")
+    expect(page.locator("#linkage-lags .main-svg").first).to_be_visible()
+    page.locator("#linkage-lag [role=slider]").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(re.compile(r"lag=2"))
+    page.wait_for_function("() => { const p = document.querySelector('#linkage-lags .js-plotly-plot'); "
+                           "return p && p.data && p.data[0] && p.data[0].marker.size[2] > p.data[0].marker.size[0]; }")
+    assert selected_lag(page) == 2
+    page.reload()
+    expect(page.locator("#linkage-lag [role=slider]")).to_have_attribute("aria-valuenow", "2")
+    expect(page.locator("#linkage-headline, #linkage-empty").first).to_contain_text(re.compile(r"\w"))
+    page.wait_for_function("() => { const p = document.querySelector('#linkage-lags .js-plotly-plot'); "
+                           "return p && p.data && p.data[0] && p.data[0].marker.size.length > 2; }")
+    assert selected_lag(page) == 2
+    # a filter changed afterwards keeps the page's control
+    choose(page, "filters-region", "North")
+    page.wait_for_url(re.compile(r"region=North"))
+    assert "lag=2" in page.url
+    expect(page.locator("#linkage-lag [role=slider]")).to_have_attribute("aria-valuenow", "2")
+    # Segments: break down by
+    page.goto(server.base + "/dashboard/segments")
+    expect(page.locator("#segments-table")).to_be_visible()
+    page.get_by_label("Service type", exact=True).check()
+    page.wait_for_url(re.compile(r"by=service_type"))
+    expect(page.locator("#segments-table th").first).to_have_text(re.compile("service type", re.I))
+    page.reload()
+    expect(page.get_by_label("Service type", exact=True)).to_be_checked()
+    expect(page.locator("#segments-table th").first).to_have_text(re.compile("service type", re.I))
+    # Follow-up: show
+    page.goto(server.base + "/dashboard/followup")
+    expect(page.locator("#followup-rows, #followup-empty").first).to_be_visible()
+    page.get_by_label("All", exact=True).check()
+    page.wait_for_url(re.compile(r"show=all"))
+    page.reload()
+    expect(page.get_by_label("All", exact=True)).to_be_checked()
+
+
+def test_a_lag_whose_customers_are_still_to_come_says_so(page: Any, server: LiveServer) -> None:
+    """The demo's data runs to today, so the default period's customers 4 weeks on lie ahead."""
+    page.goto(server.base + "/dashboard/linkage?lag=2")
+    expect(page.locator("#linkage-future")).to_contain_text(re.compile(r"ends \d+ days? after today"))
+    page.goto(server.base + "/dashboard/linkage?lag=4")
+    expect(page.locator("#linkage-future")).to_contain_text("wholly in the future")
+    page.goto(server.base + "/dashboard/linkage?lag=0")
+    expect(page.locator("#linkage-headline, #linkage-empty").first).to_be_visible()
+    expect(page.locator("#linkage-future")).to_have_count(0)
+
+
+@pytest.mark.parametrize("width", [1440, 820, 390])
+def test_every_view_fits_its_viewport_and_passes_axe(browser: Any, server: LiveServer, width: int) -> None:
+    """No sideways page scroll, the whole navigation on screen, and no axe-core violation of
+    serious or critical impact (WCAG A/AA rules, colour contrast included) on any view."""
+    assert AXE, "axe-core is missing: `make browser` fetches it into .venv"
+    axe = AXE[-1].read_text()
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    sign_in(page, server.base)
+    try:
+        for view, ready in VIEWS.items():
+            page.goto(f"{server.base}/dashboard/{view}")
+            expect(page.locator(ready).first).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert scroll <= inner, f"/{view} is {scroll} px wide at {width} px"
+            for link in page.locator(".nav-link").all():
+                box = link.bounding_box()
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, link.inner_text()
+            page.evaluate(axe)
+            found = page.evaluate("""async () => {
+                const result = await axe.run(document, {resultTypes: ["violations"]});
+                return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+                    .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", "));
+            }""")
+            assert found == [], f"/{view} at {width} px: {found}"
+    finally:
+        context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import doctest
 import random
 import threading
 from collections.abc import Iterator
@@ -42,6 +43,29 @@ def test_a_broken_shared_link_falls_back_rather_than_failing() -> None:
     assert filters.days == data.DEFAULT_DAYS and filters.region is None
     swapped = data.Filters.from_query({"from": "2026-03-31", "to": "2026-03-01"})
     assert (swapped.start, swapped.end) == (date(2026, 3, 1), date(2026, 3, 31))
+
+
+def test_presets_and_the_comparison_live_in_the_query_string() -> None:
+    end = date(2026, 11, 23)
+    ytd = data.Filters.from_query({"period": "year-to-date", "from": "2020-01-01", "to": "2020-01-31"}, today=end)
+    assert (ytd.start, ytd.end, ytd.period) == (date(2026, 1, 1), end, "year-to-date")  # the preset wins
+    assert ytd.query() == {"period": "year-to-date"}  # a relative preset's link follows the data
+    quarter = data.Filters.from_query({"period": "last-quarter"}, today=end)
+    assert (quarter.start, quarter.end) == (date(2026, 7, 1), date(2026, 9, 30))
+    assert quarter.comparison() == (date(2026, 3, 31), date(2026, 6, 30))  # the 92 days before
+    year_ago = data.Filters.from_query({"from": "2026-11-02", "to": "2026-11-29", "period": "last-year",
+                                        "compare": "last-year"})
+    assert year_ago.query() == {"from": "2026-11-02", "to": "2026-11-29", "period": "last-year",
+                                "compare": "last-year"}
+    assert year_ago.comparison() == (date(2025, 11, 3), date(2025, 11, 30))  # 52 weeks: same weekdays
+    assert year_ago.comparison_label == "same period last year"
+    odd = data.Filters.from_query({"period": "forever", "compare": "never"}, today=end)
+    assert (odd.period, odd.compare, odd.days) == (None, "previous", data.DEFAULT_DAYS)
+    assert odd.comparison_label == "previous period"
+
+
+def test_preset_doctests() -> None:
+    assert doctest.testmod(data).failed == 0
 
 
 def test_the_default_period_ends_on_the_last_day_with_data() -> None:

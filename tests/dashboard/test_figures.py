@@ -76,13 +76,20 @@ def test_hidden_cells_say_hidden_and_are_never_coloured_as_a_value() -> None:
         ["North", "Islands", "South"], ["CEI", "CSAT %"],
         [[60.0, 75.0], [None, 29.0], [50.0, 69.0]],
         [[False, False], [True, False], [False, False]],
-        title="By region", row_title="Region", min_group=5)
+        title="By region", row_title="Region", min_group=5, company=[57.0, 70.0])
     (heat,) = fig.data
     assert list(heat.text[1]) == ["hidden<br>(<5)", "29"]
-    assert list(heat.customdata[1]) == ["hidden (<5)", "29"]  # what the hover says
-    assert heat.z[1][0] is None  # no colour: the grey background shows through, not the scale's 0
-    assert heat.z[0][0] == 1.0 and heat.z[2][0] == 0.0  # each column on its own scale
-    assert fig.layout.plot_bgcolor == figures.PALETTE["hidden"]
+    assert heat.customdata[1][0] == "hidden (<5)"  # what the hover says
+    assert heat.z[1][0] is None  # no colour at all: never a pale value
+    # the difference from the company figure, on one scale centred at 0 for every column
+    assert list(heat.z[0]) == [3.0, 5.0] and list(heat.z[2]) == [-7.0, -1.0] and heat.z[1][1] == -41.0
+    assert (heat.zmin, heat.zmid, heat.zmax) == (-figures.DIVERGING_SPAN, 0, figures.DIVERGING_SPAN)
+    assert heat.showscale and "company" in heat.colorbar.title.text  # the legend
+    assert "−3.0 points" not in heat.customdata[0][0] and "+3.0 points" in heat.customdata[0][0]
+    # the hidden cell is hatched (strokes drawn in its box), on a white ground
+    (hatch,) = fig.layout.shapes
+    assert hatch.type == "path" and hatch.path.startswith("M -0.500,0.") and hatch.path.count("M") == 9
+    assert fig.layout.plot_bgcolor == "white"
 
 
 def test_a_hidden_cell_never_shows_a_value_it_was_given() -> None:

@@ -100,7 +100,7 @@ async def test_upgrading_copies_each_response_to_its_scores_and_items(empty_url:
 
 @pytest.mark.anyio
 async def test_handled_detractors_become_closed_cases_and_the_indexes_survive(empty_url: str) -> None:
-    await _migrate(empty_url, "rapport.0005_outbox")
+    await _migrate(empty_url, "rapport.0006_worker_runs")
     postgres = empty_url.startswith("postgres")
     t, later = "'2026-03-02 10:00:00+00:00'", "'2026-03-03 09:00:00+00:00'"
     await open_database(empty_url)

@@ -87,3 +87,38 @@ async def test_no_endpoint_no_row_and_unknown_events_refused(db: str) -> None:
         await outbox.emit("alert.*", {})  # a subscription, not an event
     with pytest.raises(outbox.UnknownEvent):
         outbox.events_column(["customer_response.created", "everything"])
+
+
+async def _job(external_id: str) -> str:
+    from models import queries
+
+    await queries.upsert_contractor(external_id="C-1001", name="Ana")
+    job, _ = await queries.register_job(external_id=external_id, contractor="C-1001", completed_at=NOW, now=NOW)
+    return job.token
+
+
+async def test_a_stored_customer_response_queues_its_events_in_its_transaction(db: str) -> None:
+    from models import queries
+    from surveys.schema import builtin_survey
+
+    survey = builtin_survey("customer")
+    crm = await _endpoint("http://crm.test/hook", "customer_response.created", "customer_response.detractor")
+    happy = {"csat": 5, "nps": 9, "ces": 6, "promise_kept": True}
+    unhappy = {"csat": 2, "nps": 8, "ces": 3, "promise_kept": False, "comment": "late"}
+    # both ways of storing: the one-statement path and the careful path
+    assert await queries.store_customer_response_at_once(token=await _job("JOB-1"), answers=happy, survey=survey)
+    link = await queries.find_link(token=await _job("JOB-2"))
+    assert link is not None
+    await queries.store_customer_response(link=link, answers=unhappy, survey=survey, submission_id="s2")
+    # a resend stores nothing and queues nothing
+    await queries.store_customer_response(link=link, answers=unhappy, survey=survey, submission_id="s2")
+
+    rows = await WebhookDelivery.filter(endpoint_id=crm.id).order_by("id")
+    assert [(row.event, json.loads(row.payload)["data"]["job"]) for row in rows] == [
+        ("customer_response.created", "JOB-1"),
+        ("customer_response.created", "JOB-2"),
+        ("customer_response.detractor", "JOB-2"),
+    ]
+    data = json.loads(rows[2].payload)["data"]
+    assert data["contractor"] == "C-1001" and data["answers"] == unhappy and data["source"] == "web"
+    assert "token" not in rows[2].payload and link.token not in rows[2].payload

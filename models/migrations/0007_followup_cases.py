@@ -46,7 +46,7 @@ class DropColumn(ops.RemoveField):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('rapport', '0005_outbox')]
+    dependencies = [('rapport', '0006_worker_runs')]
 
     initial = False
 
