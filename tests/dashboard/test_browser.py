@@ -398,13 +398,20 @@ def test_a_reloaded_url_restores_every_control_of_every_view(page: Any, server: 
     page.reload()
     expect(page.get_by_label("Service type", exact=True)).to_be_checked()
     expect(page.locator("#segments-table th").first).to_have_text(re.compile("service type", re.I))
-    # Follow-up: show
+    # Follow-up: show, sort, search and page
     page.goto(server.base + "/dashboard/followup")
     expect(page.locator("#followup-rows, #followup-empty").first).to_be_visible()
-    page.get_by_label("All", exact=True).check()
+    page.locator("#followup-show").get_by_role("link", name="All", exact=True).click()
     page.wait_for_url(re.compile(r"show=all"))
+    page.locator("#followup-sort").get_by_role("link", name="Newest first").click()
+    page.wait_for_url(re.compile(r"sort=newest"))
+    assert "show=all" in page.url
+    page.locator("#followup-next").click()
+    page.wait_for_url(re.compile(r"page=2"))
     page.reload()
-    expect(page.get_by_label("All", exact=True)).to_be_checked()
+    expect(page.locator("#followup-show-all")).to_have_attribute("aria-current", "true")
+    expect(page.locator("#followup-sort-newest")).to_have_attribute("aria-current", "true")
+    expect(page.locator("#followup-total")).to_contain_text("Page 2 of")
 
 
 def test_a_lag_whose_customers_are_still_to_come_says_so(page: Any, server: LiveServer) -> None:
