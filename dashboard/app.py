@@ -57,8 +57,9 @@ INDEX = """<!DOCTYPE html>
 </html>"""
 FILTER_KEYS = ("from", "to", "period", "compare", "region", "service_type", "tenure")
 # Each page's own controls, kept in the query string under the part of the id after
-# the page's prefix ("linkage-lag" -> lag); the page's layout reads them back.
-VIEW_CONTROLS = ("linkage-lag", "segments-by", "followup-show")
+# the page's prefix ("linkage-lag" -> lag); the page's layout reads them back. The
+# Follow-up list's controls (show, sort, q, page) are links and a GET form of their own.
+VIEW_CONTROLS = ("linkage-lag", "segments-by")
 
 
 def control_key(component_id: str) -> str:

@@ -193,8 +193,8 @@ def _case_item(case: Case, *, now: datetime, target: int, users: list[str]) -> h
             html.Div(className="case-form", children=[
                 html.Div(className="case-field", children=[
                     html.Span("Assign to", className="control-label"),
-                    dcc.Dropdown(id={"type": "followup-assignee", **key}, options=users, value=case.assignee,
-                                 clearable=True, placeholder="Choose a user", className="case-dropdown"),
+                    dcc.RadioItems(id={"type": "followup-assignee", **key}, options=users, value=case.assignee,
+                                   inline=True, className="radio-inline case-assignees"),
                     html.Button("Assign", id={"type": "followup-assign", **key}, className="button", type="button"),
                 ]),
                 html.Div(className="case-field", children=[

@@ -229,11 +229,9 @@ def test_a_detractor_from_a_survey_link_is_assigned_noted_and_closed_by_keyboard
     assign = case.get_by_role("button", name="Assign", exact=True)
     expect(assign).to_be_visible()
     assert page.evaluate(no_sideways_scroll)
-    page.keyboard.press("Tab")  # into the assignee dropdown
-    page.keyboard.press("Enter")
-    page.keyboard.type("lead")  # narrows the options
-    page.keyboard.press("ArrowDown")
-    page.keyboard.press("Enter")
+    case.locator(".case-assignees").get_by_label("lead", exact=True).focus()  # the assignee: a radio button
+    page.keyboard.press("Space")
+    expect(case.locator(".case-assignees").get_by_label("lead", exact=True)).to_be_checked()
     assign.focus()
     page.keyboard.press("Enter")
     expect(state).to_contain_text("assigned to lead")
