@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 import httpx2 as httpx
 
 from collector.settings import settings
-from models import webhooks
+from models import alerts, webhooks
 from models.entities import WebhookDelivery
 
 __all__ = [
@@ -76,9 +76,15 @@ async def _announce_closed_waves() -> object:
     return await webhooks.announce_closed_waves()
 
 
+async def _evaluate_alerts() -> object:
+    """The dashboard users' alerts (models.alerts): each raised once, whichever worker sees it first."""
+    return await alerts.evaluate_alerts()
+
+
 # The periodic jobs; add one with one line.
 PERIODIC: list[Periodic] = [
     Periodic("pulse_wave.closed", 60.0, _announce_closed_waves),
+    Periodic("alerts", 60.0, _evaluate_alerts),
 ]
 
 

@@ -1,7 +1,8 @@
 """Rapport's configuration, read once from the environment.
 
 The settings every process shares: storage, the privacy thresholds, the
-brand, link lifetime, rate limits and the audit log's retention, and the
+brand, link lifetime, rate limits, the audit log's retention, the follow-up
+target and the reminder gap (models and the dashboard read them), and the
 dashboard's address (the dashboard serves at it, `rapport demo` announces it).
 What only the collector or only the dashboard uses lives in
 `collector/settings.py` and `dashboard/settings.py`. Tests set the
@@ -50,6 +51,8 @@ class Settings:
     limit_login: tuple[RateLimitItem, ...]
     limit_login_address: tuple[RateLimitItem, ...]
     audit_days: int
+    followup_target_hours: int
+    reminder_gap_days: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -73,6 +76,8 @@ class Settings:
             limit_login=_limits(env, "RAPPORT_LIMIT_LOGIN", "5/5 minutes"),
             limit_login_address=_limits(env, "RAPPORT_LIMIT_LOGIN_ADDRESS", "30/hour"),
             audit_days=_positive_int(env, "RAPPORT_AUDIT_DAYS", 180),
+            followup_target_hours=_positive_int(env, "RAPPORT_FOLLOWUP_TARGET_HOURS", 48),
+            reminder_gap_days=_positive_int(env, "RAPPORT_REMINDER_GAP_DAYS", 3),
         )
 
     @property
