@@ -1,5 +1,5 @@
 """The `rapport` command: serve the collector, migrate, manage keys and users, import, demo, run,
-forget people, read the audit log.
+forget people, read the audit log, send the weekly digest (collector.digest_cli).
 
 Errors print one clear line to stderr (an import's, one more line per error)
 and exit with status 2, never a traceback.
@@ -13,60 +13,31 @@ import getpass
 import json
 import logging
 import os
-import secrets
-import signal
-import subprocess
 import sys
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from types import FrameType
-from typing import Any, TypeVar
+from typing import Any
 
-from collector.settings import link_url
+from collector.cli_common import CommandError, table, when, with_database
 from collector.settings import settings as collector_settings
 from models.settings import SettingsError, normalise_database_url, settings
 
 __all__ = [
-    "DEMO_PASSWORD_FILE",
-    "DEMO_USER",
     "IMPORT_KINDS",
-    "STOP_GRACE",
-    "CommandError",
     "OneLineFormatter",
     "cmd_apikey",
     "cmd_audit",
-    "cmd_demo",
     "cmd_forget",
     "cmd_import",
     "cmd_migrate",
-    "cmd_run",
     "cmd_serve",
     "cmd_user",
     "log_config",
     "main",
 ]
 
-T = TypeVar("T")
-DEMO_USER = "demo"
-DEMO_PASSWORD_FILE = Path(".rapport-demo-password")  # beside .rapport-secret; never in git
 IMPORT_KINDS = ("contractors", "customer-responses", "pulse-responses")
-STOP_GRACE = 20.0  # seconds `rapport run` waits for the servers to finish after a stop
-
-
-class CommandError(Exception):
-    """A command cannot be done; the message is shown as is."""
-
-
-def _with_database(url: str, work: Callable[[], Awaitable[T]]) -> T:
-    from models.db import database
-
-    async def run() -> T:
-        async with database(url):
-            return await work()
-
-    return asyncio.run(run())
 
 
 class OneLineFormatter(logging.Formatter):
@@ -123,31 +94,21 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     print("database is up to date")
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    for row in (header, *rows):
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-
-
 def cmd_apikey(args: argparse.Namespace) -> None:
     from models.keys import create_api_key, list_api_keys, revoke_api_key
 
     if args.action == "list":
-        keys = _with_database(args.database_url, list_api_keys)
-        _table(("name", "starts", "created", "last used", "state"),
-               [(k.name, k.prefix + "…", _when(k.created_at), _when(k.last_used_at),
-                 f"revoked {_when(k.revoked_at)}" if k.revoked_at else "active") for k in keys])
+        keys = with_database(args.database_url, list_api_keys)
+        table(("name", "starts", "created", "last used", "state"),
+               [(k.name, k.prefix + "…", when(k.created_at), when(k.last_used_at),
+                 f"revoked {when(k.revoked_at)}" if k.revoked_at else "active") for k in keys])
         return
     if args.action == "create":
-        key = _with_database(args.database_url, lambda: create_api_key(name=args.name))
+        key = with_database(args.database_url, lambda: create_api_key(name=args.name))
         print(f"API key {args.name!r} created. It is shown only once; send it as 'Authorization: Bearer <key>':")
         print(key)
     else:
-        _with_database(args.database_url, lambda: revoke_api_key(name=args.name))
+        with_database(args.database_url, lambda: revoke_api_key(name=args.name))
         print(f"API key {args.name!r} revoked")
 
 
@@ -168,22 +129,22 @@ def cmd_user(args: argparse.Namespace) -> None:
     from models import keys
 
     if args.action == "list":
-        users = _with_database(args.database_url, keys.list_users)
-        _table(("name", "created", "last sign-in", "state", "sessions"),
-               [(u.username, _when(u.created_at), _when(u.last_login_at),
-                 f"disabled {_when(u.disabled_at)}" if u.disabled_at else "active", str(u.sessions)) for u in users])
+        users = with_database(args.database_url, keys.list_users)
+        table(("name", "created", "last sign-in", "state", "sessions"),
+               [(u.username, when(u.created_at), when(u.last_login_at),
+                 f"disabled {when(u.disabled_at)}" if u.disabled_at else "active", str(u.sessions)) for u in users])
     elif args.action == "disable":
-        ended = _with_database(args.database_url, lambda: keys.disable_user(username=args.name))
+        ended = with_database(args.database_url, lambda: keys.disable_user(username=args.name))
         print(f"user {args.name!r} is disabled; {ended} session(s) ended")
     elif args.action == "enable":
-        _with_database(args.database_url, lambda: keys.enable_user(username=args.name))
+        with_database(args.database_url, lambda: keys.enable_user(username=args.name))
         print(f"user {args.name!r} can sign in again")
     elif args.action == "delete":
-        ended = _with_database(args.database_url, lambda: keys.delete_user(username=args.name))
+        ended = with_database(args.database_url, lambda: keys.delete_user(username=args.name))
         print(f"user {args.name!r} is deleted; {ended} session(s) ended")
     else:
         password = _password(args)
-        _with_database(args.database_url, lambda: keys.create_user(username=args.name, password=password))
+        with_database(args.database_url, lambda: keys.create_user(username=args.name, password=password))
         print(f"user {args.name!r} can sign in to the dashboard")
 
 
@@ -196,7 +157,7 @@ def cmd_forget(args: argparse.Namespace) -> None:
         return await forget_customer_response(job_external_id=args.job, token=args.token)
 
     try:
-        forgotten = _with_database(args.database_url, work)
+        forgotten = with_database(args.database_url, work)
     except NotFoundError as exc:
         raise CommandError(f"{exc}; nothing was deleted") from None
     deleted = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in forgotten.as_dict().items() if n)
@@ -225,7 +186,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
         await prune()
         return await entries(since=since, actor=args.actor, limit=args.limit)
 
-    for e in _with_database(args.database_url, work):
+    for e in with_database(args.database_url, work):
         params = " ".join(f"{k}={v}" for k, v in sorted(e.params.items()))
         status = f" -> {e.status}" if e.status is not None else ""
         print(f"{e.at.astimezone(UTC).isoformat(timespec='seconds')}  {e.actor_kind}:{e.actor}  {e.client}  "
@@ -240,7 +201,7 @@ def cmd_import(args: argparse.Namespace) -> None:
     except OSError as exc:
         raise CommandError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     try:
-        result = _with_database(args.database_url, lambda: import_csv(kind=args.kind, data=data))
+        result = with_database(args.database_url, lambda: import_csv(kind=args.kind, data=data))
     except CsvImportError as exc:
         raise CommandError(_import_errors(args.file, exc)) from None
     print(json.dumps(result.as_dict(), default=str))
@@ -274,120 +235,6 @@ def _with_columns(parser: argparse.ArgumentParser) -> Callable[[], str]:
         return argparse.ArgumentParser.format_help(parser)
 
     return format_help
-
-
-def _kept_password() -> str | None:
-    try:
-        return DEMO_PASSWORD_FILE.read_text().strip() or None
-    except FileNotFoundError:
-        return None
-
-
-def _keep_password(password: str) -> None:
-    DEMO_PASSWORD_FILE.write_text(password + "\n")
-    DEMO_PASSWORD_FILE.chmod(0o600)
-
-
-def cmd_demo(args: argparse.Namespace) -> None:
-    """The demo login's password is made once and kept in DEMO_PASSWORD_FILE, so
-    every later run prints the same one; a demo user whose password was set
-    some other way keeps it."""
-    from models.demo import DemoError, generate, has_data
-    from models.keys import authenticate_user, create_user, user_exists
-
-    kept = _kept_password()
-    password = kept or secrets.token_urlsafe(9)
-
-    async def work() -> tuple[Any, bool]:
-        """(the demo made, or None; whether `password` signs the demo user in)"""
-        if args.if_empty and await has_data():
-            if not await user_exists(username=DEMO_USER):
-                await create_user(username=DEMO_USER, password=password)
-                return None, True
-            return None, kept is not None and await authenticate_user(username=DEMO_USER, password=kept) is not None
-        result = await generate(contractors=args.contractors, seed=args.seed, wipe=args.wipe)
-        await create_user(username=DEMO_USER, password=password)
-        return result, True
-
-    try:
-        result, signs_in = _with_database(args.database_url, work)
-    except DemoError as exc:
-        raise CommandError(str(exc)) from None
-    if signs_in and kept is None:
-        _keep_password(password)
-    if result is None:
-        print("The database already holds data: kept as it is (rapport demo --wipe starts over).")
-        print("API keys are shown once only; make a new one with: rapport apikey create NAME")
-    else:
-        print(
-            f"Demo brand: {result.contractors} contractors, {result.waves} weekly pulse waves "
-            f"({result.pulse_responses} answers), {result.jobs} jobs "
-            f"({result.customer_responses} customer answers)."
-        )
-        print(f"Customer survey to try: {link_url('customer', result.survey_token)}")
-        print(f"Contractor pulse to try: {link_url('pulse', result.pulse_token)}")
-    if signs_in:
-        print(f"Dashboard: {settings.dashboard_url}  user {DEMO_USER!r}, password {password!r} "
-              f"(kept in {DEMO_PASSWORD_FILE})")
-    else:
-        print(f"Dashboard: {settings.dashboard_url}  user {DEMO_USER!r}, with the password it was given "
-              f"(not the one in {DEMO_PASSWORD_FILE}); set a new one with: rapport user create {DEMO_USER}")
-    if result is not None:
-        print("API key 'demo' (shown once; send as 'Authorization: Bearer <key>'):")
-        print(result.api_key)
-
-
-def cmd_run(args: argparse.Namespace) -> None:
-    """Demo data if the database is empty, then the collector and the dashboard side
-    by side until Ctrl-C or SIGTERM, which stop both and end with status 0.
-
-    Each step runs in a process group of its own, so a Ctrl-C reaches only this
-    command, which asks each running step to stop (SIGTERM) and waits for it: a
-    server still importing its modules ends without a traceback, a running one
-    finishes its requests.
-    """
-    env = {**os.environ, "DATABASE_URL": args.database_url}
-    env.setdefault("RAPPORT_BASE_URL", f"http://{args.host}:{args.port}")
-    env.setdefault("RAPPORT_DASHBOARD_URL", f"http://{args.host}:{args.dash_port}/dashboard/")
-    running: dict[str, subprocess.Popen[bytes]] = {}
-    stop_requested = False
-
-    def start(name: str, *argv: str) -> None:
-        running[name] = subprocess.Popen([sys.executable, "-m", *argv], env=env, process_group=0)
-
-    def stop(signum: int | None = None, frame: FrameType | None = None) -> None:
-        nonlocal stop_requested
-        stop_requested = signum is not None or stop_requested
-        for process in running.values():
-            if process.poll() is None:
-                process.terminate()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        start("demo", "collector.cli", "demo", "--if-empty")
-        if running.pop("demo").wait() != 0 and not stop_requested:
-            raise CommandError("the demo data could not be made (see above)")
-        if stop_requested:
-            return
-        start("collector", "collector.cli", "serve", "--host", args.host, "--port", str(args.port))
-        start("dashboard", "dashboard.server", "--host", args.host, "--port", str(args.dash_port))
-        failed = None
-        while not stop_requested and failed is None:
-            failed = next((name for name, p in running.items() if p.poll() is not None), None)
-            time.sleep(0.1)
-    finally:
-        stop()
-        deadline = time.monotonic() + STOP_GRACE
-        for process in running.values():
-            try:
-                process.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-    if failed is not None and not stop_requested:
-        status = running[failed].returncode
-        raise CommandError(f"the {failed} stopped (status {status}), so both were stopped; see above")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -463,30 +310,11 @@ def _parser() -> argparse.ArgumentParser:
     importer.format_help = _with_columns(importer)  # type: ignore[method-assign]  # argparse has no hook for text after the usage
     importer.set_defaults(run=cmd_import)
 
-    demo = commands.add_parser("demo", help="fill an empty database with a believable demo brand",
-                               description="Fill the database with a demo brand and print an API key, "
-                                           "survey links and the dashboard login (its password is kept "
-                                           f"in {DEMO_PASSWORD_FILE}).",
-                               formatter_class=defaults)
-    demo.add_argument("--if-empty", action="store_true", help="leave a database that holds data as it is")
-    demo.add_argument("--wipe", action="store_true", help="delete all survey data first")
-    demo.add_argument("--contractors", type=int, default=300, help="how many contractors to invent")
-    demo.add_argument("--seed", type=int, default=7, help="random seed: the same seed, the same demo")
-    demo.set_defaults(run=cmd_demo)
+    from collector import demo_cli, digest_cli, webhook_cli
 
-    run = commands.add_parser("run", help="demo data if empty, then the collector and the dashboard together",
-                              description="What `make run` does: `rapport demo --if-empty`, then the "
-                                          "collector and the dashboard side by side; Ctrl-C or SIGTERM "
-                                          "stops both.",
-                              formatter_class=defaults)
-    run.add_argument("--host", default="127.0.0.1", help="address both servers listen on")
-    run.add_argument("--port", type=int, default=8000, help="the collector's port")
-    run.add_argument("--dash-port", type=int, default=8050, help="the dashboard's port")
-    run.set_defaults(run=cmd_run)
-
-    from collector import webhook_cli
-
+    demo_cli.register(commands)  # demo, run
     webhook_cli.register(commands)  # webhook add|list|remove|deliveries|replay, worker
+    digest_cli.register(commands)  # digest send|subscribe|unsubscribe|list
     return parser
 
 

@@ -12,17 +12,9 @@ import signal
 from datetime import UTC, date, datetime
 from typing import Any
 
+from collector.cli_common import with_database
+
 __all__ = ["register"]
-
-
-def _run(args: argparse.Namespace, work: Any, *, migrate: bool = True) -> Any:
-    from models.db import database
-
-    async def run() -> Any:
-        async with database(args.database_url, apply_migrations=migrate):
-            return await work()
-
-    return asyncio.run(run())
 
 
 def _since(text: str) -> datetime:
@@ -36,7 +28,7 @@ def _cmd_add(args: argparse.Namespace) -> None:
     from models import webhooks
 
     events = [name for name in args.events.split(",") if name.strip()]
-    endpoint, secret = _run(args, lambda: webhooks.add_endpoint(url=args.url, events=events))
+    endpoint, secret = with_database(args.database_url, lambda: webhooks.add_endpoint(url=args.url, events=events))
     print(f"webhook {endpoint.id} added: {endpoint.url}")
     print(f"events: {', '.join(endpoint.events)}")
     print("its signing secret, shown this once (docs/webhooks.md: verifying a delivery):")
@@ -46,7 +38,7 @@ def _cmd_add(args: argparse.Namespace) -> None:
 def _cmd_list(args: argparse.Namespace) -> None:
     from models import webhooks
 
-    endpoints = _run(args, webhooks.list_endpoints)
+    endpoints = with_database(args.database_url, webhooks.list_endpoints)
     if not endpoints:
         print("no webhooks (add one with `rapport webhook add URL --events ...`)")
         return
@@ -58,7 +50,7 @@ def _cmd_list(args: argparse.Namespace) -> None:
 def _cmd_remove(args: argparse.Namespace) -> None:
     from models import webhooks
 
-    if not _run(args, lambda: webhooks.remove_endpoint(endpoint_id=args.id)):
+    if not with_database(args.database_url, lambda: webhooks.remove_endpoint(endpoint_id=args.id)):
         raise LookupError(f"no webhook {args.id}")
     print(f"webhook {args.id} removed, with the events still queued for it")
 
@@ -67,7 +59,8 @@ def _cmd_deliveries(args: argparse.Namespace) -> None:
     from models import webhooks
 
     status = None if args.status == "all" else args.status
-    rows = _run(args, lambda: webhooks.deliveries(endpoint_id=args.id, status=status, limit=args.limit))
+    rows = with_database(args.database_url,
+                         lambda: webhooks.deliveries(endpoint_id=args.id, status=status, limit=args.limit))
     if not rows:
         print("no deliveries")
         return
@@ -88,7 +81,7 @@ def _cmd_replay(args: argparse.Namespace) -> None:
             raise LookupError(f"no webhook {args.id}")
         return await webhooks.replay(endpoint_id=args.id, event_ids=args.event or (), status=status, since=args.since)
 
-    print(f"{_run(args, work)} events of webhook {args.id} queued again")
+    print(f"{with_database(args.database_url, work)} events of webhook {args.id} queued again")
 
 
 def _cmd_worker(args: argparse.Namespace) -> None:
@@ -102,7 +95,7 @@ def _cmd_worker(args: argparse.Namespace) -> None:
         await run_until(stop)
 
     # Migrations are the release step's (`rapport migrate`) or `rapport serve`'s.
-    _run(args, work, migrate=False)
+    with_database(args.database_url, work, migrate=False)
 
 
 def register(commands: Any) -> None:

@@ -81,10 +81,17 @@ async def _evaluate_alerts() -> object:
     return await alerts.evaluate_alerts()
 
 
+async def _send_weekly_digests() -> object:
+    from models import digest  # the analytics (numpy, scipy) load at the first run, not at the worker's start
+
+    return await digest.send_due_digests()  # once per user and week, whichever worker gets there first
+
+
 # The periodic jobs; add one with one line.
 PERIODIC: list[Periodic] = [
     Periodic("pulse_wave.closed", 60.0, _announce_closed_waves),
     Periodic("alerts", 60.0, _evaluate_alerts),
+    Periodic("weekly_digest", 3600.0, _send_weekly_digests),
 ]
 
 

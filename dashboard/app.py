@@ -135,6 +135,8 @@ def shell() -> html.Div:
                         children=[
                             _alerts_link(session.get("user", "")),
                             html.Span(session.get("user", ""), className="user-name", id="shell-user"),
+                            dcc.Link("E-mail digest", href=dash.get_relative_path("/digest"), id="shell-digest",
+                                     className="user-digest"),
                             dcc.Input(type="hidden", name="csrf", value=session.get("csrf", "")),
                             html.Button("Sign out", type="submit", className="button button-quiet"),
                         ],
@@ -216,6 +218,9 @@ def _filter_bar(options: dict[str, Any]) -> html.Section:
             dropdown("filters-region", "Region", options.get("regions", []), "All regions"),
             dropdown("filters-service", "Service type", options.get("service_types", []), "All service types"),
             dropdown("filters-tenure", "Tenure", options.get("tenure_bands", []), "All tenures"),
+            # its address follows the view's (dashboard/pages/report.py)
+            dcc.Link("Print report", href=dash.get_relative_path("/report"), id="shell-report",
+                     className="button filter-report"),
         ],
     )
 

@@ -34,7 +34,7 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from models import analytics
+from models import analytics, digest
 from models.db import side_by_side
 from models.queries import survey_in_force
 from models.settings import settings
@@ -54,6 +54,7 @@ __all__ = [
     "current_user",
     "customer_view",
     "default_filters",
+    "digest_setting",
     "dimension_levers",
     "drivers_view",
     "filter_options",
@@ -62,7 +63,9 @@ __all__ = [
     "linkage_view",
     "overview_view",
     "preset_dates",
+    "report_view",
     "segments_view",
+    "set_digest",
     "year_earlier",
 ]
 
@@ -301,6 +304,26 @@ def overview_view(run: Runner, filters: Filters) -> dict[str, Any]:
     return run(both())  # type: ignore[no-any-return]
 
 
+def report_view(run: Runner, filters: Filters) -> dict[str, Any]:
+    """The printable report: the Overview's reports (against the same comparison period)
+    and the linkage (lag 0), in one hop, side by side on PostgreSQL."""
+    window, population = _window(filters), _population(filters)
+    against = analytics.Window(*filters.comparison())
+
+    async def all_of_it() -> dict[str, Any]:
+        index, before, customer, customer_before, linkage = await side_by_side(
+            _index(window=window, population=population),
+            _index(window=against, population=population),
+            analytics.customer_report(window=window, population=population),
+            analytics.customer_report(window=against, population=population),
+            analytics.linkage_report(window=window, population=population, min_group=settings.min_group),
+        )
+        return {"index": index, "index_previous": before, "customer": customer,
+                "customer_previous": customer_before, "linkage": linkage}
+
+    return run(all_of_it())  # type: ignore[no-any-return]
+
+
 def customer_view(run: Runner, filters: Filters, *, group_by: str | None = None) -> dict[str, Any]:
     return run(analytics.customer_report(  # type: ignore[no-any-return]
         window=_window(filters), population=_population(filters), group_by=group_by))
@@ -360,6 +383,16 @@ def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, 
         return {"index": index, "customer": customer}
 
     return run(both())  # type: ignore[no-any-return]
+
+
+def digest_setting(run: Runner, *, username: str) -> digest.Subscriber:
+    """The signed-in user's weekly digest: address, on or off, last sent."""
+    return run(digest.digest_setting(username=username))  # type: ignore[no-any-return]
+
+
+def set_digest(run: Runner, *, username: str, weekly: bool, email: str | None) -> digest.Subscriber:
+    """Turn the user's weekly digest on or off (ValueError for an unusable address)."""
+    return run(digest.set_digest(username=username, weekly=weekly, email=email))  # type: ignore[no-any-return]
 
 
 def dimension_levers(lang: str = "en") -> list[dict[str, str]]:

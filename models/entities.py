@@ -30,6 +30,8 @@ __all__ = [
     "Contractor",
     "CustomerResponse",
     "DashboardSession",
+    "DigestDelivery",
+    "DigestSubscription",
     "FollowupCase",
     "FollowupNote",
     "Job",
@@ -374,3 +376,37 @@ class WorkerRun(Model):
     class Meta:
         table = "worker_runs"
         unique_together = (("job", "name"),)
+
+
+class DigestSubscription(Model):
+    """A dashboard user's weekly digest e-mail: where it goes and whether it is on."""
+
+    # Turning the digest off keeps the address, so turning it on again needs no retyping.
+
+    id = fields.IntField(primary_key=True)
+    user: fields.OneToOneRelation[User] = fields.OneToOneField(
+        "rapport.User", related_name="digest", on_delete=fields.CASCADE
+    )
+    email = fields.CharField(max_length=254)
+    weekly = fields.BooleanField(default=False)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "digest_subscriptions"
+
+
+class DigestDelivery(Model):
+    """One week's digest to one user: claimed before it is sent, stamped once the SMTP
+    server took it, so every run of the schedule sends each week's digest once per user."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "rapport.User", related_name="digests", on_delete=fields.CASCADE
+    )
+    week = fields.CharField(max_length=8)  # the ISO week the digest closes, "2026-W48"
+    claimed_at = fields.DatetimeField()
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "digest_deliveries"
+        unique_together = (("user", "week"),)

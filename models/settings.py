@@ -2,7 +2,8 @@
 
 The settings every process shares: storage, the privacy thresholds, the
 brand, link lifetime, rate limits, the audit log's retention, the follow-up
-target and the reminder gap (models and the dashboard read them), and the
+target and the reminder gap (models and the dashboard read them), the weekly
+digest's mail server, and the
 dashboard's address (the dashboard serves at it, `rapport demo` announces it).
 What only the collector or only the dashboard uses lives in
 `collector/settings.py` and `dashboard/settings.py`. Tests set the
@@ -53,6 +54,8 @@ class Settings:
     audit_days: int
     followup_target_hours: int
     reminder_gap_days: int
+    smtp_url: str | None = None
+    smtp_from: str = "rapport@localhost"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -78,6 +81,9 @@ class Settings:
             audit_days=_positive_int(env, "RAPPORT_AUDIT_DAYS", 180),
             followup_target_hours=_positive_int(env, "RAPPORT_FOLLOWUP_TARGET_HOURS", 48),
             reminder_gap_days=_positive_int(env, "RAPPORT_REMINDER_GAP_DAYS", 3),
+            # the weekly digest's mail server (models.mail; sent by the worker and `rapport digest send`)
+            smtp_url=env.get("RAPPORT_SMTP_URL") or None,
+            smtp_from=env.get("RAPPORT_SMTP_FROM") or "rapport@localhost",
         )
 
     @property

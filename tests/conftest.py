@@ -52,6 +52,8 @@ TABLES = (
     "contractors",
     "api_keys",
     "dashboard_sessions",
+    "digest_deliveries",
+    "digest_subscriptions",
     "users",
     "audit_log",
 )

@@ -5,6 +5,10 @@ A detractor marked handled before this migration becomes a closed case: its
 first action and close at the time it was marked, by whom, with the outcome
 "Marked handled"; then the handled columns go (the case is the one record),
 with ALTER TABLE ... DROP COLUMN on both databases (DropColumn says why).
+
+It comes after 0007_weekly_digest (the two were written side by side and both
+numbered 0007; the name stays as the follow-up branch wrote it): a database
+on main, which has the digest, gets the cases next.
 """
 
 import functools
@@ -46,7 +50,7 @@ class DropColumn(ops.RemoveField):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('rapport', '0006_worker_runs')]
+    dependencies = [('rapport', '0007_weekly_digest')]
 
     initial = False
 
