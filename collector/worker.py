@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 import httpx2 as httpx
 
 from collector.settings import settings
-from models import alerts, webhooks
+from models import webhooks
 from models.entities import WebhookDelivery
 
 __all__ = [
@@ -78,6 +78,8 @@ async def _announce_closed_waves() -> object:
 
 async def _evaluate_alerts() -> object:
     """The dashboard users' alerts (models.alerts): each raised once, whichever worker sees it first."""
+    from models import alerts  # the analytics (numpy, scipy) load at the first run, not at the worker's start
+
     return await alerts.evaluate_alerts()
 
 
