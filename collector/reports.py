@@ -18,6 +18,7 @@ __all__ = [
     "Band",
     "Correlation",
     "Count",
+    "CustomerComplete",
     "CustomerReport",
     "CustomerRow",
     "CustomerWeek",
@@ -28,6 +29,7 @@ __all__ = [
     "Drivers",
     "IndexReport",
     "IndexRow",
+    "Interval",
     "LinkageGroup",
     "LinkageReport",
     "Moment",
@@ -46,6 +48,18 @@ Moment = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 Span = TypedDict("Span", {"from": Day, "to": Day})  # inclusive dates; `from` is a keyword
 
 
+class Interval(TypedDict):
+    """A 95 % confidence interval (surveys.uncertainty; docs/metrics.md, "Margins of error")."""
+
+    estimate: float
+    low: float
+    high: float
+    se: Annotated[float, Field(description="Standard error (bootstrap: the replicates' standard deviation).")]
+    margin: Annotated[float, Field(description="Half the interval's width: the '± x' shown beside a figure.")]
+    method: str
+    n: Annotated[int, Field(description="Units behind it: answers, or contractors for a bootstrap.")]
+
+
 class Population(TypedDict):
     region: str | None
     service_type: str | None
@@ -59,6 +73,7 @@ class DimensionLabel(TypedDict):
 
 class DimensionFigures(TypedDict):
     score: float | None
+    score_ci: Interval | None
     favourable_pct: float | None
     n_contractors: int | None
     alpha: float | None
@@ -76,8 +91,11 @@ class IndexRow(TypedDict):
     n_responses: int | None
     n_waves: int
     n_invited: int | None
+    n_answered: Annotated[int | None, Field(
+        description="Invitations answered: response_rate = n_answered / n_invited.")]
     response_rate: float | None
     cei: float | None
+    cei_ci: Interval | None
     cei_favourable_pct: float | None
     dimensions: dict[str, DimensionFigures]
     suppressed: bool
@@ -128,11 +146,20 @@ class CustomerRow(TypedDict):
     ces_mean: float | None
     ces_pct: float | None
     promise_kept_pct: float | None
+    csat_pct_ci: Interval | None
+    nps_ci: Interval | None
+    ces_mean_ci: Interval | None
+    response_rate_ci: Interval | None
 
 
 class CustomerWeek(CustomerRow):
     week: Annotated[str, Field(description="ISO week, e.g. 2026-W10.")]
     week_start: Day
+    state: Annotated[str, Field(description="complete, partial (cut by the window) or in_progress (not over).")]
+
+
+class CustomerComplete(CustomerRow):
+    weeks: Annotated[list[str], Field(description="The complete weeks these figures cover.")]
 
 
 class CustomerReport(TypedDict):
@@ -140,6 +167,7 @@ class CustomerReport(TypedDict):
     population: Population
     group_by: str | None
     overall: CustomerRow
+    complete: Annotated[CustomerComplete, Field(description="The complete weeks only: what a change compares.")]
     groups: list[CustomerRow]
     trend: list[CustomerWeek]
 
@@ -180,6 +208,8 @@ class Driver(TypedDict):
     weight: float
     share: float
     r: float | None
+    r_ci_low: float | None
+    r_ci_high: float | None
 
 
 class Drivers(TypedDict):

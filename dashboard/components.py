@@ -5,7 +5,7 @@ Pure: plain values in, Dash components out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dash import dcc, html
@@ -20,9 +20,12 @@ __all__ = [
     "graph",
     "hidden_cell",
     "kpi",
+    "margin",
     "notice",
     "page_head",
+    "plural",
     "scroll_box",
+    "signed",
     "table",
 ]
 
@@ -68,25 +71,66 @@ def graph(id: str, figure: Any) -> dcc.Graph:
     return dcc.Graph(id=id, figure=figure, config=CONFIG, style={"height": f"{height}px"})
 
 
+def signed(value: float, pattern: str = "{:+.1f}") -> str:
+    """A change as text with a true minus sign, and no sign at all on a change that rounds to zero.
+
+    >>> signed(-0.04), signed(0.04, "{:+.0f}"), signed(2.35), signed(-3.0, "{:+.0f}")
+    ('0.0', '0', '+2.4', '−3')
+    """
+    text = pattern.format(value)
+    if not any(ch in "123456789" for ch in text):
+        return text.lstrip("+-")
+    return text.replace("-", "−")
+
+
 def delta(current: float | None, previous: float | None, *, unit: str = "", higher_is_better: bool = True,
-          pattern: str = "{:+.1f}", against: str = "previous period") -> html.Div:
+          pattern: str = "{:+.1f}", test: Mapping[str, Any] | None = None,
+          against: str = "previous period") -> html.Div:
     """'▲ +2.1 pts vs previous period', coloured by whether the change is good news;
-    `against` names what the period is compared with."""
+    `against` names what the period is compared with.
+
+    With `test` (a `surveys.uncertainty.Change` as a dict) the arrow and the colour
+    appear only for a change beyond noise (`clear`); otherwise the change reads
+    "no clear change" in a neutral colour, with its 95 % interval. A change that
+    rounds to zero has no sign and no colour."""
     if current is None or previous is None:
         return html.Div(f"no comparison: {against} has no data", className="kpi-delta delta-flat")
     change = current - previous
-    if abs(change) < 1e-9:
+    text = signed(change, pattern)
+    if text.strip("0.,") == "":
         return html.Div(f"no change vs {against}", className="kpi-delta delta-flat")
+    interval = ""
+    if test is not None:
+        interval = f" (95 % CI {signed(test['low'], pattern)} to {signed(test['high'], pattern)})"
+        if not test.get("clear"):
+            return html.Div(f"no clear change vs {against}: {text}{unit}{interval}",
+                            className="kpi-delta delta-flat", title=test.get("test", ""))
     good = (change > 0) == higher_is_better
     arrow = "▲" if change > 0 else "▼"
-    return html.Div(f"{arrow} {pattern.format(change)}{unit} vs {against}",
-                    className=f"kpi-delta {'delta-up' if good else 'delta-down'}")
+    return html.Div(f"{arrow} {text}{unit} vs {against}{interval}",
+                    className=f"kpi-delta {'delta-up' if good else 'delta-down'}",
+                    title=(test or {}).get("test", ""))
+
+
+def plural(n: int | str | None, word: str, words: str | None = None) -> str:
+    """A count with its noun: '1 contractor', '2 contractors', 'fewer than 5 contractors'.
+
+    >>> plural(1, "contractor"), plural(1200, "response"), plural("fewer than 5", "contractor")
+    ('1 contractor', '1,200 responses', 'fewer than 5 contractors')
+    """
+    return f"{count(n)} {word if n == 1 else (words or word + 's')}"
+
+
+def margin(ci: Mapping[str, Any] | None, pattern: str = "{:.1f}") -> str:
+    """'± 2.1' from an interval's dict (its half-width), or '' without one."""
+    return "" if not ci or ci.get("margin") is None else f"± {pattern.format(ci['margin'])}"
 
 
 def kpi(label: str, value: float | None, *, unit: str = "", pattern: str = "{:.1f}",
         change: html.Div | None = None, note: str | None = None, hidden: str | None = None,
-        id: str | None = None) -> html.Div:
-    """One headline number. `hidden` replaces the value with the reason it is not shown."""
+        id: str | None = None, error: str | None = None) -> html.Div:
+    """One headline number, with its margin of error (`error`, e.g. '± 2.1') beside it.
+    `hidden` replaces the value with the reason it is not shown."""
     kwargs: dict[str, Any] = {"id": id} if id else {}
     if hidden:
         return html.Div(className="card kpi kpi-hidden", **kwargs, children=[
@@ -96,7 +140,8 @@ def kpi(label: str, value: float | None, *, unit: str = "", pattern: str = "{:.1
         ])
     return html.Div(className="card kpi", **kwargs, children=[
         html.Div(label, className="kpi-label"),
-        html.Div([fmt(value, pattern), html.Span(unit, className="kpi-unit") if unit else None],
+        html.Div([fmt(value, pattern), html.Span(unit, className="kpi-unit") if unit else None,
+                  html.Span(f" {error}", className="kpi-margin", title="95 % margin of error") if error else None],
                  className="kpi-value"),
         change if change is not None else html.Div(className="kpi-delta"),
         html.Div(note or "", className="kpi-note"),

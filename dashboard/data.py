@@ -38,6 +38,8 @@ from models import analytics, digest
 from models.db import side_by_side
 from models.queries import survey_in_force
 from models.settings import settings
+from surveys import uncertainty
+from surveys.association import drivers_reading
 from surveys.schema import localize
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
     "linkage_by_lag",
     "linkage_view",
     "overview_view",
+    "period_changes",
     "preset_dates",
     "report_view",
     "segments_view",
@@ -288,40 +291,70 @@ def filters_for(run: Runner, query: Mapping[str, Any]) -> Filters:
 def overview_view(run: Runner, filters: Filters) -> dict[str, Any]:
     """The index and the customer report for the period and for the one it is compared
     with (the period before, or the same period last year: `filters.compare`)."""
-    window, population = _window(filters), _population(filters)
-    against = analytics.Window(*filters.comparison())
-
-    async def both() -> dict[str, Any]:
-        index, before, customer, customer_before = await side_by_side(
-            _index(window=window, population=population),
-            _index(window=against, population=population),
-            analytics.customer_report(window=window, population=population),
-            analytics.customer_report(window=against, population=population),
-        )
-        return {"index": index, "index_previous": before, "customer": customer,
-                "customer_previous": customer_before}
-
-    return run(both())  # type: ignore[no-any-return]
+    return _overview(run, filters, with_linkage=False)
 
 
 def report_view(run: Runner, filters: Filters) -> dict[str, Any]:
     """The printable report: the Overview's reports (against the same comparison period)
     and the linkage (lag 0), in one hop, side by side on PostgreSQL."""
+    return _overview(run, filters, with_linkage=True)
+
+
+def _overview(run: Runner, filters: Filters, *, with_linkage: bool) -> dict[str, Any]:
     window, population = _window(filters), _population(filters)
     against = analytics.Window(*filters.comparison())
+    reports = [
+        _index(window=window, population=population),
+        _index(window=against, population=population),
+        analytics.customer_report(window=window, population=population),
+        analytics.customer_report(window=against, population=population),
+    ]
+    if with_linkage:
+        reports.append(analytics.linkage_report(window=window, population=population, min_group=settings.min_group))
 
-    async def all_of_it() -> dict[str, Any]:
-        index, before, customer, customer_before, linkage = await side_by_side(
-            _index(window=window, population=population),
-            _index(window=against, population=population),
-            analytics.customer_report(window=window, population=population),
-            analytics.customer_report(window=against, population=population),
-            analytics.linkage_report(window=window, population=population, min_group=settings.min_group),
-        )
-        return {"index": index, "index_previous": before, "customer": customer,
-                "customer_previous": customer_before, "linkage": linkage}
+    async def together() -> dict[str, Any]:
+        index, before, customer, customer_before, *linkage = await side_by_side(*reports)
+        view = {"index": index, "index_previous": before, "customer": customer,
+                "customer_previous": customer_before,
+                "changes": period_changes(index["overall"], before["overall"],
+                                          customer["complete"], customer_before["complete"])}
+        return {**view, "linkage": linkage[0]} if linkage else view
 
-    return run(all_of_it())  # type: ignore[no-any-return]
+    return run(together())  # type: ignore[no-any-return]
+
+
+def _interval(ci: Mapping[str, Any] | None) -> uncertainty.Interval | None:
+    if not ci:
+        return None
+    return uncertainty.Interval(ci["estimate"], ci["low"], ci["high"], ci["se"], ci["method"], ci.get("n", 0))
+
+
+def period_changes(index: Mapping[str, Any], index_before: Mapping[str, Any], customer: Mapping[str, Any],
+                   customer_before: Mapping[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """Each headline's change against the previous period, tested (surveys.uncertainty.change):
+    the CEI by its bootstrap errors, CSAT % and response rates by the z test on two
+    proportions, NPS by its z test, CES by Welch's t. Customer figures compare complete
+    weeks only (`customer_report(...)["complete"]`); pulse figures come from closed waves only."""
+    def tested(now: Any, before: Any) -> dict[str, Any] | None:
+        a, b = _interval(now), _interval(before)
+        found = uncertainty.change(a, b) if a and b else None
+        return found.as_dict() if found else None
+
+    pulse_rate = None
+    if index.get("n_invited") and index_before.get("n_invited") and not index.get("suppressed") \
+            and not index_before.get("suppressed"):
+        found = uncertainty.proportion_change(index["n_answered"], index["n_invited"],
+                                              index_before["n_answered"], index_before["n_invited"])
+        pulse_rate = found.as_dict() if found else None
+    return {
+        "cei": None if index.get("suppressed") or index_before.get("suppressed")
+        else tested(index.get("cei_ci"), index_before.get("cei_ci")),
+        "csat_pct": tested(customer.get("csat_pct_ci"), customer_before.get("csat_pct_ci")),
+        "nps": tested(customer.get("nps_ci"), customer_before.get("nps_ci")),
+        "ces_mean": tested(customer.get("ces_mean_ci"), customer_before.get("ces_mean_ci")),
+        "response_rate": tested(customer.get("response_rate_ci"), customer_before.get("response_rate_ci")),
+        "pulse_response_rate": pulse_rate,
+    }
 
 
 def customer_view(run: Runner, filters: Filters, *, group_by: str | None = None) -> dict[str, Any]:
@@ -363,12 +396,29 @@ def drivers_view(run: Runner, filters: Filters) -> dict[str, Any]:
 
     async def both() -> dict[str, Any]:
         linkage, index = await side_by_side(
-            analytics.linkage_report(window=window, population=population, min_group=settings.min_group),
+            analytics.linkage_report(window=window, population=population, min_group=settings.min_group,
+                                     driver_intervals=True),
             _index(window=window, population=population),
         )
-        return {"linkage": linkage, "index": index}
+        return {"linkage": linkage, "index": index, "reading": _drivers_reading(linkage, index)}
 
     return run(both())  # type: ignore[no-any-return]
+
+
+def _drivers_reading(linkage: dict[str, Any], index: dict[str, Any]) -> list[str]:
+    """The sentences of "How to read this" (surveys.association.drivers_reading), from the
+    drivers' tiers and r intervals and the index's dimension scores with their margins."""
+    drivers = linkage.get("drivers") or {}
+    if not drivers.get("dimensions"):
+        return []
+    scores = (index.get("overall") or {}).get("dimensions") or {}
+    order = [d["id"] for d in index.get("dimensions") or []]
+    rows = []
+    for d in sorted(drivers["dimensions"], key=lambda d: order.index(d["id"]) if d["id"] in order else len(order)):
+        ci = (scores.get(d["id"]) or {}).get("score_ci") or {}
+        rows.append({**d, "score": (scores.get(d["id"]) or {}).get("score"),
+                     "score_low": ci.get("low"), "score_high": ci.get("high")})
+    return drivers_reading(rows, drivers.get("tiers") or [[d["id"] for d in rows]], drivers.get("n", 0))
 
 
 def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, Any]:

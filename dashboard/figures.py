@@ -99,25 +99,51 @@ def trend_figure(
     hover_unit: str = "",
     count: str | None = None,
     empty: str = "No data in this period.",
+    marks: Sequence[Mapping[str, Any]] = (),
 ) -> go.Figure:
-    """A line over time; points whose value is None (suppressed or empty) leave a gap."""
+    """A line over time; points whose value is None (suppressed or empty) leave a gap.
+
+    Points with `ci_low`/`ci_high` get their 95 % interval as error bars. Each of
+    `marks` ({"x", "text", "reason"}) shades its period and labels it — "hidden"
+    for a wave the privacy gate hides, "in progress" for an open wave or a week
+    not over — so nothing disappears without a word; a marked point that has a
+    value is drawn hollow (it is not comparable with the others yet)."""
     usable = [p for p in points if p.get(x) is not None]
-    if not any(p.get(y) is not None for p in usable):
+    if not any(p.get(y) is not None for p in usable) and not marks:
         return empty_figure(title, empty)
     fig = _base(title)
     counts = [p.get(count) if count else None for p in usable]
+    marked = {m["x"] for m in marks}
+    has_ci = any(p.get("ci_low") is not None for p in usable)
     fig.add_trace(go.Scatter(
         x=[p[x] for p in usable],
         y=[p.get(y) for p in usable],
         mode="lines+markers",
         line={"color": PALETTE["brand"], "width": 2.5},
-        marker={"size": 7, "color": PALETTE["brand"]},
+        marker={"size": 7, "color": ["white" if p[x] in marked else PALETTE["brand"] for p in usable],
+                "line": {"color": PALETTE["brand"], "width": 2}},
         connectgaps=False,
         customdata=counts,
+        error_y={"type": "data", "symmetric": False, "color": PALETTE["muted"], "thickness": 1, "width": 3,
+                 "visible": has_ci,
+                 "array": [(p["ci_high"] - p[y]) if p.get("ci_high") is not None and p.get(y) is not None else 0
+                           for p in usable],
+                 "arrayminus": [(p[y] - p["ci_low"]) if p.get("ci_low") is not None and p.get(y) is not None
+                                else 0 for p in usable]},
         hovertemplate="%{x}<br>%{y:.1f}" + hover_unit + ("<br>n = %{customdata}" if count else "")
         + "<extra></extra>",
     ))
-    fig.update_xaxes(title_text=x_title, type="category")
+    categories = [p[x] for p in usable]
+    for m in marks:
+        if m["x"] not in categories:
+            continue
+        at = categories.index(m["x"])
+        fig.add_vrect(x0=at - 0.45, x1=at + 0.45, fillcolor=PALETTE["hidden"], opacity=0.8, layer="below",
+                      line_width=0)
+        fig.add_annotation(x=m["x"], y=0.5, yref="paper", text=str(m["text"]).replace(" ", "<br>"),
+                           showarrow=False, font={"size": 11, "color": PALETTE["muted"]},
+                           hovertext=f"{m['x']}: {m.get('reason') or m['text']}", name=f"mark {m['x']}")
+    fig.update_xaxes(title_text=x_title, type="category", categoryorder="array", categoryarray=categories)
     fig.update_yaxes(title_text=y_title, range=list(y_range) if y_range else None)
     return fig
 
@@ -209,25 +235,37 @@ def lag_figure(points: Sequence[Mapping[str, Any]], *, title: str, selected: int
 
 
 def drivers_figure(dimensions: Sequence[Mapping[str, Any]], *, title: str, r_squared: float | None) -> go.Figure:
-    """Relative importance per dimension (`share`: % of the explained variance), largest on top."""
+    """Relative importance per dimension (`share`: % of the explained variance). Rows that
+    carry a `tier` (dimensions that cannot be told apart share one) keep the order given,
+    first on top, with their 95 % bootstrap interval (`share_ci`) as error bars; others
+    are sorted largest on top."""
     rows = [d for d in dimensions if d.get("share") is not None]
     if not rows:
         return empty_figure(title, "Too few contractors to rank the drivers.")
-    rows = sorted(rows, key=lambda d: d["share"])
+    rows = list(reversed(rows)) if any("tier" in d for d in rows) else sorted(rows, key=lambda d: d["share"])
     fig = _base(title, height=60 + 44 * len(rows))
+    cis = [d.get("share_ci") or {} for d in rows]
     fig.add_trace(go.Bar(
         x=[d["share"] for d in rows],
         y=[d.get("label", d["id"]) for d in rows],
         orientation="h",
         marker={"color": PALETTE["brand"]},
         text=[f"{d['share']:.0f} %" for d in rows],
-        textposition="outside",
+        textposition="inside" if any(cis) else "outside",
+        insidetextanchor="start",
         cliponaxis=False,
-        hovertemplate="%{y}: %{x:.1f} % of the explained variance<extra></extra>",
+        error_x={"type": "data", "symmetric": False, "color": PALETTE["ink"], "thickness": 1.4, "width": 5,
+                 "array": [max(0.0, c["high"] - d["share"]) if c else 0 for c, d in zip(cis, rows, strict=True)],
+                 "arrayminus": [max(0.0, d["share"] - c["low"]) if c else 0 for c, d in zip(cis, rows, strict=True)],
+                 "visible": any(cis)},
+        customdata=[f"{c['low']:.0f}–{c['high']:.0f} %" if c else "" for c in cis],
+        hovertemplate="%{y}: %{x:.1f} % of the explained variance"
+        + (" (95 % CI %{customdata})" if any(cis) else "") + "<extra></extra>",
     ))
     note = f" (R² = {r_squared:.2f})" if r_squared is not None else ""
-    fig.update_xaxes(title_text=f"Share of explained CSAT variance, %{note}",
-                     range=[0, max(d['share'] for d in rows) * 1.2])
+    top = max(max(d["share"], (c or {}).get("high", 0.0)) for d, c in zip(rows, cis, strict=True))
+    fig.update_xaxes(title_text=f"Share of explained CSAT variance, %{note}" + (", 95 % CI" if any(cis) else ""),
+                     range=[0, top * 1.15])
     fig.update_yaxes(title_text=None, gridcolor="white")
     fig.update_layout(margin={"l": 110, "r": 40, "t": 48, "b": 48})
     return fig

@@ -11,8 +11,9 @@ comes from the sign. The words say "associated", never "causes".
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "MODERATE",
@@ -20,7 +21,9 @@ __all__ = [
     "Association",
     "Strength",
     "describe",
+    "drivers_reading",
     "linkage_headline",
+    "listed",
 ]
 
 MODERATE = 0.3  # Cohen (1988): medium
@@ -90,3 +93,77 @@ def linkage_headline(r: float, ci_low: float, ci_high: float, n: int) -> str:
     more = "more" if words.direction == "positive" else "less"
     return (f"Contractors who feel more connected and empowered are {adverb} associated with {more} "
             f"satisfied customers: {numbers}, {n:,} contractors.")
+
+
+def listed(names: Sequence[str]) -> str:
+    """Names as a sentence lists them.
+
+    >>> listed(["trust"]), listed(["trust", "process"]), listed(["a", "b", "c"])
+    ('trust', 'trust and process', 'a, b and c')
+    """
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def drivers_reading(dimensions: Sequence[Mapping[str, Any]], tiers: Sequence[Sequence[str]], n: int) -> list[str]:
+    """What the drivers view may say, sentence by sentence; every sentence follows an interval.
+
+    ``dimensions``: {"id", "label", "r", "r_ci_low", "r_ci_high", "score", "score_low",
+    "score_high"} (scores 0–100 with their 95 % interval, None when hidden);
+    ``tiers``: the groups of dimensions that cannot be told apart, most
+    associated first (`surveys.uncertainty.bootstrap_drivers`).
+
+    >>> dims = [{"id": d, "label": d.title(), "r": 0.3, "r_ci_low": 0.2, "r_ci_high": 0.4,
+    ...          "score": 55, "score_low": 53, "score_high": 57} for d in ("trust", "process")]
+    >>> print(drivers_reading(dims, [["trust", "process"]], 300)[0])  # doctest: +NORMALIZE_WHITESPACE
+    These 2 dimensions move together; none stands out: their importance for CSAT
+    cannot be told apart in this data (300 contractors).
+    """
+    by_id = {d["id"]: d for d in dimensions}
+    label = {d["id"]: str(d.get("label") or d["id"]) for d in dimensions}
+    sentences = []
+    if len(tiers) <= 1:
+        sentences.append(f"These {len(dimensions)} dimensions move together; none stands out: their importance "
+                         f"for CSAT cannot be told apart in this data ({n:,} contractors).")
+    else:
+        top = [label[d] for d in tiers[0]]
+        rest = [label[d] for tier in tiers[1:] for d in tier]
+        verb = "is" if len(top) == 1 else "are"
+        sentences.append(f"{listed(top)} {verb} more strongly associated with CSAT than {listed(rest)}: each of "
+                         f"those is clearly below {'it' if len(top) == 1 else 'one of them'} "
+                         "(bootstrap, 95 %, corrected for comparing every pair).")
+        if len(top) > 1:
+            sentences.append(f"{listed(top)} cannot be told apart from one another.")
+    unclaimed = [label[d["id"]] for d in dimensions
+                 if d.get("r") is None or d.get("r_ci_low") is None or d["r_ci_low"] <= 0.0 <= d["r_ci_high"]]
+    claimed = [d for d in dimensions if label[d["id"]] not in unclaimed]
+    if claimed and not unclaimed:
+        rs = [d["r"] for d in claimed]
+        direction = "more" if all(r > 0 for r in rs) else "less" if all(r < 0 for r in rs) else None
+        if direction:
+            sentences.append(f"Each is associated with {direction} satisfied customers "
+                             f"(r {_number(min(rs))} to {_number(max(rs))}, every 95 % interval excludes 0).")
+    if unclaimed:
+        one = len(unclaimed) == 1
+        sentences.append(f"No association with CSAT can be claimed for {listed(unclaimed)}: "
+                         f"{'its' if one else 'their'} 95 % interval of r includes 0.")
+    scored = [d for d in dimensions if d.get("score_low") is not None and d.get("score_high") is not None]
+    if len(scored) >= 2:
+        low = min(scored, key=lambda d: d["score_high"])
+        high = max(scored, key=lambda d: d["score_low"])
+        spread = f"Scores run from {min(d['score'] for d in scored):.0f} to {max(d['score'] for d in scored):.0f}"
+        if low["score_high"] >= high["score_low"]:
+            sentences.append(f"{spread} and their 95 % intervals overlap, so no dimension scores clearly lower "
+                             "than the others"
+                             + ("; no dimension is both clearly more important and clearly lower scored."
+                                if len(tiers) > 1 else "."))
+        else:
+            lower = [d for d in scored if d["score_high"] < high["score_low"]]
+            first = [label[d["id"]] for d in lower if len(tiers) > 1 and d["id"] in tiers[0]]
+            sentences.append(f"{spread}; {listed([label[d['id']] for d in lower])} "
+                             f"{'scores' if len(lower) == 1 else 'score'} clearly below {label[high['id']]}.")
+            if first:
+                sentences.append(f"{listed(first)}: among the most associated with CSAT and scored clearly lower "
+                                 "— the place to look first.")
+    elif by_id:
+        sentences.append("Dimension scores are hidden for this selection, so importance cannot be set beside them.")
+    return sentences

@@ -3,7 +3,7 @@ promise kept and response rate, overall, per group and per ISO week."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from models.analytics.scope import (
@@ -17,6 +17,7 @@ from models.analytics.scope import (
 )
 from models.db import side_by_side
 from models.sql import Query, count
+from surveys import uncertainty
 from surveys.scoring import (
     CES_AGREE_MIN,
     CSAT_TOP_TWO_MIN,
@@ -26,7 +27,7 @@ from surveys.scoring import (
 )
 from surveys.scoring import nps as nps_score
 
-__all__ = ["customer_report"]
+__all__ = ["customer_report", "week_state"]
 
 # --- customer metrics -------------------------------------------------------------------
 
@@ -35,14 +36,19 @@ _CUSTOMER_SUMS = (
     f"SUM(CASE WHEN cr.csat >= {CSAT_TOP_TWO_MIN} THEN 1 ELSE 0 END) AS csat_top, "
     f"COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= {PROMOTER_MIN} THEN 1 ELSE 0 END) AS promoters, "
     f"SUM(CASE WHEN cr.nps <= {DETRACTOR_MAX} THEN 1 ELSE 0 END) AS detractors, "
-    f"COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces_sum, SUM(CASE WHEN cr.ces >= {CES_AGREE_MIN} THEN 1 ELSE 0 END) "
+    "COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces_sum, SUM(cr.ces * cr.ces) AS ces_sq, "
+    f"SUM(CASE WHEN cr.ces >= {CES_AGREE_MIN} THEN 1 ELSE 0 END) "
     "AS ces_top, "
     "COUNT(cr.promise_kept) AS n_promise, SUM(CASE WHEN cr.promise_kept THEN 1 ELSE 0 END) AS kept"
 )
 
 
 _SUM_KEYS = ("n", "n_csat", "csat_sum", "csat_top", "n_nps", "promoters", "detractors",
-             "n_ces", "ces_sum", "ces_top", "n_promise", "kept", "jobs")
+             "n_ces", "ces_sum", "ces_sq", "ces_top", "n_promise", "kept", "jobs")
+
+
+def _margin(interval: uncertainty.Interval | None) -> dict[str, Any] | None:
+    return None if interval is None else interval.as_dict()
 
 
 def _customer_row(group: Any, s: dict[str, int]) -> dict[str, Any]:
@@ -60,6 +66,11 @@ def _customer_row(group: Any, s: dict[str, int]) -> dict[str, Any]:
         "ces_mean": s["ces_sum"] / s["n_ces"] if s["n_ces"] else None,
         "ces_pct": share_percent(s["ces_top"], s["n_ces"]),
         "promise_kept_pct": share_percent(s["kept"], s["n_promise"]),
+        # 95 % margins of error (surveys.uncertainty; docs/metrics.md, "Margins of error")
+        "csat_pct_ci": _margin(uncertainty.wilson_interval(s["csat_top"], s["n_csat"])),
+        "nps_ci": _margin(uncertainty.nps_interval(s["promoters"], s["detractors"], s["n_nps"])),
+        "ces_mean_ci": _margin(uncertainty.mean_interval(s["n_ces"], s["ces_sum"], s["ces_sq"])),
+        "response_rate_ci": _margin(uncertainty.wilson_interval(s["n"], s["jobs"]) if s["n"] <= s["jobs"] else None),
     }
 
 
@@ -97,11 +108,34 @@ def _add(into: dict[str, int], sums: dict[str, Any]) -> None:
         into[k] += count(sums.get(k))
 
 
+def week_state(monday: date, window: Window, today: date) -> str:
+    """"complete", "partial" (the window holds only some of its days) or
+    "in_progress" (the week has not ended yet: answers are still arriving).
+
+    >>> w = Window(date(2026, 11, 1), date(2026, 11, 30))
+    >>> [week_state(date(2026, 11, d), w, date(2026, 11, 25)) for d in (2, 23, 30)]
+    ['complete', 'in_progress', 'partial']
+    """
+    sunday = monday + timedelta(days=6)
+    if sunday >= today:
+        return "in_progress"
+    if monday < window.start or sunday > window.end:
+        return "partial"
+    return "complete"
+
+
 async def customer_report(
-    *, window: Window, population: Population = Population(), group_by: str | None = None
+    *, window: Window, population: Population = Population(), group_by: str | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
     """Customer metrics over jobs completed in the window (not under the
-    contractors' anonymity rule: customers are not the protected party)."""
+    contractors' anonymity rule: customers are not the protected party).
+
+    Each week of the trend says whether it is complete, partial (cut by the
+    window) or in progress (not over on `today`); "complete" holds the
+    figures over the complete weeks only, which is what a comparison between
+    periods uses (a week still collecting answers is not a drop)."""
+    today = today or datetime.now(UTC).date()
     if group_by is not None and group_by not in CUSTOMER_GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(CUSTOMER_GROUP_BY)}")
     weeks, by_group = await _customer_sums(window=window, population=population, key=group_by)
@@ -109,10 +143,16 @@ async def customer_report(
     for sums in weeks.values():  # ISO weeks partition the window: the overall is their sum
         _add(overall, sums)
     trend = []
+    complete = dict.fromkeys(_SUM_KEYS, 0)
+    complete_weeks = []
     for week_start in sorted(weeks):
         monday = date.fromisoformat(week_start)
         year, week, _ = monday.isocalendar()
-        trend.append({"week": f"{year}-W{week:02d}", "week_start": week_start,
+        state = week_state(monday, window, today)
+        if state == "complete":
+            _add(complete, weeks[week_start])
+            complete_weeks.append(f"{year}-W{week:02d}")
+        trend.append({"week": f"{year}-W{week:02d}", "week_start": week_start, "state": state,
                       **_customer_row(None, weeks[week_start])})
     groups = []
     if group_by:
@@ -123,6 +163,7 @@ async def customer_report(
         "population": population.as_dict(),
         "group_by": group_by,
         "overall": _customer_row(None, overall),
+        "complete": {**_customer_row(None, complete), "weeks": complete_weeks},
         "groups": groups,
         "trend": trend,
     }

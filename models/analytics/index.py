@@ -11,6 +11,8 @@ from dataclasses import field as dc_field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from models.analytics.scope import (
     GROUP_BY,
     MAX_COMMENTS,
@@ -23,7 +25,7 @@ from models.analytics.scope import (
 from models.db import side_by_side
 from models.sql import Query, count, real
 from models.waves import WaveStatus, waves_in
-from surveys import stats
+from surveys import stats, uncertainty
 from surveys.privacy import band, publishable
 from surveys.schema import Survey
 from surveys.scoring import share_percent
@@ -147,6 +149,9 @@ class _Units:
     # complete responses: n, sum and sum of squares of the item totals; and per item
     totals: dict[tuple[int, Cell, str], list[int]] = dc_field(default_factory=dict)
     items: dict[tuple[int, Cell, str], dict[str, list[int]]] = dc_field(default_factory=dict)
+    # per wave and cell, each response's dimension scores: contractor ids, dimension
+    # indexes and scores, for the bootstrap of the margins (never reported as such)
+    scored: dict[tuple[int, Cell], tuple[list[int], list[int], list[float]]] = dc_field(default_factory=dict)
 
 
 async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
@@ -157,7 +162,8 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
     units = _Units()
     if not waves:
         return units
-    people, comments, scores, items, invites, answers = Query(), Query(), Query(), Query(), Query(), Query()
+    people, comments, scores, items, invites, answers, each = (
+        Query(), Query(), Query(), Query(), Query(), Query(), Query())
 
     def cell(t: str) -> str:
         """A row's groups as frozen when its response was stored (models.queries.frozen_groups)."""
@@ -194,9 +200,19 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
         f"SELECT r.wave_id AS w, {cell('r')}, COUNT(*) AS answered FROM pulse_responses r "
         "JOIN pulse_invites i ON i.wave_id = r.wave_id AND i.contractor_id = r.contractor_id "
         f"WHERE r.wave_id IN ({listed}) GROUP BY 1, 2, 3, 4")
-    response_rows, comment_rows, score_rows, item_rows, invite_rows, answered_rows = await side_by_side(
+    each_sql = (
+        f"SELECT p.wave_id AS w, {cell('p')}, p.contractor_id AS cid, p.dimension AS dim, p.score AS score "
+        f"FROM pulse_scores p WHERE p.wave_id IN ({listed})")
+    response_rows, comment_rows, score_rows, item_rows, invite_rows, answered_rows, each_rows = await side_by_side(
         people.rows(responses_sql), comments.rows(comments_sql), scores.rows(scores_sql), items.rows(items_sql),
-        invites.rows(invites_sql), answers.rows(answered_sql))
+        invites.rows(invites_sql), answers.rows(answered_sql), each.rows(each_sql))
+    position = {d.id: j for j, d in enumerate(survey.dimensions)}
+    for row in each_rows:
+        if row["dim"] in position and row["score"] is not None:
+            cids, which, values = units.scored.setdefault((row["w"], _cell(row)), ([], [], []))
+            cids.append(int(row["cid"]))
+            which.append(position[row["dim"]])
+            values.append(float(row["score"]))
     for row in response_rows:
         units.respondents.setdefault(row["w"], {})[_cell(row)] = {int(i) for i in str(row["who"]).split(",")}
     for row in comment_rows:
@@ -278,8 +294,9 @@ class _Index:
                 if _selects(selector, cell):
                     invited, answered = invited + i, answered + a
         dims, fav_total, ans_total, weighted, weights = {}, 0, 0, 0.0, 0.0
+        allowed_by: dict[str, set[int]] = {}
         for d in self.survey.dimensions:
-            allowed = {w for w in shown if self.dimension[d.id].allows(w, selector)}
+            allowed = allowed_by[d.id] = {w for w in shown if self.dimension[d.id].allows(w, selector)}
             n, score_sum, fav, ans = 0, 0.0, 0, 0
             for w, cell in cells:
                 if w in allowed and (s := self.units.dims.get((w, cell, d.id))):
@@ -290,11 +307,16 @@ class _Index:
                 fav_total, ans_total = fav_total + fav, ans_total + ans
             dims[d.id] = {"score": score, "favourable_pct": share_percent(fav, ans) if n else None,
                           "n_contractors": n if n else None, **self._reliability(d.id, selector, allowed, cells)}
+        margins = self._bootstrap(cells, allowed_by)
+        for d in self.survey.dimensions:
+            dims[d.id]["score_ci"] = margins.dimensions.get(d.id) and margins.dimensions[d.id].as_dict()  # type: ignore[union-attr]
         return {
             "n_contractors": len(contractors),
             "n_responses": sum(len(self.units.respondents[w][cell]) for w, cell in cells),
             "n_waves": len(shown),
             "n_invited": invited,
+            "n_answered": answered,
+            "cei_ci": margins.cei.as_dict() if margins.cei else None,
             "response_rate": answered / invited if invited else None,
             "cei": weighted / weights if weights else None,
             "cei_favourable_pct": share_percent(fav_total, ans_total),
@@ -303,6 +325,29 @@ class _Index:
             "reason": None,
             **self._comments(selector, shown),
         }
+
+    def _bootstrap(self, cells: list[tuple[int, Cell]], allowed: dict[str, set[int]]) -> uncertainty.CeiBootstrap:
+        """The CEI's and each dimension's margin: a bootstrap over the contractors
+        of the row, each with the scores of the units each dimension's gate allows."""
+        names = [d.id for d in self.survey.dimensions]
+        keep = np.array([[w in allowed[d] for d in names] for w, _ in cells], dtype=bool)
+        keep = keep.reshape(len(cells), len(names))
+        ids: list[int] = []
+        dim_index: list[int] = []
+        values: list[float] = []
+        for k, key in enumerate(cells):
+            who, which, score = self.units.scored.get(key, ([], [], []))
+            for cid, j, v in zip(who, which, score, strict=True):
+                if keep[k, j]:
+                    ids.append(cid)
+                    dim_index.append(j)
+                    values.append(v)
+        people, rows = np.unique(np.array(ids, dtype=np.int64), return_inverse=True)
+        sums = np.zeros((len(people), len(names)))
+        counts = np.zeros((len(people), len(names)))
+        np.add.at(sums, (rows, np.array(dim_index, dtype=np.int64)), np.array(values, dtype=float))
+        np.add.at(counts, (rows, np.array(dim_index, dtype=np.int64)), 1.0)
+        return uncertainty.bootstrap_cei(sums, counts, {d.id: d.weight for d in self.survey.dimensions})
 
     def _reliability(self, dim: str, selector: Selector, allowed: set[int],
                      cells: list[tuple[int, Cell]]) -> dict[str, Any]:
@@ -335,12 +380,12 @@ class _Index:
 
 def _hidden_row(survey: Survey, min_group: int, n: int, reason: str | None) -> dict[str, Any]:
     """A suppressed row: null figures (never 0), a banded head count, the reason."""
-    empty = dict.fromkeys(("score", "favourable_pct", "n_contractors", "alpha", "spearman_brown",
+    empty = dict.fromkeys(("score", "score_ci", "favourable_pct", "n_contractors", "alpha", "spearman_brown",
                            "reliability", "reliability_low", "n_complete"))
     return {
         "n_contractors": band(n, min_group) if n < min_group else f"{min_group} or more",
-        "n_responses": None, "n_waves": 0, "n_invited": None, "response_rate": None,
-        "cei": None, "cei_favourable_pct": None,
+        "n_responses": None, "n_waves": 0, "n_invited": None, "n_answered": None, "response_rate": None,
+        "cei": None, "cei_ci": None, "cei_favourable_pct": None,
         "dimensions": {d.id: dict(empty) for d in survey.dimensions},
         "suppressed": True, "reason": reason, "comments": None, "comments_suppressed": True,
     }

@@ -27,7 +27,7 @@ from models.db import side_by_side
 from models.settings import settings
 from models.sql import Query, count, real
 from models.waves import WaveStatus, waves_in
-from surveys import stats
+from surveys import stats, uncertainty
 from surveys.association import linkage_headline
 from surveys.privacy import band, filter_allowed, suppressed_groups
 from surveys.schema import Survey
@@ -260,10 +260,13 @@ def _grid(members: list[_Linked], dims: list[str], min_group: int) -> list[dict[
     return cells
 
 
-def _drivers(members: list[_Linked], survey: Survey, min_group: int) -> dict[str, Any] | None:
+def _drivers(members: list[_Linked], survey: Survey, min_group: int, intervals: bool = False) -> dict[str, Any] | None:
     """Relative weights of the dimensions for CSAT, and each dimension's r with
-    CSAT, over at least min_group contractors. No dimension score: scores
-    belong to the index, which gates them (the dashboard reads them there)."""
+    CSAT (with its Fisher interval), over at least min_group contractors. With
+    `intervals`, bootstrap intervals on each weight and share, and the tiers of
+    dimensions that can be told apart (surveys.uncertainty.bootstrap_drivers).
+    No dimension score: scores belong to the index, which gates them (the
+    dashboard reads them there)."""
     dims = [d.id for d in survey.dimensions]
     columns = _columns(members, dims)
     complete = ~np.isnan(columns["csat"])
@@ -277,20 +280,32 @@ def _drivers(members: list[_Linked], survey: Survey, min_group: int) -> dict[str
     )
     if result is None:
         return None
+    boot = uncertainty.bootstrap_drivers({d: columns[d][complete] for d in dims}, columns["csat"][complete]) \
+        if intervals else None
+    tier_of = {d: i + 1 for i, tier in enumerate(boot.tiers) for d in tier} if boot else {}
     rows: list[dict[str, Any]] = []
     for dim in survey.dimensions:
         both = ~np.isnan(columns[dim.id]) & ~np.isnan(columns["csat"])
+        shown = _cell_allowed(int(both.sum()), min_group)
+        c = stats.correlate(columns[dim.id][both], columns["csat"][both]) if shown else None
         rows.append({
             "id": dim.id,
             "label": dim.labels.get("en", dim.id),
             "weight": result.weights[dim.id],
             "share": result.shares[dim.id],
-            "r": stats.pearson(columns[dim.id][both], columns["csat"][both])
-            if _cell_allowed(int(both.sum()), min_group) else None,
+            "r": c.r if c else None,
+            "r_ci_low": c.ci_low if c else None,
+            "r_ci_high": c.ci_high if c else None,
+            **({"weight_ci": boot.weights[dim.id].as_dict(), "share_ci": boot.shares[dim.id].as_dict(),
+                "tier": tier_of[dim.id]} if boot else {}),
         })
     rows.sort(key=lambda r: -r["weight"])
-    return {"method": DRIVER_METHOD, "citation": DRIVER_CITATION, "outcome": "csat",
-            "r_squared": result.r_squared, "n": result.n, "dimensions": rows}
+    out = {"method": DRIVER_METHOD, "citation": DRIVER_CITATION, "outcome": "csat",
+           "r_squared": result.r_squared, "n": result.n, "dimensions": rows}
+    if boot:
+        out.update(tiers=boot.tiers, replicates=boot.replicates,
+                   test="percentile bootstrap over contractors; pairs of weights compared with Holm's correction")
+    return out
 
 
 def _cei_band(cei: float) -> int:
@@ -403,6 +418,7 @@ async def linkage_report(
     min_group: int,
     min_responses: int | None = None,
     now: datetime | None = None,
+    driver_intervals: bool = False,
 ) -> dict[str, Any]:
     """How contractors' CEI moves with their customers' satisfaction `lag_days` later.
 
@@ -419,7 +435,9 @@ async def linkage_report(
          "power": {"n_needed", "power", "adequate", "message"},
          "correlations": [CELL],   # x in cei + each dimension, y in csat, promoters, ces
          "drivers": {"method", "citation", "outcome": "csat", "r_squared", "n",
-                     "dimensions": [{"id", "label", "weight", "share", "r"}]} | None,
+                     "dimensions": [{"id", "label", "weight", "share", "r", "r_ci_low", "r_ci_high",
+                                     + with driver_intervals: "weight_ci", "share_ci", "tier"}],
+                     + with driver_intervals: "tiers": [[id]], "replicates", "test"} | None,
          "bands": [{"band": "0–20", "cei_from", "cei_to", "n": "fewer than 5" | "5–9" | …,
                     "csat_mean", "suppressed", "reason"}],
          "groups": [{"group", "suppressed", "reason", "n_contractors", "csat_mean",
@@ -464,7 +482,7 @@ async def linkage_report(
         "headline": _headline(main),
         "power": _power(len(members)),
         "correlations": grid,
-        "drivers": None if hidden else _drivers(members, survey, min_group),
+        "drivers": None if hidden else _drivers(members, survey, min_group, driver_intervals),
         "bands": [] if hidden else _bands(members, min_group),
         "groups": _group_rows(linked, population, group_by, min_group, dims) if group_by else [],
     }

@@ -77,7 +77,7 @@ def test_an_anonymous_browser_lands_on_the_login(browser: Any, server: LiveServe
 
 
 def test_every_view_opens_with_its_numbers(page: Any, server: LiveServer) -> None:
-    assert re.fullmatch(r"\d+\.\d/ 100", number(page.locator("#overview-cei .kpi-value")).replace("\n", ""))
+    assert re.fullmatch(r"\d+\.\d/ 100 ± \d+\.\d", number(page.locator("#overview-cei .kpi-value")).replace("\n", ""))
     expect(page.locator("#overview-rate-trend .main-svg").first).to_be_visible()
     page.click("#nav-linkage")
     expect(page.locator("#linkage-headline")).to_contain_text(

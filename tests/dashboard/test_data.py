@@ -196,7 +196,8 @@ def test_the_pulse_response_rate_comes_through_the_facade_and_onto_the_overview(
     rendered = page.render(overview)
     tile = _text(_find(rendered, "overview-pulse"))
     assert tile.startswith("Pulse response rate 79 %")
-    assert "60 responses from 60 contractors" in tile and "76 invited" in tile
+    # the numbers on the tile add up: 60 / 76 is the 79 % shown
+    assert "60 of 76 invitations answered in 1 closed wave · 60 contractors" in tile
     assert "no comparison" in tile
     assert "Islands: fewer than 5 contractors answered" in _text(_find(rendered, "overview-waves"))
     hidden_tile = _text(_find(page.render(data.overview_view(world_run, FILTERS.with_(region="islands"))),
@@ -269,11 +270,16 @@ def test_the_drivers_take_their_scores_from_the_index(world_run: data.Runner) ->
     index = report["index"]["overall"]
     rows = _find(page.render(report, data.dimension_levers()), "drivers-table").children[1].children
     compared = 0
-    for d, row in zip(sorted(dimensions, key=lambda d: -d["share"]), rows, strict=True):
+    for d, row in zip(page.ordered(dimensions, data.dimension_levers()), rows, strict=True):
         score = (index.get("dimensions") or {}).get(d["id"], {}).get("score")
         expected = fmt(score, "{:.0f}") if score is not None and not index["suppressed"] else None
         cell = _text(row.children[4])
-        assert cell == expected if expected is not None else not any(ch.isdigit() for ch in cell)
+        if expected is not None:  # the score, then its margin of error
+            margin = index["dimensions"][d["id"]]["score_ci"]["margin"]
+            assert cell.split() == [expected, "±", f"{margin:.1f}"]
+        else:
+            assert not any(ch.isdigit() for ch in cell)
+        assert d["tier"] >= 1 and d["share_ci"]["low"] <= d["share"] <= d["share_ci"]["high"]
         compared += expected is not None
     assert compared == len(dimensions) == 6  # the period's index shows every dimension
 
