@@ -62,8 +62,7 @@ VIEWS: dict[str, dict[str, Any]] = {
     "segments (region)": _payload([("segments-body", "children")], _inputs("segments", by=("value", "region"))),
     "segments (tenure)": _payload([("segments-body", "children")],
                                   _inputs("segments", by=("value", "tenure_band"))),
-    "follow-up": _payload([("followup-table", "children")],
-                          _inputs("followup", show=("value", "open"), marked=("data", 0))),
+    "follow-up": _payload([("followup-table", "children")], _inputs("followup")),
 }
 
 
@@ -106,7 +105,7 @@ def timed(action: Callable[[], Any], repeat: int) -> list[float]:
 
 async def analytics_alone(url: str, repeat: int) -> dict[str, list[float]]:
     """The same query-layer calls the views make, in-process: what the dashboard adds is the rest."""
-    from dashboard import data
+    from dashboard import casework, data
     from models.db import database
 
     async def direct(coro_factory: Callable[[], Any]) -> list[float]:
@@ -153,10 +152,11 @@ async def analytics_alone(url: str, repeat: int) -> dict[str, list[float]]:
             await analytics.customer_report(window=window, group_by=by)
 
         async def followup() -> None:
-            from models.followup import recent_detractors
+            from models.followup import find_cases, timing_by_segment
 
             await analytics.filter_options()
-            await recent_detractors(start=filters.start, end=filters.end, handled=False, limit=data.DETRACTOR_ROWS)
+            await find_cases(start=filters.start, end=filters.end, page_size=casework.CASES_PER_PAGE)
+            await timing_by_segment(start=filters.start, end=filters.end, target_hours=settings.followup_target_hours)
 
         return {
             "overview": await direct(overview),

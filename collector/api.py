@@ -75,7 +75,7 @@ async def post_contractor(request: Request, body: ContractorIn) -> Response:
            errors={404: "Unknown contractor."})
 async def post_job(request: Request, body: JobIn) -> Response:
     job, created = await queries.register_job(external_id=body.external_id, contractor=body.contractor,
-                                              completed_at=body.completed_at)
+                                              completed_at=body.completed_at, customer_ref=body.customer_ref)
     answer = Link(token=job.token, survey_url=link_url("customer", job.token),
                   expires_at=job.expires_at.isoformat())
     return JSONResponse(answer, status_code=201 if created else 200)

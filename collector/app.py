@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from tortoise.contrib.starlette import RegisterTortoise
 
-from collector import analytics_api, api, forget, openapi, pages, transfer, webhooks_api, worker
+from collector import analytics_api, api, followups, forget, openapi, pages, transfer, webhooks_api, worker
 from collector.access import ApiKeyMiddleware, LinkLimits
 from collector.accesslog import AccessLog
 from collector.faults import exception_handlers, unavailable_headers
@@ -77,7 +77,8 @@ def create_app(database_url: str | None = None, *, rate_limits: RateLimits | Non
             else:
                 yield
 
-    api_routes = [*api.routes, *transfer.routes, *analytics_api.routes, *forget.routes, *webhooks_api.routes,
+    api_routes = [*api.routes, *transfer.routes, *analytics_api.routes, *forget.routes, *followups.routes,
+                  *webhooks_api.routes,
                   Route("/openapi.json", openapi.openapi_json, methods=["GET"])]
     return Starlette(
         routes=[

@@ -6,7 +6,7 @@ body) when one value is to blame. Handlers and middleware raise; the app's
 `exception_handlers` (collector.faults) turn the error into its response, so no
 handler catches and formats errors itself. The query layer's own exceptions
 (`models.queries.Invalid`, `NotFound`, `Conflict`, `models.forget.NotFoundError`,
-`models.analytics.OneAttribute`) map to the same bodies here, and so do
+`models.analytics.OneAttribute`, `models.followup.CaseError` and `CaseNotFound`) map to the same bodies here, and so do
 Starlette's 404 and 405 under /api/ (JSON, the 405 with its ``Allow`` header). A CSV
 import's errors keep their own shape (`import_error`): every error of every line.
 """
@@ -23,6 +23,7 @@ from typing_extensions import TypedDict
 
 from models import queries
 from models.analytics import OneAttribute
+from models.followup import CaseError, CaseNotFound
 from models.forget import NotFoundError
 from models.transfer import CsvImportError
 
@@ -125,9 +126,9 @@ def from_query_layer(exc: Exception) -> ApiError:
     """The ApiError a model-layer exception stands for."""
     if isinstance(exc, OneAttribute):
         return BadParameter(exc.parameter, str(exc))
-    if isinstance(exc, queries.Invalid):
+    if isinstance(exc, queries.Invalid | CaseError):
         return BadRequest(str(exc))
-    if isinstance(exc, queries.NotFound | NotFoundError):
+    if isinstance(exc, queries.NotFound | NotFoundError | CaseNotFound):
         return NotFound(str(exc))
     if isinstance(exc, queries.Conflict):
         return Conflict(str(exc))

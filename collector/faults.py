@@ -40,6 +40,7 @@ from collector.errors import (
 from models import queries
 from models.analytics import OneAttribute
 from models.db import is_bad_value, is_unavailable
+from models.followup import CaseError, CaseNotFound
 from models.forget import NotFoundError
 from models.transfer import CsvImportError
 
@@ -129,6 +130,8 @@ exception_handlers: Mapping[type[Exception], Handler] = {
     queries.Conflict: query_layer_error,
     NotFoundError: query_layer_error,
     OneAttribute: query_layer_error,
+    CaseError: query_layer_error,
+    CaseNotFound: query_layer_error,
     HTTPException: http_exception,
     CsvImportError: import_error,
     ClientDisconnect: client_disconnect,

@@ -15,6 +15,7 @@ from typing_extensions import TypedDict
 
 from collector.contract import Body, Day, Instant, Text
 from models import forget, transfer
+from models.entities import MAX_CUSTOMER_REF
 
 __all__ = [
     "MAX_ID",
@@ -76,6 +77,9 @@ class JobIn(Body):
     contractor: Annotated[str, Text(MAX_ID, description="The contractor's external id.")]
     completed_at: Annotated[Any, Instant("ISO 8601; without a zone means UTC. At most a day ahead of the "
                                          "server's clock.")]
+    customer_ref: Annotated[str | None, Text(MAX_CUSTOMER_REF, required=False,
+                                             description="Optional: how the brand reaches the customer (a CRM "
+                                                         "id), shown to follow-up staff, never to contractors.")] = None
 
 
 class Link(TypedDict):

@@ -76,6 +76,13 @@ async def _announce_closed_waves() -> object:
     return await webhooks.announce_closed_waves()
 
 
+async def _evaluate_alerts() -> object:
+    """The dashboard users' alerts (models.alerts): each raised once, whichever worker sees it first."""
+    from models import alerts  # the analytics (numpy, scipy) load at the first run, not at the worker's start
+
+    return await alerts.evaluate_alerts()
+
+
 async def _send_weekly_digests() -> object:
     from models import digest  # the analytics (numpy, scipy) load at the first run, not at the worker's start
 
@@ -85,6 +92,7 @@ async def _send_weekly_digests() -> object:
 # The periodic jobs; add one with one line.
 PERIODIC: list[Periodic] = [
     Periodic("pulse_wave.closed", 60.0, _announce_closed_waves),
+    Periodic("alerts", 60.0, _evaluate_alerts),
     Periodic("weekly_digest", 3600.0, _send_weekly_digests),
 ]
 

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 import dash
 from dash import ClientsideFunction, Dash, Input, Output, ctx, dcc, html, no_update
 
-from dashboard import data
+from dashboard import casework, data
 from models.settings import settings
 
 __all__ = [
@@ -67,8 +67,9 @@ INDEX = """<!DOCTYPE html>
 </html>"""
 FILTER_KEYS = ("from", "to", "period", "compare", "region", "service_type", "tenure")
 # Each page's own controls, kept in the query string under the part of the id after
-# the page's prefix ("linkage-lag" -> lag); the page's layout reads them back.
-VIEW_CONTROLS = ("linkage-lag", "segments-by", "followup-show")
+# the page's prefix ("linkage-lag" -> lag); the page's layout reads them back. The
+# Follow-up list's controls (show, sort, q, page) are links and a GET form of their own.
+VIEW_CONTROLS = ("linkage-lag", "segments-by")
 
 
 def control_key(component_id: str) -> str:
@@ -132,6 +133,7 @@ def shell() -> html.Div:
                         method="POST",
                         action="/logout",
                         children=[
+                            _alerts_link(session.get("user", "")),
                             html.Span(session.get("user", ""), className="user-name", id="shell-user"),
                             dcc.Link("E-mail digest", href=dash.get_relative_path("/digest"), id="shell-digest",
                                      className="user-digest"),
@@ -152,6 +154,14 @@ def shell() -> html.Div:
             ),
         ],
     )
+
+
+def _alerts_link(user: str) -> dcc.Link:
+    """The header's link to the user's alerts, with how many are not yet seen."""
+    unseen = casework.alert_count(data.current_runner(), username=user) if user else 0
+    return dcc.Link(["Alerts ", html.Span(str(unseen), className="alerts-count" + (" alerts-new" if unseen else ""))],
+                    href=dash.get_relative_path("/alerts"), id="shell-alerts", className="nav-link",
+                    title=f"{unseen} new alert{'' if unseen == 1 else 's'}")
 
 
 def _filter_bar(options: dict[str, Any]) -> html.Section:

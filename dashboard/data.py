@@ -20,8 +20,9 @@ The seam is narrow on purpose: a *runner* is any callable that takes a
 coroutine and returns its result, so a test can pass a plain function.
 
 Every number comes from ``models.analytics`` (the same functions as the JSON
-API) and ``models.followup``; this module only translates the dashboard's
-filters into their arguments. No formula lives here.
+API); this module only translates the dashboard's filters into their
+arguments. No formula lives here. The follow-up cases and the alerts go
+through the same runner in `dashboard.casework`.
 """
 
 from __future__ import annotations
@@ -33,9 +34,8 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from models import analytics, digest, followup
+from models import analytics, digest
 from models.db import side_by_side
-from models.entities import Contractor
 from models.queries import survey_in_force
 from models.settings import settings
 from surveys import uncertainty
@@ -45,7 +45,6 @@ from surveys.schema import localize
 __all__ = [
     "COMPARISONS",
     "DEFAULT_DAYS",
-    "DETRACTOR_ROWS",
     "PRESETS",
     "RELATIVE_PRESETS",
     "RUNNER_KEY",
@@ -57,7 +56,6 @@ __all__ = [
     "current_user",
     "customer_view",
     "default_filters",
-    "detractors",
     "digest_setting",
     "dimension_levers",
     "drivers_view",
@@ -65,7 +63,6 @@ __all__ = [
     "filters_for",
     "linkage_by_lag",
     "linkage_view",
-    "mark_detractor",
     "overview_view",
     "period_changes",
     "preset_dates",
@@ -78,7 +75,6 @@ __all__ = [
 T = TypeVar("T")
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]
 RUNNER_KEY = "RAPPORT_RUN"
-DETRACTOR_ROWS = 200  # the newest first, twenty to a page
 DEFAULT_DAYS = 28  # four weeks: recent enough to act on, with a previous period to compare
 YEAR_AGO = timedelta(weeks=52)  # "same period last year": 364 days back, so weekdays and ISO weeks line up
 
@@ -437,26 +433,6 @@ def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, 
         return {"index": index, "customer": customer}
 
     return run(both())  # type: ignore[no-any-return]
-
-
-def detractors(run: Runner, filters: Filters, *, handled: bool | None) -> list[followup.Detractor]:
-    """Recent detractors under the filters; the tenure band is the analytics' own
-    (`analytics.tenure_band` at the window's end), applied as a set of contractors."""
-
-    async def read() -> list[followup.Detractor]:
-        ids = None
-        if filters.tenure_band:
-            ids = [c["id"] for c in await Contractor.all().values("id", "started_on")
-                   if analytics.tenure_band(c["started_on"], filters.end) == filters.tenure_band]
-        return await followup.recent_detractors(
-            start=filters.start, end=filters.end, handled=handled, region=filters.region,
-            service_type=filters.service_type, contractor_ids=ids, limit=DETRACTOR_ROWS)
-
-    return run(read())  # type: ignore[no-any-return]
-
-
-def mark_detractor(run: Runner, *, response_id: int, handled: bool, by: str) -> bool:
-    return run(followup.mark_handled(response_id=response_id, handled=handled, by=by))  # type: ignore[no-any-return]
 
 
 def digest_setting(run: Runner, *, username: str) -> digest.Subscriber:

@@ -62,9 +62,12 @@ async def fill_demo(url: str, *, contractors: int = 300, weeks: int = 12, seed: 
 
 
 class LiveServer:
-    """`python -m dashboard.server` on a free port, logging to a file (a full pipe would stall it)."""
+    """`python -m dashboard.server` (or another `command`, such as the collector's
+    `collector.cli serve`) on a free port, logging to a file (a full pipe would stall it)."""
 
-    def __init__(self, url: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, url: str, env: dict[str, str] | None = None,
+                 command: tuple[str, ...] = ("dashboard.server",)) -> None:
+        self.command = command
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **(env or {}), "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
@@ -72,7 +75,7 @@ class LiveServer:
     def __enter__(self) -> LiveServer:
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.server", "--port", str(self.port)],
+            [sys.executable, "-m", *self.command, "--port", str(self.port)],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -23,7 +23,7 @@ from dashboard.testing import CHROMIUM, CHROMIUM_ARGS, LiveServer, fill_demo, si
 VIEWS = [("overview", ""), ("linkage", "linkage"), ("drivers", "drivers"), ("segments", "segments"),
          ("followup", "followup")]
 READY = {name: f"#{name}-body .card, #{name}-body .notice" for name in
-         ("overview", "linkage", "drivers", "segments")} | {"followup": "#followup-table table, #followup-empty"}
+         ("overview", "linkage", "drivers", "segments")} | {"followup": "#followup-rows, #followup-empty"}
 
 
 def main() -> None:

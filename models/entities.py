@@ -4,6 +4,9 @@ Uniqueness that matters for correctness (one customer response per job, one
 pulse response per contractor per wave, unique tokens) is enforced by the
 database, so it holds across several collector processes.
 
+The follow-up casework tables (cases, notes, reminders, alerts) are defined in
+`models.casework` and listed here with the rest, where Tortoise finds them.
+
 Class docstrings become table comments, and Tortoise 1.1 neither escapes
 quotes nor guards semicolons in them for SQLite: keep apostrophes and semicolons out of them.
 """
@@ -16,7 +19,12 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from models.casework import Alert, AlertSubscription, FollowupCase, FollowupNote, Reminder
+
 __all__ = [
+    "MAX_CUSTOMER_REF",
+    "Alert",
+    "AlertSubscription",
     "ApiKey",
     "AuditEntry",
     "Contractor",
@@ -24,17 +32,23 @@ __all__ = [
     "DashboardSession",
     "DigestDelivery",
     "DigestSubscription",
+    "FollowupCase",
+    "FollowupNote",
     "Job",
     "PulseInvite",
     "PulseItemAnswer",
     "PulseResponse",
     "PulseScore",
     "PulseWave",
+    "Reminder",
     "User",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WorkerRun",
 ]
+
+# jobs.customer_ref: the longest a brand's reference to its customer may be
+MAX_CUSTOMER_REF = 200
 
 
 class Contractor(Model):
@@ -65,6 +79,8 @@ class Job(Model):
     token = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()
     created_at = fields.DatetimeField(auto_now_add=True)
+    # how the brand reaches this customer (a CRM id): shown to follow-up staff, never to contractors
+    customer_ref = fields.CharField(max_length=MAX_CUSTOMER_REF, null=True)
 
     class Meta:
         table = "jobs"
@@ -102,8 +118,6 @@ class CustomerResponse(Model):
     lang = fields.CharField(max_length=8, default="en")
     source = fields.CharField(max_length=16, default="web")
     submission_id = fields.CharField(max_length=64, null=True, unique=True)
-    handled_at = fields.DatetimeField(null=True)
-    handled_by = fields.CharField(max_length=100, null=True)
 
     class Meta:
         table = "customer_responses"

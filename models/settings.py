@@ -1,7 +1,8 @@
 """Rapport's configuration, read once from the environment.
 
 The settings every process shares: storage, the privacy thresholds, the
-brand, link lifetime, rate limits, the audit log's retention, the weekly
+brand, link lifetime, rate limits, the audit log's retention, the follow-up
+target and the reminder gap (models and the dashboard read them), the weekly
 digest's mail server, and the
 dashboard's address (the dashboard serves at it, `rapport demo` announces it).
 What only the collector or only the dashboard uses lives in
@@ -51,6 +52,8 @@ class Settings:
     limit_login: tuple[RateLimitItem, ...]
     limit_login_address: tuple[RateLimitItem, ...]
     audit_days: int
+    followup_target_hours: int
+    reminder_gap_days: int
     smtp_url: str | None = None
     smtp_from: str = "rapport@localhost"
 
@@ -76,6 +79,8 @@ class Settings:
             limit_login=_limits(env, "RAPPORT_LIMIT_LOGIN", "5/5 minutes"),
             limit_login_address=_limits(env, "RAPPORT_LIMIT_LOGIN_ADDRESS", "30/hour"),
             audit_days=_positive_int(env, "RAPPORT_AUDIT_DAYS", 180),
+            followup_target_hours=_positive_int(env, "RAPPORT_FOLLOWUP_TARGET_HOURS", 48),
+            reminder_gap_days=_positive_int(env, "RAPPORT_REMINDER_GAP_DAYS", 3),
             # the weekly digest's mail server (models.mail; sent by the worker and `rapport digest send`)
             smtp_url=env.get("RAPPORT_SMTP_URL") or None,
             smtp_from=env.get("RAPPORT_SMTP_FROM") or "rapport@localhost",

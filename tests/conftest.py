@@ -34,6 +34,11 @@ from models.ratelimit import RateLimits
 PG_SERVER = os.environ.get("RAPPORT_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 REDIS_SERVER = os.environ.get("RAPPORT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 TABLES = (
+    "alerts",
+    "alert_subscriptions",
+    "reminders",
+    "followup_notes",
+    "followup_cases",
     "webhook_outbox",
     "webhook_endpoints",
     "worker_runs",

@@ -138,14 +138,19 @@ async def upsert_contractor(
 
 
 async def register_job(
-    *, external_id: str, contractor: str, completed_at: datetime, now: datetime | None = None
+    *, external_id: str, contractor: str, completed_at: datetime, now: datetime | None = None,
+    customer_ref: str | None = None,
 ) -> tuple[Job, bool]:
     """The job and its survey link, created once; the same job again returns the same link.
 
-    `contractor` is the contractor's external id. Returns (job, created).
+    `contractor` is the contractor's external id; `customer_ref` how the brand reaches
+    the customer (for follow-up staff only), kept when given. Returns (job, created).
     """
     job = await Job.get_or_none(external_id=external_id)
     if job is not None:
+        if customer_ref is not None and job.customer_ref != customer_ref:
+            job.customer_ref = customer_ref
+            await job.save(update_fields=["customer_ref"])
         return job, False
     check_completed_at(completed_at, now=now)
     owner = await Contractor.get_or_none(external_id=contractor)
@@ -159,6 +164,7 @@ async def register_job(
             completed_at=completed_at,
             token=new_token(),
             expires_at=expires_at,
+            customer_ref=customer_ref,
         )
     except IntegrityError:
         job = await Job.get_or_none(external_id=external_id)

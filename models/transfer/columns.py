@@ -118,8 +118,9 @@ _NOTES = {
     "contractors": "Upsert by external_id. region, service_type and started_on (YYYY-MM-DD) may be "
                    "blank; active is yes or no (default yes).",
     "customer-responses": "A missing job is created (its contractor must exist); an existing job must "
-                          "belong to that contractor and be unanswered. source is accepted and ignored, "
-                          "so a customer-responses export re-imports as it is.",
+                          "belong to that contractor and be unanswered. customer_ref (how the brand reaches "
+                          "the customer, shown to follow-up staff only) is kept on a job the line creates. "
+                          "source is accepted and ignored, so a customer-responses export re-imports as it is.",
     "pulse-responses": "The wave must exist (POST /api/v1/waves) and contain submitted_at; the "
                        "contractor must exist. Optional questions may be left out.",
 }
@@ -190,6 +191,8 @@ def import_columns(kind: str) -> ImportColumns:
         example.update({q.id: _example_answer(q) for q in survey.questions})
         if kind == "customer-responses":
             ignored = ("source",)
+            optional += ("customer_ref",)
+            example["customer_ref"] = ""
         if any(q.skippable for q in survey.questions):
             notes += f" An index item may be {SKIP!r} (prefer not to say): it counts as unanswered."
     return ImportColumns(kind, required, optional, ignored, example, notes)

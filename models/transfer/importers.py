@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from models.entities import MAX_CUSTOMER_REF
 from models.queries import Groups, Invalid, check_completed_at, complete_dimensions, frozen_groups, survey_in_force
 from models.settings import settings
 from models.sql import bulk, insert_rows, instant, select_in
@@ -129,8 +130,11 @@ async def _import_customer(data: str | bytes | BinaryIO) -> ImportResult:
     # report their errors in the same pass as the line's own; all complete when no error
     parsed: list[tuple[int, str, str, datetime, datetime, dict[str, Any]]] = []
     first_line: dict[str, int] = {}
+    customer_refs: dict[str, str | None] = {}
     for number, line in lines(records, index, errors):
         job = line.text("job_external_id")
+        if job is not None:
+            customer_refs[job] = line.text("customer_ref", required=False, limit=MAX_CUSTOMER_REF)
         contractor = line.text("contractor_external_id")
         completed = line.instant("completed_at")
         submitted = line.instant("submitted_at")
@@ -172,7 +176,8 @@ async def _import_customer(data: str | bytes | BinaryIO) -> ImportResult:
             stored = jobs.get(job)
             if stored is None:
                 if completed is not None:
-                    new_jobs.append((job, contractor_id, completed, new_token(), completed + expiry, completed))
+                    new_jobs.append((job, contractor_id, completed, new_token(), completed + expiry,
+                                     customer_refs.get(job)))
             elif stored["contractor_id"] != contractor_id:
                 errors.add(number, "contractor_external_id",
                            f"job {job!r} belongs to another contractor in the database")
@@ -183,8 +188,9 @@ async def _import_customer(data: str | bytes | BinaryIO) -> ImportResult:
         created = await insert_rows(
             conn, "jobs",
             [("external_id", "text"), ("contractor_id", "int"), ("completed_at", "timestamptz"),
-             ("token", "text"), ("expires_at", "timestamptz"), ("created_at", "timestamptz")],
-            [(*j[:5], now) for j in new_jobs],
+             ("token", "text"), ("expires_at", "timestamptz"), ("customer_ref", "text"),
+             ("created_at", "timestamptz")],
+            [(*j, now) for j in new_jobs],
             returning=("id", "external_id"),
         )
         job_ids = {r["external_id"]: (r["id"], None) for r in created}

@@ -131,9 +131,7 @@ def test_views_and_figures_a_user_loads_are_audited(signed_in: TestClient) -> No
             "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/dashboard/linkage"},
                        {"id": "_pages_location", "property": "search", "value": "?region=North"}]}
     figure = {"output": "followup-table.children", "outputs": {"id": "followup-table", "property": "children"},
-              "inputs": [{"id": "followup-query", "property": "data", "value": {"region": "North"}},
-                         {"id": "followup-show", "property": "value", "value": "open"},
-                         {"id": "followup-marked", "property": "data", "value": None}],
+              "inputs": [{"id": "followup-query", "property": "data", "value": {"region": "North"}}],
               "changedPropIds": ["followup-query.data"]}
     shell = {"output": "url.search", "outputs": {"id": "url", "property": "search"},
              "inputs": [{"id": "url", "property": "search", "value": ""}], "changedPropIds": []}

@@ -9,8 +9,11 @@ show.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -143,19 +146,170 @@ def test_a_four_contractor_region_stays_hidden(page: Any, server: LiveServer) ->
     expect(page.locator("#drivers-empty")).to_be_visible()
 
 
-def test_a_detractor_is_marked_handled(page: Any, server: LiveServer) -> None:
-    page.goto(server.base + "/dashboard/followup")
-    table = page.locator("#followup-rows")
-    job = page.locator("#followup-rows td[data-dash-column=job]").first.inner_text()
-    page.locator("#followup-rows td[data-dash-column=action]").first.click()
-    expect(page.locator("#followup-status")).to_have_text("Marked handled.")
-    expect(table).not_to_contain_text(job)
-    page.get_by_label("Handled").check()
-    row = page.locator("#followup-rows tr", has_text=job)
-    expect(row).to_contain_text("handled by lead")
-    row.locator("td[data-dash-column=action]").click()
-    expect(page.locator("#followup-status")).to_have_text("Moved back to the to-do list.")
-    expect(page.locator("#followup-rows, #followup-empty").first).not_to_contain_text(job)
+@pytest.fixture(scope="module")
+def collector(server: LiveServer) -> Iterator[LiveServer]:
+    """The collector on the same database, serving the survey links."""
+    url = server.env["DATABASE_URL"]
+    with LiveServer(url, command=("collector.cli", "serve")) as live:
+        yield live
+
+
+def _in_thread(coro: Any) -> Any:
+    with ThreadPoolExecutor(1) as thread:  # Playwright's loop runs in this thread
+        return thread.submit(asyncio.run, coro).result()
+
+
+def _closed_events(url: str) -> list[dict[str, Any]]:
+    """The data of the followup.closed events queued in the outbox."""
+
+    async def read() -> list[dict[str, Any]]:
+        from models.db import database
+        from models.entities import WebhookDelivery
+
+        async with database(url):
+            return [json.loads(d.payload)["data"] for d in await WebhookDelivery.filter(event="followup.closed")]
+
+    return _in_thread(read())  # type: ignore[no-any-return]
+
+
+def _new_job(url: str, external_id: str) -> str:
+    """A job of an existing contractor, with the brand's customer reference: its survey token;
+    and a webhook endpoint that listens for followup.closed."""
+
+    async def make() -> str:
+        from models import outbox
+        from models.db import database
+        from models.entities import Contractor, WebhookEndpoint
+        from models.queries import now_utc, register_job
+
+        async with database(url):
+            await WebhookEndpoint.create(url="http://127.0.0.1:9/crm", secret="whsec_test",
+                                         events=outbox.events_column(["followup.closed"]))
+            contractor = await Contractor.filter(region="North").order_by("id").first()
+            assert contractor is not None
+            job, _ = await register_job(external_id=external_id, contractor=contractor.external_id,
+                                        completed_at=now_utc() - timedelta(hours=2), customer_ref="CRM-4242")
+            return job.token
+
+    return _in_thread(make())  # type: ignore[no-any-return]
+
+
+def test_a_detractor_from_a_survey_link_is_assigned_noted_and_closed_by_keyboard_at_820_px(
+        browser: Any, server: LiveServer, collector: LiveServer) -> None:
+    token = _new_job(server.env["DATABASE_URL"], "JOB-BROWSER-1")
+    context = browser.new_context(viewport={"width": 820, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    # the customer answers through their link: NPS 2, CSAT 1
+    page.goto(f"{collector.base}/s/{token}")
+    for label in ("q-csat-1", "q-nps-2", "q-ces-2", "q-promise_kept-no"):
+        page.click(f"label[for={label}]")
+    page.fill("#q-comment", "Nobody came and nobody called.")
+    page.click("button[type=submit]")
+    expect(page.locator("body")).to_contain_text("Thank")
+    # the lead finds the case by its job
+    sign_in(page, server.base)
+    today = date.today()
+    page.goto(f"{server.base}/dashboard/followup?from={today - timedelta(days=2)}&to={today}&q=JOB-BROWSER-1")
+    expect(page.locator("#followup-total")).to_contain_text("1 open case")
+    case = page.locator("#followup-rows li.case", has_text="JOB-BROWSER-1")
+    expect(case).to_contain_text("Nobody came and nobody called.")
+    expect(case).to_contain_text("NPS 2")
+    state = case.locator(".case-state")
+    expect(state).to_contain_text("Open")
+    expect(state).to_contain_text("customer ref CRM-4242")
+    no_sideways_scroll = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    assert page.evaluate(no_sideways_scroll)
+    # everything by keyboard: open the disclosure, choose the assignee, press the buttons
+    summary = case.locator("summary")
+    summary.focus()
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # a visible focus ring
+    page.keyboard.press("Enter")
+    assign = case.get_by_role("button", name="Assign", exact=True)
+    expect(assign).to_be_visible()
+    assert page.evaluate(no_sideways_scroll)
+    case.locator(".case-assignees").get_by_label("lead", exact=True).focus()  # the assignee: a radio button
+    page.keyboard.press("Space")
+    expect(case.locator(".case-assignees").get_by_label("lead", exact=True)).to_be_checked()
+    assign.focus()
+    page.keyboard.press("Enter")
+    expect(state).to_contain_text("assigned to lead")
+    case.locator("textarea").focus()
+    page.keyboard.type("Called the customer; a new visit is booked.")
+    case.get_by_role("button", name="Add note").focus()
+    page.keyboard.press("Enter")
+    expect(state).to_contain_text("lead, ")
+    expect(state).to_contain_text("Called the customer; a new visit is booked.")
+    case.get_by_label("Process").focus()
+    page.keyboard.press("Space")
+    case.get_by_role("button", name="Save root cause").focus()
+    page.keyboard.press("Enter")
+    expect(state).to_contain_text("root cause: Process")
+    case.locator("input[type=text]").focus()
+    page.keyboard.type("Visit rebooked, fee refunded")
+    case.get_by_role("button", name="Close case").focus()
+    page.keyboard.press("Enter")
+    expect(state).to_contain_text("Closed")
+    expect(state).to_contain_text("closed by lead")
+    [event] = _closed_events(server.env["DATABASE_URL"])  # queued with the close, for the worker to send
+    assert (event["job"], event["customer_ref"], event["root_cause"], event["outcome"], event["closed_by"]) == (
+        "JOB-BROWSER-1", "CRM-4242", "process", "Visit rebooked, fee refunded", "lead")
+    # the URL holds the controls: the closed list shows it, the open one no longer does
+    page.get_by_role("link", name="Closed", exact=True).focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"show=closed"))
+    expect(page.locator("#followup-rows li.case", has_text="JOB-BROWSER-1")).to_contain_text("Visit rebooked")
+    page.goto(page.url.replace("show=closed", "show=open"))
+    expect(page.locator("#followup-empty")).to_be_visible()
+    # the whole list, a case opened, the time-to-act table: still no sideways scroll at 820 px
+    page.goto(f"{server.base}/dashboard/followup")
+    page.locator("#followup-rows summary").first.click()
+    expect(page.locator("#followup-timing-table")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(no_sideways_scroll)
+    context.close()
+
+
+def _detractor_and_evaluation(url: str) -> int:
+    """A detractor answer about a job in North, then the worker's alert evaluation: alerts raised."""
+
+    async def make() -> int:
+        from models.alerts import evaluate_alerts
+        from models.db import database
+        from models.entities import Contractor, CustomerResponse
+        from models.queries import now_utc, register_job
+
+        async with database(url):
+            contractor = await Contractor.filter(region="North").order_by("id").first()
+            assert contractor is not None
+            job, _ = await register_job(external_id="JOB-ALERT-1", contractor=contractor.external_id,
+                                        completed_at=now_utc() - timedelta(hours=1))
+            await CustomerResponse.create(job=job, contractor=contractor, completed_at=job.completed_at,
+                                          submitted_at=now_utc(), csat=1, nps=1, ces=1, promise_kept=False)
+            return len(await evaluate_alerts())
+
+    return _in_thread(make())  # type: ignore[no-any-return]
+
+
+def test_an_alert_subscription_raises_an_alert_counted_in_the_header(page: Any, server: LiveServer) -> None:
+    page.goto(server.base + "/dashboard/alerts")
+    expect(page.locator("#shell-alerts")).to_contain_text("Alerts 0")
+    choose(page, "alerts-regions", "North")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Subscribe", exact=True).click()
+    expect(page.locator("#alerts-status")).to_have_text("Subscribed: A detractor in my regions.")
+    expect(page.locator("#alerts-subscriptions")).to_contain_text("A detractor in North")
+    assert _detractor_and_evaluation(server.env["DATABASE_URL"]) == 1
+    page.goto(server.base + "/dashboard/alerts")
+    expect(page.locator("#shell-alerts")).to_contain_text("Alerts 1")
+    expect(page.locator("#alerts-list")).to_contain_text("Detractor in North: job JOB-ALERT-1")
+    page.get_by_role("button", name="Mark all as seen").click()
+    expect(page.locator("#alerts-status")).to_have_text("1 alert marked as seen.")
+    page.reload()
+    expect(page.locator("#shell-alerts")).to_contain_text("Alerts 0")
+    page.locator("#alerts-subscriptions").get_by_role("button", name="Remove").click()
+    expect(page.locator("#alerts-status")).to_have_text("Subscription removed.")
 
 
 def test_every_view_draws_under_the_content_security_policy(browser: Any, server: LiveServer) -> None:
@@ -242,13 +396,20 @@ def test_a_reloaded_url_restores_every_control_of_every_view(page: Any, server: 
     page.reload()
     expect(page.get_by_label("Service type", exact=True)).to_be_checked()
     expect(page.locator("#segments-table th").first).to_have_text(re.compile("service type", re.I))
-    # Follow-up: show
+    # Follow-up: show, sort, search and page
     page.goto(server.base + "/dashboard/followup")
     expect(page.locator("#followup-rows, #followup-empty").first).to_be_visible()
-    page.get_by_label("All", exact=True).check()
+    page.locator("#followup-show").get_by_role("link", name="All", exact=True).click()
     page.wait_for_url(re.compile(r"show=all"))
+    page.locator("#followup-sort").get_by_role("link", name="Newest first").click()
+    page.wait_for_url(re.compile(r"sort=newest"))
+    assert "show=all" in page.url
+    page.locator("#followup-next").click()
+    page.wait_for_url(re.compile(r"page=2"))
     page.reload()
-    expect(page.get_by_label("All", exact=True)).to_be_checked()
+    expect(page.locator("#followup-show-all")).to_have_attribute("aria-current", "true")
+    expect(page.locator("#followup-sort-newest")).to_have_attribute("aria-current", "true")
+    expect(page.locator("#followup-total")).to_contain_text("Page 2 of")
 
 
 def test_a_lag_whose_customers_are_still_to_come_says_so(page: Any, server: LiveServer) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from tortoise import Tortoise
+from tortoise.exceptions import IntegrityError
 from tortoise.migrations.api import migrate as run_migrations
 
 from models.db import tortoise_config
@@ -95,3 +96,53 @@ async def test_upgrading_copies_each_response_to_its_scores_and_items(empty_url:
                                  ("t1", "north", "cleaning", -1, False, "north")]
     # SQLite rebuilds a table to alter a column; the lookup indexes of 0001 survive it
     assert {"idx_pulse_score_respons_3e32ae", "idx_pulse_item__respons_7b69e5"} <= {r["name"] for r in indexes}
+
+
+@pytest.mark.anyio
+async def test_handled_detractors_become_closed_cases_and_the_indexes_survive(empty_url: str) -> None:
+    await _migrate(empty_url, "rapport.0006_worker_runs")
+    postgres = empty_url.startswith("postgres")
+    t, later = "'2026-03-02 10:00:00+00:00'", "'2026-03-03 09:00:00+00:00'"
+    await open_database(empty_url)
+    try:
+        conn = Tortoise.get_connection("default")
+        await conn.execute_script(ROWS_AT_0001[0].format(t=t, true="TRUE" if postgres else "1"))
+        for job in (1, 2, 3):
+            await conn.execute_script(
+                f"INSERT INTO jobs (id, external_id, contractor_id, completed_at, token, expires_at, created_at) "
+                f"VALUES ({job}, 'J{job}', 7, {t}, 'tok{job}', {t}, {t})")
+        # a handled detractor, an unhandled one, and a happy answer marked (as it could be before cases)
+        for rid, job, nps, handled_at, handled_by in ((21, 1, 3, later, "'lead'"), (22, 2, 5, "NULL", "NULL"),
+                                                       (23, 3, 10, later, "'lead'")):
+            await conn.execute_script(
+                "INSERT INTO customer_responses (id, job_id, contractor_id, completed_at, submitted_at, csat, nps, "
+                "answers, survey_version, lang, source, handled_at, handled_by) "
+                f"VALUES ({rid}, {job}, 7, {t}, {t}, 4, {nps}, '{{}}', 1, 'en', 'web', {handled_at}, {handled_by})")
+    finally:
+        await Tortoise.close_connections()
+
+    await _migrate(empty_url)
+
+    await open_database(empty_url)
+    try:
+        conn = Tortoise.get_connection("default")
+        _, cases = await conn.execute_query(
+            "SELECT response_id, closed_by, outcome, closed_at, first_action_at FROM followup_cases")
+        _, columns = await conn.execute_query(
+            "SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'customer_responses'"
+            if postgres else "SELECT name FROM pragma_table_info('customer_responses')")
+        _, indexes = await conn.execute_query(
+            "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'customer_responses'" if postgres else
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'customer_responses'")
+        with pytest.raises(IntegrityError):  # still one answer per job
+            await conn.execute_script(
+                "INSERT INTO customer_responses (job_id, contractor_id, completed_at, submitted_at, answers, "
+                f"survey_version, lang, source) VALUES (1, 7, {t}, {t}, '{{}}', 1, 'en', 'web')")
+    finally:
+        await Tortoise.close_connections()
+    assert [(r["response_id"], r["closed_by"], r["outcome"]) for r in cases] == [(21, "lead", "Marked handled")]
+    assert str(cases[0]["closed_at"]).startswith("2026-03-03 09:00:00")
+    assert str(cases[0]["first_action_at"]).startswith("2026-03-03 09:00:00")
+    assert not {"handled_at", "handled_by"} & {r["name"] for r in columns}
+    assert {"idx_customer_re_submitt_8f8ae3", "idx_customer_re_contrac_547656",
+            "idx_customer_re_complet_3400eb"} <= {r["name"] for r in indexes}

@@ -89,6 +89,17 @@ async def test_customer_import_creates_jobs_and_answered_responses(db: str) -> N
     assert response.job.token and len(response.job.token) >= 22
 
 
+async def test_customer_import_keeps_an_optional_customer_ref_on_the_jobs_it_creates(db: str) -> None:
+    await import_csv(kind="contractors", data=contractors_csv(1))
+    header = CUSTOMER_HEADER.replace("\n", ",customer_ref\n")
+    data = header + customer_line("J1").replace("\n", ",CRM-1\n") + customer_line("J2").replace("\n", ",\n")
+    await import_csv(kind="customer-responses", data=data)
+    assert dict(await Job.all().values_list("external_id", "customer_ref")) == {"J1": "CRM-1", "J2": None}
+    with pytest.raises(CsvImportError) as caught:  # as long as the column allows, no longer
+        await import_csv(kind="customer-responses", data=header + customer_line("J3").replace("\n", f",{'x' * 201}\n"))
+    assert [(e.line, e.column) for e in caught.value.errors] == [(2, "customer_ref")]
+
+
 async def test_one_bad_line_stores_nothing_and_names_line_and_column(db: str) -> None:
     await import_csv(kind="contractors", data=contractors_csv(1))
     data = CUSTOMER_HEADER + customer_line("J1") + customer_line("J2") + customer_line("J3", csat="9")
