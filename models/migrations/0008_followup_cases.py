@@ -6,9 +6,7 @@ first action and close at the time it was marked, by whom, with the outcome
 "Marked handled"; then the handled columns go (the case is the one record),
 with ALTER TABLE ... DROP COLUMN on both databases (DropColumn says why).
 
-It comes after 0007_weekly_digest (the two were written side by side and both
-numbered 0007; the name stays as the follow-up branch wrote it): a database
-on main, which has the digest, gets the cases next.
+It comes after 0007_weekly_digest (the two were written side by side).
 """
 
 import functools
