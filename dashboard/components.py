@@ -33,10 +33,15 @@ __all__ = [
 def fmt(value: float | None, pattern: str = "{:.1f}") -> str:
     """A number for a person; '–' when there is none.
 
-    >>> fmt(41.234), fmt(None), fmt(3, "{:+.0f}")
-    ('41.2', '–', '+3')
+    A value that rounds to zero carries no sign ("-0" and "+0" read as a change):
+
+    >>> fmt(41.234), fmt(None), fmt(3, "{:+.0f}"), fmt(-0.4, "{:+.0f}"), fmt(0.04, "{:+.1f}")
+    ('41.2', '–', '+3', '0', '0.0')
     """
-    return "–" if value is None else pattern.format(value)
+    if value is None:
+        return "–"
+    text = pattern.format(value)
+    return text.lstrip("+-") if text.lstrip("+-").strip("0.") == "" else text
 
 
 def count(value: int | str | None) -> str:

@@ -53,8 +53,8 @@ def matrix(report: dict[str, Any]) -> dict[str, Any]:
     customer measures are not under the contractors' privacy rule."""
     index, customer = report["index"], report["customer"]
     dims = index.get("dimensions", [])
-    columns = ["CEI", *[d["label"] for d in dims], "CSAT %", "NPS"]
-    formats = ["{:.0f}"] * (1 + len(dims)) + ["{:.0f}", "{:+.0f}"]
+    columns = ["CEI", *[d["label"] for d in dims], "CSAT %", "NPS", "Pulse response %", "Customer response %"]
+    formats = ["{:.0f}"] * (1 + len(dims)) + ["{:.0f}", "{:+.0f}", "{:.0f}", "{:.0f}"]
     by_group = {row["group"]: row for row in customer.get("groups", [])}
     names, values, hidden, counts = [], [], [], []
     for row in index.get("groups", []):
@@ -62,16 +62,23 @@ def matrix(report: dict[str, Any]) -> dict[str, Any]:
         suppressed = bool(row.get("suppressed"))
         pulse = [row.get("cei"), *[(row.get("dimensions") or {}).get(d["id"], {}).get("score") for d in dims]]
         names.append(row["group"] or "(none)")
-        values.append([*pulse, c.get("csat_pct"), c.get("nps")])
+        pulse_rate = None if suppressed else _pct(row.get("response_rate"))
+        values.append([*pulse, c.get("csat_pct"), c.get("nps"), pulse_rate, _pct(c.get("response_rate"))])
         # a shown group can still hide one figure: a dimension scored by too few of its people
-        hidden.append([suppressed or value is None for value in pulse] + [False, False])
+        hidden.append([suppressed or value is None for value in pulse] + [False, False, pulse_rate is None, False])
         counts.append((row.get("n_contractors", 0), c.get("n", 0), row.get("reason")))
     overall, customer_overall = index.get("overall") or {}, customer.get("overall") or {}
     company_pulse = [None] * (1 + len(dims)) if overall.get("suppressed") else [
         overall.get("cei"), *[(overall.get("dimensions") or {}).get(d["id"], {}).get("score") for d in dims]]
-    company = [*company_pulse, customer_overall.get("csat_pct"), customer_overall.get("nps")]
+    company = [*company_pulse, customer_overall.get("csat_pct"), customer_overall.get("nps"),
+               None if overall.get("suppressed") else _pct(overall.get("response_rate")),
+               _pct(customer_overall.get("response_rate"))]
     return {"rows": names, "columns": columns, "values": values, "hidden": hidden, "formats": formats,
             "counts": counts, "company": company}
+
+
+def _pct(rate: float | None) -> float | None:
+    return None if rate is None else 100.0 * rate
 
 
 def render(report: dict[str, Any], *, group_by: str) -> Any:
@@ -109,7 +116,9 @@ def render(report: dict[str, Any], *, group_by: str) -> Any:
                     className="legend", id="segments-legend")
     sub = ("Colour: each group's difference from the company figure of the same measure, in points, on one "
            "scale for every column (full colour at 10 points or more). Pulse scores are 0–100; CSAT % is the "
-           "share of customers answering 4–5; NPS runs from −100 to +100.")
+           "share of customers answering 4–5; NPS runs from −100 to +100. Pulse response % is the share of "
+           "invited contractors who answered the closed waves; customer response % the share of jobs whose "
+           "customer answered.")
     parts: list[Any] = []
     if hidden_names:
         parts.append(notice(

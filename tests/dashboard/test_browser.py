@@ -118,6 +118,15 @@ def test_a_four_contractor_region_stays_hidden(page: Any, server: LiveServer) ->
     cells = row.locator("td").all_inner_texts()
     assert cells[0] == SMALL_REGION
     assert cells[1:8] == [HIDDEN] * 7  # CEI and six dimensions
+    headers = [text.lower() for text in page.locator("#segments-table thead th").all_inner_texts()]
+    pulse_rate, customer_rate = headers.index("pulse response %"), headers.index("customer response %")
+    assert cells[pulse_rate] == HIDDEN  # whether its people answered is theirs too
+    assert cells[customer_rate].isdigit()  # customers are not under the contractors' rule
+    rows = [r.locator("td").all_inner_texts() for r in page.locator("#segments-table tbody tr").all()]
+    assert all(r[pulse_rate] == r[1] for r in rows if not r[1].isdigit())  # hidden alike, with the same mark
+    assert all(r[pulse_rate].isdigit() and 0 <= int(r[pulse_rate]) <= 100 for r in rows if r[1].isdigit())
+    assert all(r[customer_rate].isdigit() for r in rows)
+    assert not any(cell in ("-0", "+0") for r in rows for cell in r)  # a zero carries no sign
     for other in page.locator("#segments-table tbody tr").all():  # its shield: hidden, not blank, not 0
         texts = other.locator("td").all_inner_texts()
         if "hidden*" in texts:

@@ -119,3 +119,27 @@ def test_the_lag_chart_shows_r_with_its_interval_and_skips_lags_without_data() -
     assert [round(v, 2) for v in trace.error_y.arrayminus] == [0.1, 0.15]
     assert "weeks" in fig.layout.xaxis.title.text and "Pearson r" in fig.layout.yaxis.title.text
     assert "Too few" in figures.lag_figure(points[2:], title="r by lag").layout.annotations[0].text
+
+
+def test_segments_show_response_rates_beside_the_scores_and_hide_a_hidden_groups() -> None:
+    from dashboard.app import create_dash_app
+
+    create_dash_app()  # registers the pages
+    from dashboard.pages.segments import matrix
+
+    dims = [{"id": "connection", "label": "Connection"}]
+    shown = {"group": "North", "suppressed": False, "cei": 60.0, "response_rate": 0.75, "n_contractors": 30,
+             "dimensions": {"connection": {"score": 61.0}}}
+    hidden = {"group": "Islands", "suppressed": True, "cei": None, "response_rate": None,
+              "n_contractors": "fewer than 5", "reason": "small", "dimensions": None}
+    report = {"index": {"dimensions": dims, "groups": [shown, hidden],
+                        "overall": {"cei": 58.0, "response_rate": 0.5, "dimensions": {"connection": {"score": 57.0}}}},
+              "customer": {"groups": [{"group": "North", "csat_pct": 80.0, "nps": 20.0, "n": 40, "response_rate": 0.25},
+                                      {"group": "Islands", "csat_pct": 70.0, "nps": -5.0, "n": 9, "response_rate": 0.5}],
+                           "overall": {"csat_pct": 78.0, "nps": 15.0, "response_rate": 0.3}}}
+    m = matrix(report)
+    assert m["columns"][-2:] == ["Pulse response %", "Customer response %"]
+    assert m["values"][0][-2:] == [75.0, 25.0]
+    assert m["hidden"][0][-2:] == [False, False]
+    assert m["values"][1][-2] is None and m["hidden"][1][-2:] == [True, False]  # the pulse rate goes with the group
+    assert m["company"][-2:] == [50.0, 30.0]
