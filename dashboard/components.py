@@ -38,10 +38,7 @@ def fmt(value: float | None, pattern: str = "{:.1f}") -> str:
     >>> fmt(41.234), fmt(None), fmt(3, "{:+.0f}"), fmt(-0.4, "{:+.0f}"), fmt(0.04, "{:+.1f}")
     ('41.2', '–', '+3', '0', '0.0')
     """
-    if value is None:
-        return "–"
-    text = pattern.format(value)
-    return text.lstrip("+-") if text.lstrip("+-").strip("0.") == "" else text
+    return "–" if value is None else _unsigned_zero(pattern.format(value))
 
 
 def count(value: int | str | None) -> str:
@@ -82,10 +79,12 @@ def signed(value: float, pattern: str = "{:+.1f}") -> str:
     >>> signed(-0.04), signed(0.04, "{:+.0f}"), signed(2.35), signed(-3.0, "{:+.0f}")
     ('0.0', '0', '+2.4', '−3')
     """
-    text = pattern.format(value)
-    if not any(ch in "123456789" for ch in text):
-        return text.lstrip("+-")
-    return text.replace("-", "−")
+    return _unsigned_zero(pattern.format(value)).replace("-", "−")
+
+
+def _unsigned_zero(text: str) -> str:
+    """A formatted number without its sign when it shows no digit but zeros."""
+    return text if any(ch in "123456789" for ch in text) else text.lstrip("+-")
 
 
 def delta(current: float | None, previous: float | None, *, unit: str = "", higher_is_better: bool = True,
