@@ -1,4 +1,5 @@
-"""The follow-up cases and the alerts, read and changed through the dashboard's runner (dashboard.data).
+"""The follow-up cases, the alerts and the webhooks' deliveries, read and changed through
+the dashboard's runner (dashboard.data).
 
 The Follow-up and Alerts pages call these; each reads or writes in one hop to
 the event loop. The rules are `models.followup`'s and `models.alerts`'; this
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard.data import Filters, Runner
-from models import alerts, analytics, followup
+from models import alerts, analytics, followup, webhooks
 from models.entities import Contractor, User
 from models.settings import settings
 
@@ -25,6 +26,7 @@ __all__ = [
     "mark_alerts_seen",
     "subscribe_alert",
     "unsubscribe_alert",
+    "webhook_deliveries",
 ]
 
 CASES_PER_PAGE = 20
@@ -97,3 +99,12 @@ def unsubscribe_alert(run: Runner, *, username: str, subscription_id: int) -> bo
 
 def mark_alerts_seen(run: Runner, *, username: str) -> int:
     return run(alerts.mark_seen(username=username))  # type: ignore[no-any-return]
+
+
+def webhook_deliveries(run: Runner, *, failed_limit: int = 50) -> tuple[list[webhooks.Endpoint],
+                                                                          list[webhooks.Delivery]]:
+    """Every endpoint with its events counted by status, and the newest failed deliveries."""
+    async def both() -> tuple[list[webhooks.Endpoint], list[webhooks.Delivery]]:
+        return await webhooks.list_endpoints(), await webhooks.deliveries(status="failed", limit=failed_limit)
+
+    return run(both())  # type: ignore[no-any-return]  # the runner returns what the coroutine returns

@@ -346,7 +346,8 @@ def test_every_view_draws_under_the_content_security_policy(browser: Any, server
 
 VIEWS = {"": "#overview-rate-trend .main-svg", "linkage": "#linkage-lags .main-svg",
          "drivers": "#drivers-body .card, #drivers-empty", "segments": "#segments-body .card, #segments-empty",
-         "followup": "#followup-rows, #followup-empty"}
+         "followup": "#followup-rows, #followup-empty", "alerts": "#alerts-body",
+         "webhooks": "#webhooks-none, #webhooks-endpoints"}
 AXE = sorted((Path(__file__).resolve().parents[2] / ".venv").glob("axe-core-*/axe.min.js"))
 
 
