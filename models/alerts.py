@@ -32,13 +32,12 @@ from models.entities import (
     Alert,
     AlertSubscription,
     CustomerResponse,
-    PulseInvite,
-    PulseResponse,
     PulseWave,
     User,
 )
 from models.followup import detractor_q
 from models.settings import settings
+from models.waves import WaveStatus, waves_in
 
 __all__ = [
     "CEI_GROUPS",
@@ -270,38 +269,30 @@ async def _cei_drops(s: AlertSubscription, changes: list[_CeiChange], at: dateti
     return out
 
 
-@dataclass(frozen=True)
-class _Rate:
-    wave: str
-    closes_at: datetime
-    invited: int
-    answered: int
-
-    @property
-    def percent(self) -> float:
-        return self.answered / self.invited * 100
+async def _closing_rates(at: datetime) -> list[WaveStatus]:
+    """Every open wave that closes within CLOSING_WITHIN, counted as `models.waves` counts it."""
+    closing = at + CLOSING_WITHIN
+    waves = await waves_in(at.date(), closing.date(), min_group=settings.min_group, now=at)
+    return [w for w in waves if w.state == "open" and w.opens_at <= at and w.closes_at <= closing and w.invited]
 
 
-async def _closing_rates(at: datetime) -> list[_Rate]:
-    """The response rate of every open wave that closes within CLOSING_WITHIN."""
+async def _low_rates(s: AlertSubscription, waves: list[WaveStatus], at: datetime) -> list[RaisedAlert]:
+    """A wave under the subscription's threshold. Its figures are the ones the wave may show
+    (WaveStatus.as_dict): with fewer than min_group answers there is no rate, only the band,
+    and the alert fires only when even min_group - 1 answers would be under the threshold."""
     out = []
-    for wave in await PulseWave.filter(opens_at__lte=at, closes_at__gt=at, closes_at__lte=at + CLOSING_WITHIN):
-        invited = await PulseInvite.filter(wave_id=wave.id).count()
-        if invited:
-            out.append(_Rate(wave.name, wave.closes_at, invited, await PulseResponse.filter(wave_id=wave.id).count()))
-    return out
-
-
-async def _low_rates(s: AlertSubscription, rates: list[_Rate], at: datetime) -> list[RaisedAlert]:
-    out = []
-    for r in rates:
-        if s.threshold is None or r.percent >= s.threshold:
+    for w in waves:
+        shown = w.as_dict(settings.min_group)
+        rate = shown["response_rate"]
+        ceiling = rate if rate is not None else (settings.min_group - 1) / w.invited
+        if s.threshold is None or ceiling * 100 >= s.threshold:
             continue
-        data = {"wave": r.wave, "closes_at": r.closes_at.isoformat(), "invited": r.invited,
-                "answered": r.answered, "response_rate_pct": round(r.percent, 1)}
-        message = (f"Wave {r.wave} closes {r.closes_at:%d %b %H:%M} UTC with {r.percent:.0f} % answered "
-                   f"(under {s.threshold:g} %)")
-        made = await _record(s, s.user.username, key=f"rate:{r.wave}", message=message, data=data, at=at)
+        data = {"wave": w.name, "closes_at": w.closes_at.isoformat(), "invited": w.invited,
+                "answered": shown["n_contractors"],
+                "response_rate_pct": None if rate is None else round(rate * 100, 1)}
+        so_far = f"{rate * 100:.0f} % answered" if rate is not None else f"{shown['n_contractors']} answered"
+        message = f"Wave {w.name} closes {w.closes_at:%d %b %H:%M} UTC with {so_far} (under {s.threshold:g} %)"
+        made = await _record(s, s.user.username, key=f"rate:{w.name}", message=message, data=data, at=at)
         if made:
             out.append(made)
     return out

@@ -113,11 +113,11 @@ async def test_a_hidden_group_never_raises_a_cei_alert(db: str) -> None:
 async def test_a_low_response_rate_alerts_a_day_before_the_close(db: str) -> None:
     user = await _user()
     world = factories.World()
-    people = await factories.contractors(world, 10)
+    people = await factories.contractors(world, 25)
     wave = await factories.wave("W-now", DAY, days=7)
     await factories.invites(world, wave, people)
     rng = random.Random(3)
-    await factories.pulses(world, wave, [(c, factories.answers_for(4, rng)) for c in people[:2]],
+    await factories.pulses(world, wave, [(c, factories.answers_for(4, rng)) for c in people[:5]],
                            submitted=factories.at(DAY + timedelta(days=1)))
     await subscribe(username=user, kind="response_rate", threshold=50)
     strict = await subscribe(username=user, kind="response_rate", threshold=10)
@@ -128,6 +128,25 @@ async def test_a_low_response_rate_alerts_a_day_before_the_close(db: str) -> Non
     assert await evaluate_alerts(now=day_before + timedelta(hours=1)) == []
     assert await Alert.filter(subscription_id=strict.id).count() == 0  # 20 % is not under 10 %
     assert await evaluate_alerts(now=factories.at(DAY + timedelta(days=7), 1)) == []  # closed
+
+
+async def test_a_response_rate_alert_never_tells_a_count_the_wave_may_not_show(db: str) -> None:
+    """Two of ten answered: the Overview shows "fewer than 5", so the alert may not say 2 or 20 %.
+    It fires only when even four answers would be under the threshold, and then with the band."""
+    user = await _user()
+    world = factories.World()
+    people = await factories.contractors(world, 10)
+    wave = await factories.wave("W-few", DAY, days=7)
+    await factories.invites(world, wave, people)
+    rng = random.Random(5)
+    await factories.pulses(world, wave, [(c, factories.answers_for(4, rng)) for c in people[:2]],
+                           submitted=factories.at(DAY + timedelta(days=1)))
+    await subscribe(username=user, kind="response_rate", threshold=50)  # even 4 of 10 would be under 50 %
+    unsure = await subscribe(username=user, kind="response_rate", threshold=30)  # 4 of 10 would be 40 %
+    [raised] = await evaluate_alerts(now=factories.at(DAY + timedelta(days=6), 12))
+    assert raised.data["answered"] == "fewer than 5" and raised.data["response_rate_pct"] is None
+    assert "2" not in raised.message.replace("W-few", "").split("UTC")[1]
+    assert await Alert.filter(subscription_id=unsure.id).count() == 0
 
 
 async def test_subscriptions_are_checked_and_can_be_removed(db: str) -> None:
