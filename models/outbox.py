@@ -25,8 +25,7 @@ from typing import Any, Literal
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.db import connection
-from models.entities import CustomerResponse
-from models.sql import is_postgres, placeholder
+from models.sql import Query, instant, is_postgres, placeholder
 from surveys.scoring import is_detractor_answer
 
 __all__ = [
@@ -160,31 +159,44 @@ async def emit(
     await conn.execute_query(_EMIT[is_postgres(conn)], values)
 
 
+_CUSTOMER_EVENT = (
+    "SELECT r.submitted_at, r.completed_at, r.csat, r.nps, r.answers, r.survey_version, r.lang, r.source, "
+    "j.external_id AS job, c.external_id AS contractor FROM customer_responses r "
+    "JOIN jobs j ON j.id = r.job_id JOIN contractors c ON c.id = r.contractor_id "
+    "WHERE r.id = {response} AND EXISTS (SELECT 1 FROM webhook_endpoints e "
+    "WHERE e.events LIKE {created} ESCAPE '\\' OR e.events LIKE {detractor} ESCAPE '\\')"
+)
+
+
 async def emit_customer_response(response_id: int, *, using_db: BaseDBAsyncClient | None = None) -> None:
     """Queue `customer_response.created` for a response just stored (read back on the
     caller's connection, in its transaction), and `customer_response.detractor` too
     when it is one (surveys.scoring.is_detractor_answer).
 
+    This runs on every submission, so it is one plain SQL statement that reads the
+    response only if some endpoint listens to either event (an ORM query cost more
+    to build than the whole submission's insert); with no such endpoint nothing more is done.
     The data names the job and contractor by their external ids, never the link's token.
     """
     conn = using_db or connection()
-    row = await CustomerResponse.filter(id=response_id).using_db(conn).values(
-        "submitted_at", "completed_at", "csat", "nps", "answers", "survey_version", "lang", "source",
-        job="job__external_id", contractor="contractor__external_id",
-    )
-    if not row:
-        raise LookupError(f"no customer response {response_id}")
-    response = row[0]
+    q = Query(conn)
+    rows = await q.rows(_CUSTOMER_EVENT.format(response=q.p(response_id), created=q.p(_like(CUSTOMER_RESPONSE_CREATED)),
+                                               detractor=q.p(_like(CUSTOMER_RESPONSE_DETRACTOR))))
+    if not rows:
+        return
+    response = rows[0]
+    submitted_at = instant(response["submitted_at"])
+    answers = response["answers"]
     data = {
         "job": response["job"],
         "contractor": response["contractor"],
-        "completed_at": response["completed_at"],
-        "submitted_at": response["submitted_at"],
+        "completed_at": instant(response["completed_at"]),
+        "submitted_at": submitted_at,
         "survey_version": response["survey_version"],
         "lang": response["lang"],
         "source": response["source"],
-        "answers": response["answers"],
+        "answers": json.loads(answers) if isinstance(answers, str) else answers,
     }
-    await emit(CUSTOMER_RESPONSE_CREATED, data, using_db=conn, now=response["submitted_at"])
+    await emit(CUSTOMER_RESPONSE_CREATED, data, using_db=conn, now=submitted_at)
     if is_detractor_answer(csat=response["csat"], nps=response["nps"]):
-        await emit(CUSTOMER_RESPONSE_DETRACTOR, data, using_db=conn, now=response["submitted_at"])
+        await emit(CUSTOMER_RESPONSE_DETRACTOR, data, using_db=conn, now=submitted_at)

@@ -10,7 +10,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from models import outbox
-from models.entities import WebhookDelivery, WebhookEndpoint
+from models.entities import CustomerResponse, WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.anyio
 
@@ -122,3 +122,7 @@ async def test_a_stored_customer_response_queues_its_events_in_its_transaction(d
     data = json.loads(rows[2].payload)["data"]
     assert data["contractor"] == "C-1001" and data["answers"] == unhappy and data["source"] == "web"
     assert "token" not in rows[2].payload and link.token not in rows[2].payload
+    stored = await CustomerResponse.get(job__external_id="JOB-2")  # the times as the ORM reads them back
+    assert (data["submitted_at"], data["completed_at"]) == (stored.submitted_at.isoformat(),
+                                                           stored.completed_at.isoformat())
+    assert json.loads(rows[2].payload)["created_at"] == data["submitted_at"]
