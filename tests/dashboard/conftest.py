@@ -1,13 +1,18 @@
-"""Dashboard fixtures: the real app on a fresh SQLite database, a user, a signed-in client."""
+"""Dashboard fixtures: the real app on a fresh SQLite database, a user, a signed-in client;
+for the browser tests, a live dashboard over a small demo brand and Debian's chromium
+(one of each per test module that asks for them)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+from dashboard.testing import CHROMIUM, CHROMIUM_ARGS, LiveServer, fill_demo
 from models.keys import create_user
 from tests.conftest import _empty, _run
 
@@ -49,3 +54,23 @@ def signed_in(app_client: TestClient) -> TestClient:
     response = sign_in(app_client)
     assert response.status_code == 303
     return app_client
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The dashboard served by uvicorn over a demo brand of 120 contractors and 6 weeks."""
+    url = f"sqlite://{tmp_path_factory.mktemp('browser')}/demo.sqlite3"
+    asyncio.run(fill_demo(url, contractors=120, weeks=6))
+    with LiveServer(url) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser(server: LiveServer) -> Iterator[Any]:
+    """Debian's chromium, headless, driven by Playwright (imported here: only browser tests need it)."""
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -6,7 +6,6 @@ Letter, and read back with pypdf: one page each, with the period, the filters an
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 import unicodedata
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dashboard.testing import CHROMIUM, CHROMIUM_ARGS, SMALL_REGION, LiveServer, fill_demo, sign_in
+from dashboard.testing import CHROMIUM, SMALL_REGION, LiveServer, sign_in
 
 if not Path(CHROMIUM).exists():  # pragma: no cover - the machine has Debian's chromium
     pytest.skip(f"no chromium at {CHROMIUM}", allow_module_level=True)
@@ -27,22 +26,6 @@ pypdf = pytest.importorskip("pypdf")
 expect = sync_api.expect
 expect.set_options(timeout=20000)
 CHARTS = ("report-cei-trend", "report-csat-trend", "report-nps-trend", "report-rate-trend")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    url = f"sqlite://{tmp_path_factory.mktemp('report')}/demo.sqlite3"
-    asyncio.run(fill_demo(url, contractors=120, weeks=6))
-    with LiveServer(url) as live:
-        yield live
-
-
-@pytest.fixture(scope="module")
-def browser(server: LiveServer) -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
