@@ -164,15 +164,11 @@ async def digest_figures(week: DigestWeek) -> dict[str, Any]:
 
 
 def _margin(row: Mapping[str, Any], key: str) -> float | None:
-    """The 95 % margin of error of `key` when the report carries one (`KEY_margin`, or
-    half the width of `KEY_ci_low`–`KEY_ci_high`), else None."""
-    margin = row.get(f"{key}_margin")
-    if isinstance(margin, int | float):
-        return float(margin)
-    low, high = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
-    if isinstance(low, int | float) and isinstance(high, int | float):
-        return (float(high) - float(low)) / 2
-    return None
+    """The 95 % margin of error of `key`: the half-width the reports give in `KEY_ci`
+    (surveys.uncertainty.Interval.as_dict), or None where they give no interval."""
+    interval = row.get(f"{key}_ci")
+    margin = interval.get("margin") if isinstance(interval, Mapping) else None
+    return float(margin) if isinstance(margin, int | float) else None
 
 
 def _number(value: float | None, pattern: str, margin: float | None = None) -> str:

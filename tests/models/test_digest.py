@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -88,6 +89,7 @@ async def test_the_digest_goes_once_a_week_to_those_who_asked(db: str, smtp: tup
     for figure in ("Connection & Empowerment Index", "CSAT", "NPS", "Customer effort", "Customer response rate"):
         assert figure in text and figure.replace("&", "&amp;") in page
     assert "/ 100" in text and "previous period" in text
+    assert re.search(r"CSAT +\d+ ± \d+ %", text), text  # the reports' own intervals reach the e-mail
     assert "never shown for fewer than 5 contractors" in text
     link = "http://127.0.0.1:8050/dashboard/report?from=2026-02-16&to=2026-03-15"
     assert link in text and f'href="{link.replace("&", "&amp;")}"' in page
@@ -180,9 +182,11 @@ def test_margins_are_shown_when_the_reports_carry_them() -> None:
     from models.digest import compose
 
     week = digest_week(NOW)
-    overall = {"cei": 61.24, "cei_ci_low": 59.1, "cei_ci_high": 63.3, "n_contractors": 240, "n_waves": 4}
-    customer = {"csat_pct": 81.2, "csat_pct_margin": 2.4, "nps": 31.0, "ces_mean": 5.4, "response_rate": 0.3,
-                "n": 900, "jobs": 3000}
+    # the intervals as the reports carry them (surveys.uncertainty.Interval.as_dict)
+    overall = {"cei": 61.24, "cei_ci": {"estimate": 61.24, "low": 59.1, "high": 63.3, "margin": 2.1},
+               "n_contractors": 240, "n_waves": 4}
+    customer = {"csat_pct": 81.2, "csat_pct_ci": {"estimate": 81.2, "low": 78.8, "high": 83.6, "margin": 2.4},
+                "nps": 31.0, "ces_mean": 5.4, "response_rate": 0.3, "n": 900, "jobs": 3000}
     figures = {"index": {"overall": overall, "waves": [{"wave": "2026-W12", "state": "open",
                                                           "closes_at": "2026-03-22T23:59:59+00:00"}]},
                "index_previous": {"overall": {"cei": 60.0}},
