@@ -67,6 +67,7 @@ __all__ = [
     "period_changes",
     "preset_dates",
     "report_view",
+    "segment_gaps",
     "segments_view",
     "set_digest",
     "year_earlier",
@@ -430,9 +431,45 @@ def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, 
             _index(window=window, population=population, group_by=group_by),
             analytics.customer_report(window=window, population=population, group_by=group_by),
         )
-        return {"index": index, "customer": customer}
+        return {"index": index, "customer": customer, "gaps": segment_gaps(index, customer)}
 
     return run(both())  # type: ignore[no-any-return]
+
+
+def segment_gaps(index: Mapping[str, Any], customer: Mapping[str, Any]) -> dict[Any, dict[str, dict[str, Any]]]:
+    """Each shown group's gap from the company figure, tested (surveys.uncertainty.subgroup_gap:
+    a z test of the group against the whole it belongs to), per measure: the CEI and each
+    dimension score (bootstrap errors), the pulse response rate (Wilson, from its two counts),
+    CSAT % and the customer response rate (Wilson), NPS. A measure is left out where there is
+    nothing to test: a hidden group or figure, a missing interval, a group that is the whole."""
+    def gap(group_ci: Mapping[str, Any] | None, whole_ci: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        a, b = _interval(group_ci), _interval(whole_ci)
+        found = uncertainty.subgroup_gap(a, b) if a and b else None
+        return found.as_dict() if found else None
+
+    def rate(row: Mapping[str, Any]) -> dict[str, Any] | None:
+        if row.get("suppressed") or not row.get("n_invited"):
+            return None
+        found = uncertainty.wilson_interval(row.get("n_answered") or 0, row["n_invited"])
+        return found.as_dict() if found else None
+
+    overall = index.get("overall") or {}
+    whole_dims = overall.get("dimensions") or {}
+    customer_whole = customer.get("overall") or {}
+    customer_groups = {row["group"]: row for row in customer.get("groups", [])}
+    gaps: dict[Any, dict[str, dict[str, Any]]] = {}
+    for row in index.get("groups", []):
+        found: dict[str, dict[str, Any] | None] = {}
+        if not row.get("suppressed") and not overall.get("suppressed"):
+            found["cei"] = gap(row.get("cei_ci"), overall.get("cei_ci"))
+            for key, dim in (row.get("dimensions") or {}).items():
+                found[key] = gap(dim.get("score_ci"), (whole_dims.get(key) or {}).get("score_ci"))
+            found["pulse_response_rate"] = gap(rate(row), rate(overall))
+        c = customer_groups.get(row["group"], {})
+        for key in ("csat_pct", "nps", "response_rate"):
+            found[key] = gap(c.get(f"{key}_ci"), customer_whole.get(f"{key}_ci"))
+        gaps[row["group"]] = {k: v for k, v in found.items() if v is not None}
+    return gaps
 
 
 def digest_setting(run: Runner, *, username: str) -> digest.Subscriber:

@@ -21,6 +21,7 @@ __all__ = [
     "PALETTE",
     "drivers_figure",
     "empty_figure",
+    "gap_words",
     "hidden_label",
     "lag_figure",
     "linkage_bands",
@@ -283,6 +284,21 @@ def _hatch(col: int, row: int, *, strokes: int = 5) -> str:
     return " ".join(parts)
 
 
+def gap_words(tested: Mapping[str, Any] | None) -> str:
+    """How a segment's tested gap from the company figure reads (after its size).
+
+    >>> gap_words({"clear": True, "low": 1.2, "high": 6.3, "test": "z test"})
+    ' · beyond noise (95 % CI +1.2 to +6.3; z test)'
+    >>> gap_words({"clear": False, "low": -2.0, "high": 4.1, "test": "z test"}), gap_words(None)
+    (' · no clear gap (95 % CI −2.0 to +4.1; z test)', ' · not tested')
+    """
+    if not tested:
+        return " · not tested"
+    verdict = "beyond noise" if tested.get("clear") else "no clear gap"
+    low, high = (f"{tested[k]:+.1f}".replace("-", "−") for k in ("low", "high"))
+    return f" · {verdict} (95 % CI {low} to {high}; {tested.get('test', '')})"
+
+
 def segments_heatmap(
     rows: Sequence[str],
     columns: Sequence[str],
@@ -295,12 +311,18 @@ def segments_heatmap(
     formats: Sequence[str] | None = None,
     hidden_text: Sequence[str] | None = None,
     company: Sequence[float | None] | None = None,
+    gaps: Sequence[Sequence[Mapping[str, Any] | None]] | None = None,
 ) -> go.Figure:
     """Groups × measures, coloured by the difference from the company figure of the same
     measure (`company`, one per column), on one diverging scale centred at 0 and capped at
     ±DIVERGING_SPAN points: orange below the company, blue above, white level with it. A
     hidden cell has no colour at all: it is hatched and says so (`hidden_text` per row, by
-    default 'hidden (<min_group)'), so it can never be read as a pale value."""
+    default 'hidden (<min_group)'), so it can never be read as a pale value.
+
+    With `gaps` (per cell, the tested gap from the company figure as a
+    `surveys.uncertainty.Change` dict, or None where none could be tested) only a gap
+    beyond noise is coloured and marked ▲ or ▼ (not by colour alone); any other cell is
+    white, "no clear gap", whatever its size."""
     if not rows:
         return empty_figure(title, "No groups in this period.")
     formats = formats or ["{:.0f}"] * len(columns)
@@ -328,10 +350,17 @@ def segments_heatmap(
                 hrow.append("no data")
             else:
                 difference = None if base is None else value - base
+                words = "" if difference is None else \
+                    f", {difference:+.1f} points against the company's {formats[j].format(base)}"
+                if gaps is not None and difference is not None:
+                    tested = gaps[i][j]
+                    if not (tested and tested.get("clear")):
+                        difference = None
+                    words += gap_words(tested)
                 drow.append(0.0 if difference is None else difference)
-                trow.append(formats[j].format(value))
-                hrow.append(formats[j].format(value) + ("" if difference is None else
-                            f", {difference:+.1f} points against the company's {formats[j].format(base)}"))
+                trow.append(formats[j].format(value) + ("" if difference is None or gaps is None
+                                                        else " ▲" if difference > 0 else " ▼"))
+                hrow.append(formats[j].format(value) + words)
         diffs.append(drow)
         text.append(trow)
         hover.append(hrow)

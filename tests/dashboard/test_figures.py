@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -143,3 +144,47 @@ def test_segments_show_response_rates_beside_the_scores_and_hide_a_hidden_groups
     assert m["hidden"][0][-2:] == [False, False]
     assert m["values"][1][-2] is None and m["hidden"][1][-2:] == [True, False]  # the pulse rate goes with the group
     assert m["company"][-2:] == [50.0, 30.0]
+
+
+def test_only_a_gap_beyond_noise_is_coloured_and_marked() -> None:
+    clear = {"difference": -8.0, "low": -12.0, "high": -4.0, "clear": True, "test": "z test"}
+    noise = {"difference": 9.0, "low": -1.0, "high": 19.0, "clear": False, "test": "z test"}
+    fig = figures.segments_heatmap(
+        ["North", "South"], ["CEI", "CSAT %"], [[50.0, 79.0], [58.0, 70.0]], [[False, False], [False, False]],
+        title="By region", row_title="Region", min_group=5, company=[58.0, 70.0],
+        gaps=[[clear, noise], [None, None]])
+    (heat,) = fig.data
+    # the clear gap keeps its colour and carries ▼; a larger gap within noise is white, unmarked
+    assert list(heat.z[0]) == [-8.0, 0.0]
+    assert list(heat.text[0]) == ["50 ▼", "79"]
+    assert "beyond noise (95 % CI −12.0 to −4.0" in heat.customdata[0][0]
+    assert "+9.0 points" in heat.customdata[0][1] and "no clear gap" in heat.customdata[0][1]
+    assert list(heat.z[1]) == [0.0, 0.0] and "not tested" in heat.customdata[1][0]
+    # without tests (an older caller), colour follows the difference as before
+    plain = figures.segments_heatmap(["North"], ["CEI"], [[50.0]], [[False]], title="t", row_title="r",
+                                     min_group=5, company=[58.0])
+    assert list(plain.data[0].z[0]) == [-8.0] and list(plain.data[0].text[0]) == ["50"]
+
+
+def test_segment_gaps_test_each_shown_figure_against_the_company() -> None:
+    from dashboard.data import segment_gaps
+    from surveys import uncertainty as u
+
+    def ci(estimate: float, se: float, method: str = "bootstrap") -> dict[str, Any]:
+        return u.Interval(estimate, estimate - 2 * se, estimate + 2 * se, se, method, 100).as_dict()
+
+    overall = {"cei": 58.0, "cei_ci": ci(58.0, 0.5), "n_invited": 400, "n_answered": 200,
+               "dimensions": {"connection": {"score": 57.0, "score_ci": ci(57.0, 0.5)}}}
+    far = {"group": "North", "suppressed": False, "cei": 50.0, "cei_ci": ci(50.0, 1.5), "n_invited": 100,
+           "n_answered": 90, "dimensions": {"connection": {"score": 57.5, "score_ci": ci(57.5, 1.5)}}}
+    small = {"group": "Islands", "suppressed": True, "n_invited": 4, "n_answered": 4, "dimensions": None}
+    customer = {"overall": {"csat_pct_ci": u.wilson_interval(700, 1000).as_dict()},  # type: ignore[union-attr]
+                "groups": [{"group": "North", "csat_pct_ci": u.wilson_interval(72, 100).as_dict()},  # type: ignore[union-attr]
+                           {"group": "Islands", "csat_pct_ci": u.wilson_interval(20, 40).as_dict()}]}  # type: ignore[union-attr]
+    gaps = segment_gaps({"overall": overall, "groups": [far, small]}, customer)
+    assert gaps["North"]["cei"]["clear"] and gaps["North"]["cei"]["difference"] == -8.0
+    assert not gaps["North"]["connection"]["clear"]  # half a point within a 1.5-point error
+    assert gaps["North"]["pulse_response_rate"]["clear"]  # 90 % of 100 against 50 % of 400
+    assert not gaps["North"]["csat_pct"]["clear"]  # 72 % of 100 against 70 %
+    # a hidden group's pulse figures are never tested; its customers' are (not under the rule)
+    assert set(gaps["Islands"]) == {"csat_pct"} and gaps["Islands"]["csat_pct"]["clear"]
