@@ -45,3 +45,20 @@ def test_the_report_shows_the_views_own_numbers(world_run: data.Runner) -> None:
 
 def test_doctests() -> None:
     assert doctest.testmod(_page()).failed == 0
+
+
+def test_the_report_carries_the_overviews_tiles_with_their_margins_and_tested_changes(
+        world_run: data.Runner) -> None:  # noqa: F811
+    page = _page()
+    from dashboard.pages import overview
+
+    report = data.report_view(world_run, FILTERS)
+    printed = page.render(report, report["linkage"], FILTERS, user="lead", today=date(2026, 3, 25))
+    shown = overview.render(report)
+    for tile in ("cei", "csat", "nps", "ces", "rate", "pulse"):
+        assert _text(_find(printed, f"report-{tile}")) == _text(_find(shown, f"overview-{tile}"))
+    csat = _text(_find(printed, "report-csat"))
+    assert "± " in csat and "complete week" in csat  # its margin; the change compares complete weeks only
+    # the same marked gaps as the Overview's charts: the hidden wave is labelled on the CEI chart
+    cei_chart = _find(printed, "report-cei-trend").figure
+    assert any("hidden" in (a.text or "") for a in cei_chart.layout.annotations)
