@@ -160,7 +160,9 @@ async def digest_figures(week: DigestWeek) -> dict[str, Any]:
         analytics.customer_report(window=window.previous()),
     )
     return {"index": index, "index_previous": index_before, "customer": customer,
-            "customer_previous": customer_before}
+            "customer_previous": customer_before,
+            "changes": analytics.period_changes(index["overall"], index_before["overall"],
+                                                customer.get("complete") or {}, customer_before.get("complete") or {})}
 
 
 def _margin(row: Mapping[str, Any], key: str) -> float | None:
@@ -180,13 +182,35 @@ def _number(value: float | None, pattern: str, margin: float | None = None) -> s
     return text
 
 
+def _verdict(test: Mapping[str, Any] | None, pattern: str, unit: str) -> str:
+    """A change in words as the Overview tiles put it: beyond noise or not, with its 95 % interval
+    (`models.analytics.period_changes`); '' where it could not be tested.
+
+    >>> _verdict({"difference": -3.2, "low": -5.0, "high": -1.4, "clear": True}, "{:+.1f}", " pts")
+    ' · down 3.2 pts, beyond noise (95 % CI −5.0 to −1.4)'
+    >>> _verdict({"difference": 1.0, "low": -2.0, "high": 4.0, "clear": False}, "{:+.0f}", "")
+    ' · no clear change: +1 (95 % CI −2 to +4)'
+    """
+    if not test:
+        return ""
+    low, high, difference = (pattern.format(test[k]).replace("-", "−") for k in ("low", "high", "difference"))
+    interval = f"(95 % CI {low} to {high})"
+    if not test.get("clear"):
+        return f" · no clear change: {difference}{unit} {interval}"
+    size = pattern.replace("+", "").format(abs(test["difference"]))
+    return f" · {'up' if test['difference'] > 0 else 'down'} {size}{unit}, beyond noise {interval}"
+
+
 def _lines(figures: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    """(figure, value, what it is beside) for each headline figure, in the Overview's order."""
+    """(figure, value, what it is beside) for each headline figure, in the Overview's order,
+    each change tested as on the Overview (customer figures over complete weeks)."""
     index, before = figures["index"]["overall"], figures["index_previous"]["overall"]
     customer, customer_before = figures["customer"]["overall"], figures["customer_previous"]["overall"]
+    changes = figures.get("changes") or {}
 
-    def was(value: float | None, pattern: str) -> str:
-        return "previous period " + ("no data" if value is None else pattern.format(value))
+    def was(value: float | None, pattern: str, key: str = "", unit: str = "", change: str = "{:+.1f}") -> str:
+        return ("previous period " + ("no data" if value is None else pattern.format(value))
+                + _verdict(changes.get(key), change, unit))
 
     out: list[tuple[str, str, str]] = []
     if index.get("suppressed"):
@@ -197,20 +221,20 @@ def _lines(figures: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     else:
         previous = None if before.get("suppressed") else before.get("cei")
         out.append(("Connection & Empowerment Index", _number(index["cei"], "{:.1f}", _margin(index, "cei")) + " / 100",
-                    f"{was(previous, '{:.1f}')} · {index.get('n_contractors')} contractors, "
+                    f"{was(previous, '{:.1f}', 'cei', ' pts')} · {index.get('n_contractors')} contractors, "
                     f"{index.get('n_waves', 0)} closed wave(s)"))
     rows = (
-        ("CSAT", "csat_pct", "{:.0f}", " %", "share of customers answering 4–5"),
-        ("NPS", "nps", "{:+.0f}", "", "% promoters − % detractors"),
-        ("Customer effort", "ces_mean", "{:.2f}", " / 7", "mean of 1–7, higher is easier"),
+        ("CSAT", "csat_pct", "{:.0f}", " %", ("{:+.1f}", " pts"), "share of customers answering 4–5"),
+        ("NPS", "nps", "{:+.0f}", "", ("{:+.0f}", ""), "% promoters − % detractors"),
+        ("Customer effort", "ces_mean", "{:.2f}", " / 7", ("{:+.2f}", ""), "mean of 1–7, higher is easier"),
     )
-    for label, key, pattern, unit, meaning in rows:
+    for label, key, pattern, unit, (change, change_unit), meaning in rows:
         value = customer.get(key)
         out.append((label, _number(value, pattern, _margin(customer, key)) + (unit if value is not None else ""),
-                    f"{was(customer_before.get(key), pattern)} · {meaning}"))
+                    f"{was(customer_before.get(key), pattern, key, change_unit, change)} · {meaning}"))
     rate, rate_before = customer.get("response_rate"), customer_before.get("response_rate")
     out.append(("Customer response rate", "–" if rate is None else f"{100 * rate:.0f} %",
-                f"{was(None if rate_before is None else 100 * rate_before, '{:.0f} %')} · "
+                f"{was(None if rate_before is None else 100 * rate_before, '{:.0f} %', 'response_rate', ' pts')} · "
                 f"{customer.get('n', 0):,} answers for {customer.get('jobs', 0):,} jobs"))
     return out
 

@@ -52,12 +52,18 @@ customer_report(*, window, population=Population(), group_by=None) -> {
           "ces_mean", "ces_pct", "promise_kept_pct"}
   "trend" is by ISO week of the job's completion (weeks start on Monday).
 
+period_changes(index, index_before, customer, customer_before) -> {figure: CHANGE | None}
+segment_gaps(index_report, customer_report) -> {group: {figure: CHANGE}}
+  Changes between periods and segments' gaps from the whole, tested beyond
+  noise from the reports' intervals (changes.py; surveys.uncertainty).
+
 linkage_report(*, window, population=Population(), lag_days=0, group_by=None,
                min_group, min_responses=None, now=None) -> {...}
   r, its CI, p, rho and n over contractors, CSAT by fixed CEI bands; the
   shape is in its docstring. No per-contractor value leaves this module.
 """
 
+from models.analytics.changes import period_changes, segment_gaps
 from models.analytics.customer import customer_report
 from models.analytics.index import (
     OneAttribute,
@@ -90,8 +96,10 @@ __all__ = [
     "index_by_wave",
     "index_report",
     "linkage_report",
+    "period_changes",
     "pulse_survey",
     "refused_report",
+    "segment_gaps",
     "tenure_band",
     "tenure_code",
 ]

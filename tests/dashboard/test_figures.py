@@ -167,7 +167,7 @@ def test_only_a_gap_beyond_noise_is_coloured_and_marked() -> None:
 
 
 def test_segment_gaps_test_each_shown_figure_against_the_company() -> None:
-    from dashboard.data import segment_gaps
+    from models.analytics import segment_gaps
     from surveys import uncertainty as u
 
     def ci(estimate: float, se: float, method: str = "bootstrap") -> dict[str, Any]:

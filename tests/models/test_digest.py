@@ -90,6 +90,8 @@ async def test_the_digest_goes_once_a_week_to_those_who_asked(db: str, smtp: tup
         assert figure in text and figure.replace("&", "&amp;") in page
     assert "/ 100" in text and "previous period" in text
     assert re.search(r"CSAT +\d+ ± \d+ %", text), text  # the reports' own intervals reach the e-mail
+    # each change tested as on the Overview (models.analytics.period_changes), never a bare delta
+    assert re.search(r"previous period \d+ % · (no clear change: [+−]?\d|(up|down) \d).*95 % CI", text), text
     assert "never shown for fewer than 5 contractors" in text
     link = "http://127.0.0.1:8050/dashboard/report?from=2026-02-16&to=2026-03-15"
     assert link in text and f'href="{link.replace("&", "&amp;")}"' in page
@@ -190,8 +192,12 @@ def test_margins_are_shown_when_the_reports_carry_them() -> None:
     figures = {"index": {"overall": overall, "waves": [{"wave": "2026-W12", "state": "open",
                                                           "closes_at": "2026-03-22T23:59:59+00:00"}]},
                "index_previous": {"overall": {"cei": 60.0}},
-               "customer": {"overall": customer}, "customer_previous": {"overall": {"csat_pct": 80.0}}}
+               "customer": {"overall": customer}, "customer_previous": {"overall": {"csat_pct": 80.0}},
+               "changes": {"cei": {"difference": 1.24, "low": -1.0, "high": 3.48, "clear": False},
+                           "csat_pct": {"difference": 3.2, "low": 1.0, "high": 5.4, "clear": True}}}
     text = text_of(compose(figures, week=week, to="ana@example.com", sender="rapport@example.com"), "plain")
+    assert "previous period 60.0 · no clear change: +1.2 pts (95 % CI −1.0 to +3.5)" in text
+    assert "previous period 80 · up 3.2 pts, beyond noise (95 % CI +1.0 to +5.4)" in text
     assert "61.2 ± 2.1 / 100" in text and "81 ± 2 %" in text  # a margin where there is one
     assert "NPS                             +31\n" in text  # none where there is none
     assert "previous period 60.0" in text and "previous period no data" in text
