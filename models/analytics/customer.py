@@ -113,8 +113,10 @@ def week_state(monday: date, window: Window, today: date) -> str:
     "in_progress" (the week has not ended yet: answers are still arriving).
 
     >>> w = Window(date(2026, 11, 1), date(2026, 11, 30))
-    >>> [week_state(date(2026, 11, d), w, date(2026, 11, 25)) for d in (2, 23, 30)]
-    ['complete', 'in_progress', 'partial']
+    >>> [week_state(date(2026, 11, d), w, date(2026, 12, 10)) for d in (2, 30)]
+    ['complete', 'partial']
+    >>> [week_state(date(2026, 11, d), w, date(2026, 11, 25)) for d in (23, 30)]  # not over yet
+    ['in_progress', 'in_progress']
     """
     sunday = monday + timedelta(days=6)
     if sunday >= today:
