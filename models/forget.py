@@ -13,7 +13,9 @@ no service type), so the brand's figures describe the answers Rapport holds
 either way.
 
 A customer is forgotten with their job: its answers and its survey link (so
-the link cannot be answered again). Each runs in one transaction: all of it,
+the link cannot be answered again). Either way the webhook events whose data
+names them (queued or already sent: models.outbox.forget) go too, so nothing is
+sent about them afterwards and the delivery log keeps no copy. Each runs in one transaction: all of it,
 or nothing. The foreign keys stay RESTRICT, so a contractor deleted by hand
 in SQL while rows still point at them is refused rather than half-forgotten.
 """
@@ -25,6 +27,7 @@ from dataclasses import asdict, dataclass
 from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
+from models import outbox
 from models.entities import (
     Contractor,
     CustomerResponse,
@@ -53,6 +56,7 @@ class Forgotten:
     pulse_invites: int = 0
     jobs: int = 0
     customer_responses: int = 0
+    webhook_events: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -60,7 +64,7 @@ class Forgotten:
 
 async def forget_contractor(*, external_id: str) -> Forgotten:
     """Delete the contractor `external_id` and every row that carries their id."""
-    async with in_transaction():
+    async with in_transaction() as conn:
         contractor = await Contractor.get_or_none(external_id=external_id)
         if contractor is None:
             raise NotFoundError(f"no contractor with external id {external_id!r}")
@@ -75,6 +79,7 @@ async def forget_contractor(*, external_id: str) -> Forgotten:
                                 + await CustomerResponse.filter(contractor_id=cid).delete()),
             jobs=await Job.filter(contractor_id=cid).delete(),
             contractors=await Contractor.filter(id=cid).delete(),
+            webhook_events=await outbox.forget(contractor=external_id, using_db=conn),
         )
 
 
@@ -83,7 +88,7 @@ async def forget_customer_response(*, job_external_id: str | None = None, token:
     job's external id or by the survey link's token (exactly one of them)."""
     if (job_external_id is None) == (token is None):
         raise ValueError("name the job by its external id or by its survey token, not both")
-    async with in_transaction():
+    async with in_transaction() as conn:
         job = await (Job.get_or_none(external_id=job_external_id) if job_external_id is not None
                      else Job.get_or_none(token=token))
         if job is None:
@@ -92,4 +97,5 @@ async def forget_customer_response(*, job_external_id: str | None = None, token:
         return Forgotten(
             customer_responses=await CustomerResponse.filter(job_id=job.id).delete(),
             jobs=await Job.filter(id=job.id).delete(),
+            webhook_events=await outbox.forget(job=job.external_id, using_db=conn),
         )

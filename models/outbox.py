@@ -44,6 +44,7 @@ __all__ = [
     "encode",
     "events_column",
     "events_of",
+    "forget",
 ]
 
 CUSTOMER_RESPONSE_CREATED = "customer_response.created"
@@ -115,10 +116,14 @@ def encode(event_id: str, event: str, created_at: datetime, data: Mapping[str, A
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
+def _literal(text: str) -> str:
+    """`text` for a LIKE pattern with ESCAPE '\\': `\\`, `_` and `%` stand for themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _like(text: str) -> str:
-    """`text` between commas as a LIKE pattern (ESCAPE '\\'): `_` and `%` are literal."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%,{escaped},%"
+    """`text` between commas as a LIKE pattern (ESCAPE '\\')."""
+    return f"%,{_literal(text)},%"
 
 
 def _emit_sql(postgres: bool) -> str:
@@ -200,3 +205,28 @@ async def emit_customer_response(response_id: int, *, using_db: BaseDBAsyncClien
     await emit(CUSTOMER_RESPONSE_CREATED, data, using_db=conn, now=submitted_at)
     if is_detractor_answer(csat=response["csat"], nps=response["nps"]):
         await emit(CUSTOMER_RESPONSE_DETRACTOR, data, using_db=conn, now=submitted_at)
+
+
+def _naming(key: str, external_id: str) -> str:
+    """A LIKE pattern for a stored body whose data has `key` set to `external_id`: the body is
+    compact JSON (`encode`), so the pair reads `"key":"id"` exactly, closing quote included (no
+    longer id matches), and a quote inside any text value is escaped, so text cannot fake it."""
+    return "%" + _literal(f'"{key}":' + json.dumps(external_id, ensure_ascii=False)) + "%"
+
+
+async def forget(*, job: str | None = None, contractor: str | None = None,
+                 using_db: BaseDBAsyncClient | None = None) -> int:
+    """Delete every event, queued or already sent, whose data names the job or the
+    contractor by external id (customer_response.*, followup.closed, alert.detractor
+    carry both): a forgotten person's answers are not sent afterwards, and the delivery
+    log keeps no copy of them. Runs on the caller's connection (models.forget's
+    transaction); returns how many rows went."""
+    named = [("job", job), ("contractor", contractor)]
+    q = Query(using_db)
+    where = [f"payload LIKE {q.p(_naming(key, value))} ESCAPE '\\'" for key, value in named if value is not None]
+    if not where:
+        raise ValueError("name a job or a contractor")
+    count, _ = await (using_db or connection()).execute_query(
+        f"DELETE FROM webhook_outbox WHERE {' OR '.join(where)}", q.params)
+    return int(count)
+

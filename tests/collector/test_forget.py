@@ -27,7 +27,11 @@ TABLES_WITH_CONTRACTOR = ("pulse_item_answers", "pulse_scores", "pulse_responses
 
 def _brand(client: TestClient, auth: dict[str, str]) -> dict[str, Any]:
     """Ana and ten others, a pulse wave all eleven answered (since closed), Ana's two jobs (one
-    answered) and one job of c0's (answered). Returns Ana's links and ids."""
+    answered) and one job of c0's (answered), with a webhook endpoint subscribed to customer
+    answers (so their events wait in the outbox). Returns Ana's links and ids."""
+    hook = client.post("/api/v1/webhooks", headers=auth, json={
+        "url": "https://crm.test/hook", "events": ["customer_response.created", "customer_response.detractor"]})
+    assert hook.status_code == 201, hook.text
     for ext in ["ana", *OTHERS]:
         name = "Ana Forgettable" if ext == "ana" else f"Person {ext}"
         assert client.post("/api/v1/contractors", json={"external_id": ext, "name": name, "region": "North"},
@@ -67,6 +71,13 @@ def _rows_of(client: TestClient, contractor_id: int) -> dict[str, int]:
     return client.portal.call(count)  # type: ignore[union-attr]
 
 
+def _outbox(client: TestClient) -> str:
+    async def bodies() -> str:
+        return repr(await connection().execute_query_dict("SELECT payload FROM webhook_outbox"))
+
+    return client.portal.call(bodies)  # type: ignore[union-attr, no-any-return]
+
+
 def _exports(client: TestClient, auth: dict[str, str]) -> str:
     customer = client.get("/api/v1/export/customer-responses.csv", headers=auth)
     pulse = client.get("/api/v1/export/pulse-responses.csv", headers=auth)
@@ -78,6 +89,7 @@ def test_forgetting_a_contractor_leaves_nothing_that_names_them(client: TestClie
     ana = _brand(client, auth)
     before = _exports(client, auth)
     assert "ana" in before and "ana-pulse-secret" in before and "Ana-the-worker" in before  # the test can fail
+    assert '"contractor":"ana"' in _outbox(client) and "Ana-the-worker" in _outbox(client)
     assert sum(_rows_of(client, ana["id"]).values()) > 0
 
     response = client.delete("/api/v1/contractors/ana", headers=auth)
@@ -87,6 +99,9 @@ def test_forgetting_a_contractor_leaves_nothing_that_names_them(client: TestClie
     assert forgotten["contractors"] == 1 and forgotten["pulse_responses"] == 1 and forgotten["pulse_invites"] == 1
     assert forgotten["jobs"] == 2 and forgotten["customer_responses"] == 1
     assert forgotten["pulse_scores"] == 6 and forgotten["pulse_item_answers"] == len(PULSE)
+    assert forgotten["webhook_events"] == 2  # her detractor's created and detractor events, not yet sent
+    assert '"ana"' not in _outbox(client) and "Ana-the-worker" not in _outbox(client) and "ja1" not in _outbox(client)
+    assert '"job":"jb1"' in _outbox(client)  # c0's events still go
     assert _rows_of(client, ana["id"]) == dict.fromkeys(TABLES_WITH_CONTRACTOR, 0)
     after = _exports(client, auth)
     for trace in ("ana", "Ana", "ja1", "ja2", "ana-pulse-secret", "Ana-the-worker"):
@@ -114,7 +129,9 @@ def test_forgetting_one_customer_keeps_the_contractor_and_the_others(client: Tes
     assert response.status_code == 200
     assert response.json()["forgotten"] == {"contractors": 0, "pulse_responses": 0, "pulse_scores": 0,
                                             "pulse_item_answers": 0, "pulse_invites": 0, "jobs": 1,
-                                            "customer_responses": 1}
+                                            "customer_responses": 1, "webhook_events": 2}
+    assert "ja1" not in _outbox(client) and "Ana-the-worker" not in _outbox(client)
+    assert '"job":"jb1"' in _outbox(client)
     after = _exports(client, auth)
     assert "Ana-the-worker" not in after and "ja1" not in after and "jb1" in after
     assert client.get(f"/s/{ana['jobs']['ja1']}").status_code == 404  # the link cannot be answered again

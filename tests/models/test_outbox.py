@@ -126,3 +126,23 @@ async def test_a_stored_customer_response_queues_its_events_in_its_transaction(d
     assert (data["submitted_at"], data["completed_at"]) == (stored.submitted_at.isoformat(),
                                                            stored.completed_at.isoformat())
     assert json.loads(rows[2].payload)["created_at"] == data["submitted_at"]
+
+
+async def test_forget_deletes_only_the_events_that_name_the_person(db: str) -> None:
+    await _endpoint("http://crm.test/hook", "customer_response.created", "followup.closed")
+    await outbox.emit("customer_response.created", {"job": "J_1%", "contractor": "ana", "comment": "ok"})
+    await outbox.emit("followup.closed", {"job": "J_1%", "contractor": "ana", "outcome": "refund"})
+    # look-alikes that must stay: a longer id, LIKE's wildcards taken literally, the pair quoted in a comment
+    await outbox.emit("customer_response.created", {"job": "J_1%2", "contractor": "anabel", "comment": "x"})
+    await outbox.emit("customer_response.created", {"job": "JX1Y", "contractor": "bo", "comment": 'x'})
+    await outbox.emit("customer_response.created",
+                      {"job": "J2", "contractor": "bo", "comment": 'write "job":"J_1%" and "contractor":"ana"'})
+    await WebhookDelivery.filter(event="followup.closed").update(status="delivered")  # sent ones go too
+
+    assert await outbox.forget(job="J_1%") == 2
+    assert await outbox.forget(contractor="ana") == 0  # already gone with the job
+    left = sorted(json.loads(r.payload)["data"]["job"] for r in await WebhookDelivery.all())
+    assert left == ["J2", "JX1Y", "J_1%2"]
+    assert await outbox.forget(contractor="bo") == 2
+    with pytest.raises(ValueError):
+        await outbox.forget()
