@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import analytics, outbox
@@ -45,6 +46,7 @@ __all__ = [
     "CLOSING_WITHIN",
     "EVENTS",
     "KINDS",
+    "LATE_COMMIT",
     "AlertError",
     "RaisedAlert",
     "alerts_for",
@@ -61,6 +63,7 @@ KINDS = ("detractor", "cei_drop", "response_rate")
 EVENTS = {"detractor": "alert.detractor", "cei_drop": "alert.cei_drop", "response_rate": "alert.response_rate"}
 CEI_GROUPS = ("region", "service_type", "tenure_band")
 CLOSING_WITHIN = timedelta(days=1)  # response-rate alerts: a wave closing within this long
+LATE_COMMIT = timedelta(minutes=10)  # detractor alerts: how late an answer may commit and still be seen
 CEI_LOOKBACK_DAYS = 400  # the closed waves compared are found among those of this many days
 
 
@@ -195,14 +198,20 @@ async def evaluate_alerts(*, now: datetime | None = None) -> list[RaisedAlert]:
 
 
 async def _detractors(s: AlertSubscription, at: datetime) -> list[RaisedAlert]:
-    newest = await CustomerResponse.filter(id__gt=s.after_response_id).order_by("-id").first()
-    if newest is None:
-        return []
-    rows = await (CustomerResponse.filter(detractor_q(), id__gt=s.after_response_id, id__lte=newest.id,
-                                          contractor__region__in=list(s.regions))
+    """The detractors after the subscription's cursor, and those below it submitted within
+    LATE_COMMIT: ids are taken when a row is inserted, not when it commits, so on PostgreSQL an
+    answer can become visible after one with a higher id moved the cursor past it. Each answer
+    raises one alert however often it is looked at (the alerts' key)."""
+    cursor = s.after_response_id
+    newest = await CustomerResponse.filter(id__gt=cursor).order_by("-id").first()
+    late = Q(id__lte=cursor, submitted_at__gte=max(at - LATE_COMMIT, s.created_at))
+    window = late | Q(id__gt=cursor, id__lte=newest.id) if newest else late
+    rows = await (CustomerResponse.filter(window, detractor_q(), contractor__region__in=list(s.regions))
                   .select_related("job", "contractor").order_by("id"))
+    done = {a.response_id for a in await Alert.filter(subscription_id=s.id, response_id__in=[r.id for r in rows])
+            .only("id", "response_id")}
     out = []
-    for row in rows:
+    for row in (r for r in rows if r.id not in done):
         data = {"response_id": row.id, "job": row.job.external_id, "contractor": row.contractor.external_id,
                 "region": row.contractor.region, "csat": row.csat, "nps": row.nps,
                 "submitted_at": row.submitted_at.isoformat()}
@@ -212,7 +221,8 @@ async def _detractors(s: AlertSubscription, at: datetime) -> list[RaisedAlert]:
                              response_id=row.id)
         if made:
             out.append(made)
-    await AlertSubscription.filter(id=s.id, after_response_id__lt=newest.id).update(after_response_id=newest.id)
+    if newest:
+        await AlertSubscription.filter(id=s.id, after_response_id__lt=newest.id).update(after_response_id=newest.id)
     return out
 
 

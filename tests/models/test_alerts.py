@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from models import outbox
 from models.alerts import (
+    LATE_COMMIT,
     AlertError,
     alerts_for,
     evaluate_alerts,
@@ -18,7 +19,7 @@ from models.alerts import (
     unseen_count,
     unsubscribe,
 )
-from models.entities import Alert, WebhookDelivery, WebhookEndpoint
+from models.entities import Alert, AlertSubscription, CustomerResponse, WebhookDelivery, WebhookEndpoint
 from models.forget import forget_contractor
 from models.keys import create_user
 from tests import factories
@@ -162,3 +163,25 @@ async def test_subscriptions_are_checked_and_can_be_removed(db: str) -> None:
     sub = await subscribe(username=user, kind="response_rate", threshold=30)
     assert not await unsubscribe(username="someone-else", subscription_id=sub.id)
     assert await unsubscribe(username=user, subscription_id=sub.id)
+
+
+async def test_a_detractor_that_commits_after_a_later_answer_still_raises_its_alert(db: str) -> None:
+    """On PostgreSQL an id is taken at insert, not at commit: answer 7 can become visible after
+    answer 8 moved the cursor past it. Such an answer is still looked at, once."""
+    user = await _user()
+    world = factories.World()
+    [north] = await factories.contractors(world, 1, region="north")
+    await subscribe(username=user, kind="detractor", regions=["north"])
+    await factories.customers(world, [(north, 1, 2, 1, False), (north, 5, 10, 7, True)],
+                              completed=factories.at(DAY))
+    late, happy = await CustomerResponse.all().order_by("id")
+    now = datetime.now(UTC)
+    await CustomerResponse.filter(id__in=[late.id, happy.id]).update(submitted_at=now - timedelta(minutes=2))
+    # the cursor already passed the late one, as if the happy answer had committed first
+    await AlertSubscription.all().update(after_response_id=happy.id, created_at=now - timedelta(hours=1))
+    [raised] = await evaluate_alerts(now=now)
+    assert raised.data["response_id"] == late.id
+    assert await evaluate_alerts(now=now) == []  # once
+    # past LATE_COMMIT an answer below the cursor is no longer looked for
+    await Alert.all().delete()
+    assert await evaluate_alerts(now=now + LATE_COMMIT + timedelta(minutes=3)) == []
