@@ -241,8 +241,15 @@ class _CeiChange:
 
 
 async def _cei_changes(at: datetime) -> list[_CeiChange]:
-    """The CEI of every shown segment in the last two closed waves (hidden groups left out)."""
-    window = analytics.Window(at.date() - timedelta(days=CEI_LOOKBACK_DAYS), at.date())
+    """The CEI of every shown segment in the last two closed waves (hidden groups left out).
+    The job runs every minute: the per-wave index is read over the window from the earlier
+    of the two waves' close (models.waves counts which ones are reported), not the whole look-back."""
+    lookback = at.date() - timedelta(days=CEI_LOOKBACK_DAYS)
+    reported = [w for w in await waves_in(lookback, at.date(), min_group=settings.min_group, now=at) if w.reported]
+    if len(reported) < 2:
+        return []
+    before = sorted(reported, key=lambda w: w.closes_at)[-2]
+    window = analytics.Window(before.closes_at.astimezone(UTC).date(), at.date())
     rows = await analytics.index_by_wave(window=window, min_group=settings.min_group,
                                          min_comment_group=settings.min_comment_group, now=at)
     closes = dict(await PulseWave.filter(name__in=list({r["wave"] for r in rows}), closes_at__lte=at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,14 @@ from models.alerts import (
     unseen_count,
     unsubscribe,
 )
-from models.entities import Alert, AlertSubscription, CustomerResponse, WebhookDelivery, WebhookEndpoint
+from models.entities import (
+    Alert,
+    AlertSubscription,
+    CustomerResponse,
+    PulseWave,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from models.forget import forget_contractor
 from models.keys import create_user
 from tests import factories
@@ -78,12 +86,24 @@ async def _pulse_wave(world: factories.World, name: str, opens: date,
     await factories.pulses(world, wave, entries, submitted=factories.at(opens + timedelta(days=1)))
 
 
-async def test_a_cei_drop_between_closed_waves_alerts_only_above_the_threshold(db: str) -> None:
+async def test_a_cei_drop_between_closed_waves_alerts_only_above_the_threshold(
+        db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from models import analytics
+
+    windows: list[analytics.Window] = []
+    read = analytics.index_by_wave
+
+    async def spy(**kwargs: Any) -> Any:
+        windows.append(kwargs["window"])
+        return await read(**kwargs)
+
+    monkeypatch.setattr(analytics, "index_by_wave", spy)
     user = await _user()
     await _listener()
     world = factories.World()
     north = await factories.contractors(world, 6, region="north")
     south = await factories.contractors(world, 6, region="south")
+    await _pulse_wave(world, "W0", DAY - timedelta(days=7), {"north": (north, 4.0), "south": (south, 4.0)})
     await _pulse_wave(world, "W1", DAY, {"north": (north, 4.0), "south": (south, 4.0)})
     await _pulse_wave(world, "W2", DAY + timedelta(days=7), {"north": (north, 2.0), "south": (south, 3.8)})
     await subscribe(username=user, kind="cei_drop", group_by="region", threshold=10)
@@ -98,6 +118,9 @@ async def test_a_cei_drop_between_closed_waves_alerts_only_above_the_threshold(d
     assert {json.loads(d.payload)["type"] for d in await WebhookDelivery.all()} == {"alert.cei_drop"}
     assert await WebhookDelivery.all().count() == 2
     assert await evaluate_alerts(now=later) == []
+    # the every-minute job reads the two waves compared, not the whole look-back
+    w1 = await PulseWave.get(name="W1")
+    assert {w.start for w in windows} == {w1.closes_at.astimezone(UTC).date()}
 
 
 async def test_a_hidden_group_never_raises_a_cei_alert(db: str) -> None:
