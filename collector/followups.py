@@ -44,6 +44,7 @@ __all__ = [
     "CUSTOMER_COLUMNS",
     "INVITE_COLUMNS",
     "MAX_PAGE",
+    "MORE_HEADER",
     "Case",
     "CaseIn",
     "CasePage",
@@ -66,6 +67,7 @@ CASE_COLUMNS = ("id", "submitted_at", "job", "customer_ref", "contractor", "cont
                 "first_action_at", "closed_at", "closed_by", "notes")
 INVITE_COLUMNS = ("contractor", "name", "token", "pulse_url")
 CUSTOMER_COLUMNS = ("job", "customer_ref", "token", "survey_url", "expires_at")
+MORE_HEADER = "Rapport-More"  # on a reminder list: "true" when more links wait than were listed
 MAX_PAGE = 1_000_000  # pages past this hold nothing a person reads; the offset stays within any integer column
 
 RootCause = Literal[followup.ROOT_CAUSES]  # type: ignore[valid-type]  # the causes are data
@@ -173,6 +175,9 @@ class ReminderQuery(CsvOrJson):
 
     mark: Annotated[Literal["sent"] | None, Field(description="Record every link listed as reminded now, "
                                                               "in the same call.")] = None
+    limit: Annotated[int, Whole(1, reminders.MAX_LIMIT, description=(
+        f"At most this many links (default {reminders.DEFAULT_LIMIT}); the header Rapport-More: true says "
+        "more wait. With mark=sent, call again until the list is empty."))] = reminders.DEFAULT_LIMIT
 
 
 class CaseIn(Body):
@@ -215,6 +220,7 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str) ->
 
 
 _CSV = {"text/csv": {"type": "string"}}
+_MORE = {MORE_HEADER: "true when more links wait than this answer lists (see limit), else false."}
 
 
 @operation(summary="Follow-up cases: every detractor answer (NPS 0-6 or CSAT 1-2), with the total",
@@ -258,30 +264,39 @@ async def patch_followup(request: Request, body: CaseIn) -> Response:
 @operation(summary="Pulse links of an open wave to remind: not answered, not reminded within the gap",
            description="The invites' columns (JSON, or CSV with `Accept: text/csv` or `format=csv`). Empty unless "
                        "the wave is open. A link is listed at most once per RAPPORT_REMINDER_GAP_DAYS.",
-           query=ReminderQuery, responses={200: Reply("The links.", list[Invite], others=_CSV)},
+           query=ReminderQuery, responses={200: Reply("The links.", list[Invite], others=_CSV, headers=_MORE)},
            errors={404: "Unknown wave."})
 async def wave_reminders(request: Request, query: ReminderQuery) -> Response:
     name = request.path_params["name"]
-    invites = await reminders.pulse_reminders(wave=name, mark=query.mark == "sent")
+    listed = await reminders.pulse_reminders(wave=name, mark=query.mark == "sent", limit=query.limit)
+    invites = listed.items
     if query.wants_csv(request):
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
-        return _csv(INVITE_COLUMNS, [(i.contractor, i.name, i.token, link_url("pulse", i.token)) for i in invites],
-                    f"reminders-{safe}.csv")
-    return JSONResponse([Invite(contractor=i.contractor, token=i.token, pulse_url=link_url("pulse", i.token))
-                         for i in invites])
+        return _more(_csv(INVITE_COLUMNS, [(i.contractor, i.name, i.token, link_url("pulse", i.token))
+                                           for i in invites], f"reminders-{safe}.csv"), listed.more)
+    return _more(JSONResponse([Invite(contractor=i.contractor, token=i.token, pulse_url=link_url("pulse", i.token))
+                               for i in invites]), listed.more)
+
+
+def _more(response: Response, more: bool) -> Response:
+    """A reminder list's answer with the header that says whether more links wait."""
+    response.headers[MORE_HEADER] = "true" if more else "false"
+    return response
 
 
 @operation(summary="Customer links to remind: open, unanswered, never reminded",
            description="Oldest job first (JSON, or CSV with `Accept: text/csv` or `format=csv`).",
-           query=ReminderQuery, responses={200: Reply("The links.", list[CustomerReminder], others=_CSV)})
+           query=ReminderQuery, responses={200: Reply("The links.", list[CustomerReminder], others=_CSV,
+                                                      headers=_MORE)})
 async def customer_reminders(request: Request, query: ReminderQuery) -> Response:
+    listed = await reminders.customer_reminders(mark=query.mark == "sent", limit=query.limit)
     found = [CustomerReminder(job=r.job, customer_ref=r.customer_ref, token=r.token,
                               survey_url=link_url("customer", r.token), expires_at=r.expires_at.isoformat())
-             for r in await reminders.customer_reminders(mark=query.mark == "sent")]
+             for r in listed.items]
     if query.wants_csv(request):
-        return _csv(CUSTOMER_COLUMNS, [[r[c] for c in CUSTOMER_COLUMNS] for r in found],  # type: ignore[literal-required]  # the columns are its keys
-                    "reminders-customers.csv")
-    return JSONResponse(found)
+        return _more(_csv(CUSTOMER_COLUMNS, [[r[c] for c in CUSTOMER_COLUMNS] for r in found],  # type: ignore[literal-required]  # the columns are its keys
+                          "reminders-customers.csv"), listed.more)
+    return _more(JSONResponse(found), listed.more)
 
 
 routes: list[BaseRoute] = [

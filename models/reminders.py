@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
 
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
@@ -23,26 +24,45 @@ from models.queries import Invite, NotFound
 from models.settings import settings
 
 __all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
     "CustomerReminder",
+    "Listed",
     "customer_reminders",
     "pulse_reminders",
 ]
 
 
+DEFAULT_LIMIT = 1000  # links in one answer: a tool that marks them sent calls again for the rest
+MAX_LIMIT = 10_000
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Listed(Generic[T]):
+    """At most `limit` links, and whether more wait beyond them."""
+
+    items: list[T]
+    more: bool
+
+
 async def pulse_reminders(
-    *, wave: str, mark: bool = False, now: datetime | None = None, gap_days: int | None = None
-) -> list[Invite]:
+    *, wave: str, mark: bool = False, now: datetime | None = None, gap_days: int | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Listed[Invite]:
     """The invites of `wave` whose contractor has not answered and was not reminded in
     the last `gap_days` (default RAPPORT_REMINDER_GAP_DAYS); empty unless the wave is open.
+    At most `limit`, in order of the contractor's external id; `more` says whether others wait.
 
-    With `mark`, each one listed is recorded as reminded now, in the same transaction.
+    With `mark`, each one listed is recorded as reminded now, in the same transaction, so
+    the next call lists the next ones.
     """
     at = now or datetime.now(UTC)
     found = await PulseWave.get_or_none(name=wave)
     if found is None:
         raise NotFound(f"no wave called {wave!r}")
     if not found.opens_at <= at < found.closes_at:
-        return []
+        return Listed([], more=False)
     since = at - timedelta(days=settings.reminder_gap_days if gap_days is None else gap_days)
     async with in_transaction() as conn:
         rows = await (
@@ -52,11 +72,13 @@ async def pulse_reminders(
                                        .values("invite_id"))))
             .using_db(conn)
             .order_by("contractor__external_id")
+            .limit(limit + 1)
             .values_list("id", "contractor__external_id", "contractor__name", "token")
         )
+        rows, more = rows[:limit], len(rows) > limit
         if mark and rows:
             await Reminder.bulk_create([Reminder(invite_id=row[0], sent_at=at) for row in rows], using_db=conn)
-    return [Invite(ext, name, token) for _, ext, name, token in rows]
+    return Listed([Invite(ext, name, token) for _, ext, name, token in rows], more=more)
 
 
 @dataclass(frozen=True)
@@ -67,10 +89,13 @@ class CustomerReminder:
     expires_at: datetime
 
 
-async def customer_reminders(*, mark: bool = False, now: datetime | None = None) -> list[CustomerReminder]:
-    """Customer links still open and unanswered that were never reminded, oldest job first.
+async def customer_reminders(*, mark: bool = False, now: datetime | None = None,
+                             limit: int = DEFAULT_LIMIT) -> Listed[CustomerReminder]:
+    """Customer links still open and unanswered that were never reminded, oldest job first,
+    at most `limit`; `more` says whether others wait.
 
-    With `mark`, each one listed is recorded as reminded now, in the same transaction.
+    With `mark`, each one listed is recorded as reminded now, in the same transaction, so
+    the next call lists the next ones.
     """
     at = now or datetime.now(UTC)
     async with in_transaction() as conn:
@@ -80,8 +105,10 @@ async def customer_reminders(*, mark: bool = False, now: datetime | None = None)
             .filter(~Q(id__in=Subquery(Reminder.filter(job_id__isnull=False).values("job_id"))))
             .using_db(conn)
             .order_by("completed_at", "id")
+            .limit(limit + 1)
             .values_list("id", "external_id", "customer_ref", "token", "expires_at")
         )
+        rows, more = rows[:limit], len(rows) > limit
         if mark and rows:
             await Reminder.bulk_create([Reminder(job_id=row[0], sent_at=at) for row in rows], using_db=conn)
-    return [CustomerReminder(ext, ref, token, expires) for _, ext, ref, token, expires in rows]
+    return Listed([CustomerReminder(ext, ref, token, expires) for _, ext, ref, token, expires in rows], more=more)

@@ -124,6 +124,20 @@ def test_wave_reminders_leave_out_who_answered_and_who_was_just_reminded(
     assert client.get("/api/v1/waves/W-open/reminders?mark=yes", headers=auth).status_code == 400
 
 
+def test_a_reminder_list_comes_in_batches_with_a_header_saying_more_wait(
+        client: TestClient, auth: dict[str, str]) -> None:
+    for ext in ("c1", "c2", "c3"):
+        client.post("/api/v1/contractors", json={"external_id": ext, "name": f"Name {ext}"}, headers=auth)
+    _wave(client, auth, "W-open", closes_in=timedelta(days=4))
+    first = client.get("/api/v1/waves/W-open/reminders?mark=sent&limit=2", headers=auth)
+    assert [r["contractor"] for r in first.json()] == ["c1", "c2"] and first.headers["Rapport-More"] == "true"
+    rest = client.get("/api/v1/waves/W-open/reminders?mark=sent&limit=2&format=csv", headers=auth)
+    assert rest.text.splitlines()[1].startswith("c3,") and rest.headers["Rapport-More"] == "false"
+    for bad in ("0", "10001", "many"):
+        refused = client.get(f"/api/v1/waves/W-open/reminders?limit={bad}", headers=auth)
+        assert refused.status_code == 400 and refused.json()["parameter"] == "limit"
+
+
 def test_no_wave_reminder_after_the_wave_closes(client: TestClient, auth: dict[str, str]) -> None:
     client.post("/api/v1/contractors", json={"external_id": "c1", "name": "One"}, headers=auth)
     now = datetime.now(UTC)
@@ -141,6 +155,7 @@ def test_customer_reminders_once_for_open_unanswered_links(client: TestClient, a
     assert listed[0]["survey_url"].endswith("/s/" + tokens["J-3"])
     assert client.get("/api/v1/reminders/customers?mark=sent", headers=auth).json() == listed
     assert client.get("/api/v1/reminders/customers", headers=auth).json() == []  # once
+    assert client.get("/api/v1/reminders/customers", headers=auth).headers["Rapport-More"] == "false"
 
 
 def test_the_openapi_document_lists_the_new_paths(client: TestClient) -> None:
