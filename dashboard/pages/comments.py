@@ -21,6 +21,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard import data
 from dashboard.components import card, notice, page_head
+from models.analytics.comments import MAX_SEARCH
 
 __all__ = ["CONTROL_KEYS", "comments_view", "controls_of", "href", "layout", "render"]
 
@@ -28,7 +29,6 @@ dash.register_page(__name__, path="/comments", name="What contractors say",
                    title="What contractors say · Rapport", order=6)
 
 CONTROL_KEYS = ("theme", "ctheme", "q", "page")
-MAX_SEARCH = 100
 
 
 def _one(query: dict[str, Any], key: str) -> str:
