@@ -47,6 +47,8 @@ VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "drivers": ("/dashboard/drivers", ("#drivers-table, #drivers-empty",)),
     "segments": ("/dashboard/segments", ("#segments-table, #segments-empty, #segments-refused",)),
     "follow-up": ("/dashboard/followup", ("#followup-rows, #followup-empty",)),
+    "comments": ("/dashboard/comments", ("#comments-contractors .comment-waves",
+                                         "#comments-customer-list, #comments-customer-empty")),
     "report": ("/dashboard/report", ("#report-privacy", "#report-rate-trend .main-svg")),
 }
 BARE = ("/dashboard/bench-bare-page", ("#_pages_content > *",))

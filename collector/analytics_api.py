@@ -1,4 +1,4 @@
-"""GET /api/v1/index, /customer and /linkage: parse, call models.analytics, answer.
+"""GET /api/v1/index, /customer, /linkage and /comments: parse, call models.analytics, answer.
 
 The handlers hold no formula: the dashboard calls the same functions.
 Bad parameters get a 400 whose body names the parameter (collector.errors).
@@ -16,19 +16,22 @@ from starlette.routing import BaseRoute, Route
 
 from collector.contract import Day, Query, Reply, Whole, operation
 from collector.errors import BadParameter
-from collector.reports import CustomerReport, IndexReport, LinkageReport
+from collector.reports import CommentsReport, CustomerReport, IndexReport, LinkageReport
 from models import analytics, queries
 from models.analytics import CUSTOMER_GROUP_BY, GROUP_BY, LINKAGE_GROUP_BY, TENURE_BANDS, Population, Window
+from models.analytics.comments import MAX_SEARCH
 from models.settings import settings
 
 __all__ = [
     "DEFAULT_DAYS",
     "MAX_LAG_DAYS",
+    "CommentsQuery",
     "CustomerQuery",
     "IndexQuery",
     "LinkageQuery",
     "Report",
     "TenureBand",
+    "comments",
     "customer",
     "index",
     "linkage",
@@ -100,6 +103,16 @@ class LinkageQuery(Report):
     invalid: ClassVar[dict[str, str]] = {**Report.invalid, "group_by": _choices("group_by", LINKAGE_GROUP_BY)}
 
 
+class CommentsQuery(Report):
+    theme: Annotated[str | None, Field(max_length=64, description="Only contractors' comments with this theme "
+                                                                  "(a pulse theme id, GET /surveys).")] = None
+    customer_theme: Annotated[str | None, Field(max_length=64, description="Only customers' comments with this "
+                                                "theme (a customer theme id).")] = None
+    q: Annotated[str | None, Field(max_length=MAX_SEARCH, description="Only comments holding these words in a row "
+                                   "(the last one a prefix), case and accents ignored.")] = None
+    page: Annotated[int, Whole(1, 10_000, "The page of customers' comments.")] = 1
+
+
 _BAD = {400: "A bad parameter (also a region or service type no contractor has); `parameter` names it."}
 _ANALYTICS = ("analytics",)
 
@@ -146,8 +159,33 @@ async def linkage(request: Request, query: LinkageQuery) -> Response:
         min_responses=settings.min_customer_responses, min_group=settings.min_group))
 
 
+@operation(summary="What contractors and customers say", tags=_ANALYTICS, query=CommentsQuery, errors=_BAD,
+           description="Contractors' pulse comments per wave that closed in the window, newest first, only for "
+           "groups that pass the comment gate (RAPPORT_MIN_COMMENT_GROUP respondents, a small group's sibling "
+           "hidden with it; the same gate as /index), at most 20 a wave in an order that says nothing about who "
+           "wrote them or when, with counts per theme; a hidden wave gives its reason and no count. Customers' "
+           "comments of the window, every answer, newest first, 20 a page, with CSAT, NPS, the job's day, region "
+           "and service type (never the contractor). Themes are the survey files' keyword lists.",
+           responses={200: Reply("The comments (see docs/metrics.md, 'Comments and themes').", CommentsReport)})
+async def comments(request: Request, query: CommentsQuery) -> Response:
+    window, population = query.window(), await query.population()
+    try:
+        contractors = await analytics.contractor_comments(
+            window=window, population=population, theme=query.theme, search=query.q,
+            min_group=settings.min_group, min_comment_group=settings.min_comment_group)
+    except ValueError as exc:
+        raise BadParameter("theme", str(exc)) from None
+    try:
+        customers = await analytics.customer_comments(window=window, population=population,
+                                                      theme=query.customer_theme, search=query.q, page=query.page)
+    except ValueError as exc:
+        raise BadParameter("customer_theme", str(exc)) from None
+    return JSONResponse({"contractors": contractors, "customers": customers})
+
+
 routes: list[BaseRoute] = [
     Route("/index", index, methods=["GET"]),
     Route("/customer", customer, methods=["GET"]),
     Route("/linkage", linkage, methods=["GET"]),
+    Route("/comments", comments, methods=["GET"]),
 ]

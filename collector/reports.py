@@ -1,4 +1,4 @@
-"""The analytics reports' answers as types: /api/v1/index, /customer and /linkage.
+"""The analytics reports' answers as types: /api/v1/index, /customer, /linkage and /comments.
 
 `models.analytics` builds the reports as plain dicts (the dashboard reads the
 same ones); these TypedDicts describe every field, nullable where a figure can
@@ -16,8 +16,13 @@ from typing_extensions import TypedDict
 
 __all__ = [
     "Band",
+    "CommentsReport",
+    "ContractorComment",
+    "ContractorComments",
     "Correlation",
     "Count",
+    "CustomerComment",
+    "CustomerComments",
     "CustomerComplete",
     "CustomerReport",
     "CustomerRow",
@@ -37,6 +42,7 @@ __all__ = [
     "Population",
     "Power",
     "Span",
+    "WaveComments",
     "WaveListed",
 ]
 
@@ -264,3 +270,66 @@ class LinkageReport(TypedDict):
     drivers: Drivers | None
     bands: list[Band]
     groups: list[LinkageGroup]
+
+
+# --- /api/v1/comments ---------------------------------------------------------------------
+
+
+class ContractorComment(TypedDict):
+    text: str
+    themes: Annotated[list[str], Field(description="The ids of the themes the comment has.")]
+
+
+class WaveComments(TypedDict):
+    wave: str
+    closes_on: Day
+    state: Annotated[str, Field(description="reported, too_few or open.")]
+    shown: bool
+    reason: Annotated[str | None, Field(description="Why a wave's comments are hidden; never how many there are.")]
+    n_comments: int | None
+    n_matching: int | None
+    themes: Annotated[dict[str, int] | None, Field(description="Comments per theme, over every shown comment.")]
+    comments: list[ContractorComment]
+
+
+class ContractorComments(TypedDict):
+    window: Span
+    population: Population
+    min_comment_group: int
+    threshold: Annotated[int, Field(description="Fewest respondents of a group whose comments are shown.")]
+    themes: list[DimensionLabel]
+    theme: str | None
+    search: str | None
+    max_per_wave: int
+    waves: Annotated[list[WaveComments], Field(description="Waves still open first, then newest closed first.")]
+    refused: str | None
+
+
+class CustomerComment(TypedDict):
+    day: Day
+    csat: int | None
+    nps: int | None
+    region: str | None
+    service_type: str | None
+    text: str
+    themes: list[str]
+
+
+class CustomerComments(TypedDict):
+    window: Span
+    population: Population
+    themes: list[DimensionLabel]
+    theme: str | None
+    search: str | None
+    counts: dict[str, int]
+    n_comments: int
+    total: int
+    page: int
+    pages: int
+    page_size: int
+    comments: list[CustomerComment]
+
+
+class CommentsReport(TypedDict):
+    contractors: ContractorComments
+    customers: CustomerComments

@@ -39,6 +39,7 @@ __all__ = [
     "Submission",
     "Survey",
     "Surveys",
+    "Theme",
     "Wave",
     "WaveIn",
 ]
@@ -168,6 +169,15 @@ class Question(TypedDict):
     max_length: int | None
 
 
+class Theme(TypedDict):
+    """A theme of comments (surveys/themes.py): a dimension's keywords, or a theme of its own."""
+
+    id: str
+    labels: dict[str, str]
+    dimension: str | None
+    keywords: dict[str, list[str]]
+
+
 class Survey(TypedDict):
     id: str
     version: int
@@ -178,6 +188,7 @@ class Survey(TypedDict):
     skip: SkipAnswer | None
     dimensions: list[Dimension]
     questions: list[Question]
+    themes: list[Theme]
 
 
 class Surveys(TypedDict):

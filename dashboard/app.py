@@ -45,6 +45,7 @@ NAV = (
     ("drivers", "Drivers", "/drivers"),
     ("segments", "Segments", "/segments"),
     ("followup", "Follow-up", "/followup"),
+    ("comments", "What contractors say", "/comments"),
 )
 # Dash's page, with the language declared and its scripts outside a <footer> (a second
 # "contentinfo" landmark beside the shell's own footer).
@@ -68,7 +69,8 @@ INDEX = """<!DOCTYPE html>
 FILTER_KEYS = ("from", "to", "period", "compare", "region", "service_type", "tenure")
 # Each page's own controls, kept in the query string under the part of the id after
 # the page's prefix ("linkage-lag" -> lag); the page's layout reads them back. The
-# Follow-up list's controls (show, sort, q, page) are links and a GET form of their own.
+# Follow-up list's and the comments' controls (show, sort, q, page; theme, ctheme, q, page) are
+# links and a GET form of their own.
 VIEW_CONTROLS = ("linkage-lag", "segments-by")
 
 

@@ -48,9 +48,12 @@ __all__ = [
     "RELATIVE_PRESETS",
     "RUNNER_KEY",
     "YEAR_AGO",
+    "CommentChoice",
     "Filters",
     "LoopRunner",
     "Runner",
+    "comment_themes",
+    "comments_view",
     "current_runner",
     "current_user",
     "customer_view",
@@ -395,6 +398,40 @@ def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, 
             analytics.customer_report(window=window, population=population, group_by=group_by),
         )
         return {"index": index, "customer": customer, "gaps": analytics.segment_gaps(index, customer)}
+
+    return run(both())  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class CommentChoice:
+    """What the comments view shows: a contractors' theme, a customers' theme, a search, a page."""
+
+    theme: str | None = None
+    customer_theme: str | None = None
+    search: str | None = None
+    page: int = 1
+
+
+def comment_themes() -> dict[str, list[tuple[str, str]]]:
+    """The themes of the comments (surveys.themes) as (id, English label), from the survey files."""
+    return {kind: [(t.id, localize(t.labels, "en")) for t in survey_in_force(kind).themes]
+            for kind in ("pulse", "customer")}
+
+
+def comments_view(run: Runner, filters: Filters, choice: CommentChoice) -> dict[str, Any]:
+    """Contractors' comments per closed wave (through the comment gate) and customers'
+    comments, for the period and segment, in one hop."""
+    window, population = _window(filters), _population(filters)
+
+    async def both() -> dict[str, Any]:
+        contractors, customers = await side_by_side(
+            analytics.contractor_comments(window=window, population=population, theme=choice.theme,
+                                          search=choice.search, min_group=settings.min_group,
+                                          min_comment_group=settings.min_comment_group),
+            analytics.customer_comments(window=window, population=population, theme=choice.customer_theme,
+                                        search=choice.search, page=choice.page),
+        )
+        return {"contractors": contractors, "customers": customers}
 
     return run(both())  # type: ignore[no-any-return]
 

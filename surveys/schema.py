@@ -19,6 +19,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from surveys.themes import Theme, parse_keywords
+
 __all__ = [
     "BRAND_PLACEHOLDER",
     "DEFINITIONS_DIR",
@@ -139,11 +141,13 @@ class Survey:
     dimensions: tuple[Dimension, ...]
     languages: tuple[str, ...]
     skip_labels: Mapping[str, str] = field(default_factory=dict)  # "prefer not to say", by language
+    # themes of the comments (surveys.themes): the dimensions' keywords, then [[themes]]
+    themes: tuple[Theme, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("title", "intro", "thanks", "skip_labels"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
-        for name in ("questions", "dimensions", "languages"):
+        for name in ("questions", "dimensions", "languages", "themes"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     def question(self, id: str) -> Question:
@@ -164,6 +168,13 @@ class Survey:
         """The scored items of a dimension, in survey order; KeyError if it is unknown."""
         self.dimension(dimension)
         return tuple(q for q in self.questions if q.dimension == dimension)
+
+    def theme(self, id: str) -> Theme:
+        """The comment theme with this id; KeyError if there is none."""
+        for theme in self.themes:
+            if theme.id == id:
+                return theme
+        raise KeyError(id)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready description of the survey, for APIs and exports."""
@@ -203,15 +214,17 @@ class Survey:
                 }
                 for q in self.questions
             ],
+            "themes": [t.as_dict() for t in self.themes],
         }
 
 
 # --- parsing -----------------------------------------------------------------
 
 _SURVEY_KEYS = {
-    "id", "version", "languages", "title", "intro", "thanks", "skip_labels", "dimensions", "questions",
+    "id", "version", "languages", "title", "intro", "thanks", "skip_labels", "dimensions", "questions", "themes",
 }
-_DIMENSION_KEYS = {"id", "labels", "weight", "description"}
+_DIMENSION_KEYS = {"id", "labels", "weight", "description", "keywords"}
+_THEME_KEYS = {"id", "labels", "keywords"}
 _QUESTION_KEYS = {
     "id", "kind", "labels", "required", "dimension", "reversed",
     "choices", "max_length", "low_labels", "high_labels",
@@ -308,6 +321,7 @@ class _Parser:
             if not any(q.dimension == dim_id for q in questions):
                 raise self.fail(f"dimensions[{i}]", f"dimension {dim_id!r} has no questions")
 
+        themes = self.themes(data, raw_dimensions, dimensions, languages)
         return Survey(
             id=survey_id,
             version=version,
@@ -318,7 +332,39 @@ class _Parser:
             dimensions=dimensions,
             languages=languages,
             skip_labels=skip_labels,
+            themes=themes,
         )
+
+    def keywords(self, raw: object, key: str, languages: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+        try:
+            return parse_keywords(raw, languages)
+        except ValueError as exc:
+            where, _, message = str(exc).partition(": ") if str(exc).startswith(".") else ("", "", str(exc))
+            raise self.fail(f"{key}{where}", message) from None
+
+    def themes(self, data: Mapping[str, Any], raw_dimensions: list[Any], dimensions: tuple[Dimension, ...],
+               languages: tuple[str, ...]) -> tuple[Theme, ...]:
+        """The comment themes: a dimension with `keywords` is one (its id and labels), then
+        each [[themes]] table (id, labels, keywords); ids unique across both."""
+        themes = [
+            Theme(d.id, d.labels, self.keywords(raw["keywords"], f"dimensions[{i}].keywords", languages), d.id)
+            for i, (raw, d) in enumerate(zip(raw_dimensions, dimensions, strict=True)) if "keywords" in raw
+        ]
+        raw_themes = data.get("themes", [])
+        if not isinstance(raw_themes, list):
+            raise self.fail("themes", "must be a list of tables ([[themes]])")
+        for i, raw in enumerate(raw_themes):
+            key = f"themes[{i}]"
+            raw = self.table(raw, key, _THEME_KEYS)
+            for name in ("id", "labels", "keywords"):
+                if name not in raw:
+                    raise self.fail(f"{key}.{name}", "missing")
+            theme_id = self.ident(raw["id"], f"{key}.id")
+            if any(t.id == theme_id for t in themes):
+                raise self.fail(f"{key}.id", f"duplicate theme id {theme_id!r} (a dimension with keywords is a theme)")
+            themes.append(Theme(theme_id, self.labels(raw["labels"], f"{key}.labels", languages),
+                                self.keywords(raw["keywords"], f"{key}.keywords", languages)))
+        return tuple(themes)
 
     def dimension(self, raw: object, key: str, languages: tuple[str, ...]) -> Dimension:
         raw = self.table(raw, key, _DIMENSION_KEYS)

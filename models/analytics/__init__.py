@@ -57,6 +57,16 @@ segment_gaps(index_report, customer_report) -> {group: {figure: CHANGE}}
   Changes between periods and segments' gaps from the whole, tested beyond
   noise from the reports' intervals (changes.py; surveys.uncertainty).
 
+contractor_comments(*, window, population=Population(), theme=None, search=None,
+                    min_group, min_comment_group, now=None) -> {
+    "themes": [{"id", "label"}], "theme", "search", "threshold", "max_per_wave", "refused",
+    "waves": [{"wave", "closes_on", "state", "shown", "reason", "n_comments", "n_matching",
+               "themes": {id: n} | None, "comments": [{"text", "themes": [id]}]}]}
+  Newest closed wave first; comments only where the index's comment gate allows.
+customer_comments(*, window, population=Population(), theme=None, search=None, page=1,
+                  page_size=20) -> {"counts": {id: n}, "total", "page", "pages",
+    "comments": [{"day", "csat", "nps", "region", "service_type", "text", "themes"}], ...}
+
 linkage_report(*, window, population=Population(), lag_days=0, group_by=None,
                min_group, min_responses=None, now=None) -> {...}
   r, its CI, p, rho and n over contractors, CSAT by fixed CEI bands; the
@@ -64,6 +74,7 @@ linkage_report(*, window, population=Population(), lag_days=0, group_by=None,
 """
 
 from models.analytics.changes import period_changes, segment_gaps
+from models.analytics.comments import contractor_comments, customer_comments
 from models.analytics.customer import customer_report
 from models.analytics.index import (
     OneAttribute,
@@ -91,6 +102,8 @@ __all__ = [
     "OneAttribute",
     "Population",
     "Window",
+    "contractor_comments",
+    "customer_comments",
     "customer_report",
     "filter_options",
     "index_by_wave",

@@ -41,9 +41,14 @@ __all__ = [
     "Cell",
     "OneAttribute",
     "Selector",
+    "comment_gate",
+    "comment_order",
     "index_by_wave",
     "index_report",
+    "pulse_selector",
+    "read_comments",
     "refused_report",
+    "selects",
 ]
 
 # --- the index -------------------------------------------------------------------------
@@ -91,7 +96,8 @@ Cell = tuple[str, str, int]  # region, service type, tenure band code at the wav
 Selector = tuple[int, Any] | None  # (index in ATTRIBUTES, value), or everyone
 
 
-def _selects(selector: Selector, cell: Cell) -> bool:
+def selects(selector: Selector, cell: Cell) -> bool:
+    """Whether a unit's cell belongs to the selector's group (every cell, for everyone)."""
     return selector is None or cell[selector[0]] == selector[1]
 
 
@@ -117,6 +123,16 @@ class _Family:
     def allows(self, wave: int, selector: Selector) -> bool:
         shown = self.shown.get(wave)
         return shown is not None and (selector is None or selector[1] in shown[selector[0]])
+
+
+def comment_gate(respondents: dict[int, dict[Cell, set[int]]], waves: list[int], *, min_group: int,
+                 min_comment_group: int) -> _Family:
+    """The one gate of contractors' comments: per wave, the units whose comments may be
+    shown, decided by `publishable` on the wave's respondents per cell with the
+    threshold max(min_group, min_comment_group) (so a small group's sibling or
+    complement is hidden with it). Every view of comments asks this gate."""
+    counts = {w: {c: len(p) for c, p in respondents.get(w, {}).items()} for w in waves}
+    return _Family(counts, max(min_group, min_comment_group))
 
 
 def _lim_sql(q: Query, waves: list[WaveStatus]) -> str:
@@ -165,27 +181,16 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
     people, comments, scores, items, invites, answers, each = (
         Query(), Query(), Query(), Query(), Query(), Query(), Query())
 
-    def cell(t: str) -> str:
-        """A row's groups as frozen when its response was stored (models.queries.frozen_groups)."""
-        return f"{t}.region AS region, {t}.service_type AS service_type, {t}.tenure_band AS band"
-
     listed = ", ".join(str(int(w.id)) for w in waves)
 
-    # who answered, per wave and cell: the contractor ids as one list per row
-    ids = "STRING_AGG(CAST(r.contractor_id AS TEXT), ',')" if people.postgres else "GROUP_CONCAT(r.contractor_id)"
-    responses_sql = (
-        f"SELECT r.wave_id AS w, {cell('r')}, {ids} AS who "
-        f"FROM pulse_responses r WHERE r.wave_id IN ({listed}) GROUP BY 1, 2, 3, 4")
-    comments_sql = (
-        f"SELECT r.wave_id AS w, {cell('r')}, r.comment AS comment FROM pulse_responses r "
-        f"WHERE r.wave_id IN ({listed}) AND r.comment IS NOT NULL AND r.comment <> ''")
+    responses_sql, comments_sql = _respondents_sql(people, listed), _comments_sql(listed)
     scores_sql = (
-        f"SELECT p.wave_id AS w, {cell('p')}, p.dimension AS dim, p.answered AS k, "
+        f"SELECT p.wave_id AS w, {_frozen_cell('p')}, p.dimension AS dim, p.answered AS k, "
         "COUNT(*) AS n, SUM(p.score) AS score_sum, SUM(p.favourable) AS fav, SUM(p.answered) AS ans, "
         "SUM(p.item_sum) AS ts, SUM(p.item_sum * p.item_sum) AS tss FROM pulse_scores p "
         f"WHERE p.wave_id IN ({listed}) GROUP BY 1, 2, 3, 4, 5, 6")
     items_sql = (
-        f"SELECT a.wave_id AS w, {cell('a')}, a.item AS item, "  # an item names its dimension: one key less
+        f"SELECT a.wave_id AS w, {_frozen_cell('a')}, a.item AS item, "  # an item names its dimension: one key less
         "COUNT(*) AS n, SUM(a.value) AS s, SUM(a.value * a.value) AS ss FROM pulse_item_answers a "
         f"WHERE a.wave_id IN ({listed}) AND a.complete GROUP BY 1, 2, 3, 4, 5")
     # Invites have no frozen groups: they go by the contractor's current ones,
@@ -197,11 +202,11 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
         f"{_band_at_close('c')} AS band, COUNT(*) AS invited FROM pulse_invites i "
         "JOIN lim ON lim.w = i.wave_id JOIN contractors c ON c.id = i.contractor_id GROUP BY 1, 2, 3, 4")
     answered_sql = (
-        f"SELECT r.wave_id AS w, {cell('r')}, COUNT(*) AS answered FROM pulse_responses r "
+        f"SELECT r.wave_id AS w, {_frozen_cell('r')}, COUNT(*) AS answered FROM pulse_responses r "
         "JOIN pulse_invites i ON i.wave_id = r.wave_id AND i.contractor_id = r.contractor_id "
         f"WHERE r.wave_id IN ({listed}) GROUP BY 1, 2, 3, 4")
     each_sql = (
-        f"SELECT p.wave_id AS w, {cell('p')}, p.contractor_id AS cid, p.dimension AS dim, p.score AS score "
+        f"SELECT p.wave_id AS w, {_frozen_cell('p')}, p.contractor_id AS cid, p.dimension AS dim, p.score AS score "
         f"FROM pulse_scores p WHERE p.wave_id IN ({listed})")
     response_rows, comment_rows, score_rows, item_rows, invite_rows, answered_rows, each_rows = await side_by_side(
         people.rows(responses_sql), comments.rows(comments_sql), scores.rows(scores_sql), items.rows(items_sql),
@@ -213,10 +218,7 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
             cids.append(int(row["cid"]))
             which.append(position[row["dim"]])
             values.append(float(row["score"]))
-    for row in response_rows:
-        units.respondents.setdefault(row["w"], {})[_cell(row)] = {int(i) for i in str(row["who"]).split(",")}
-    for row in comment_rows:
-        units.comments.setdefault(row["w"], {}).setdefault(_cell(row), []).append(row["comment"])
+    _gather(response_rows, comment_rows, units.respondents, units.comments)
     for row in invite_rows:
         units.invited.setdefault(row["w"], {}).setdefault(_cell(row), [0, 0])[0] = count(row["invited"])
     for row in answered_rows:
@@ -239,10 +241,51 @@ async def _read_units(waves: list[WaveStatus], survey: Survey) -> _Units:
     return units
 
 
+def _frozen_cell(t: str) -> str:
+    """A row's groups as frozen when its response was stored (models.queries.frozen_groups)."""
+    return f"{t}.region AS region, {t}.service_type AS service_type, {t}.tenure_band AS band"
+
+
+def _respondents_sql(q: Query, listed: str) -> str:
+    """Who answered, per wave and cell: the contractor ids as one list per row."""
+    ids = "STRING_AGG(CAST(r.contractor_id AS TEXT), ',')" if q.postgres else "GROUP_CONCAT(r.contractor_id)"
+    return (f"SELECT r.wave_id AS w, {_frozen_cell('r')}, {ids} AS who "
+            f"FROM pulse_responses r WHERE r.wave_id IN ({listed}) GROUP BY 1, 2, 3, 4")
+
+
+def _comments_sql(listed: str) -> str:
+    """Every non-empty comment of the waves, with its wave and cell (and nothing else)."""
+    return (f"SELECT r.wave_id AS w, {_frozen_cell('r')}, r.comment AS comment FROM pulse_responses r "
+            f"WHERE r.wave_id IN ({listed}) AND r.comment IS NOT NULL AND r.comment <> ''")
+
+
+def _gather(response_rows: list[dict[str, Any]], comment_rows: list[dict[str, Any]],
+            respondents: dict[int, dict[Cell, set[int]]], comments: dict[int, dict[Cell, list[str]]]) -> None:
+    for row in response_rows:
+        respondents.setdefault(row["w"], {})[_cell(row)] = {int(i) for i in str(row["who"]).split(",")}
+    for row in comment_rows:
+        comments.setdefault(row["w"], {}).setdefault(_cell(row), []).append(row["comment"])
+
+
+async def read_comments(waves: list[WaveStatus]) -> tuple[dict[int, dict[Cell, set[int]]],
+                                                          dict[int, dict[Cell, list[str]]]]:
+    """Who answered and the comments, per wave and cell, of `waves` (the reads of the
+    index that the comments' gate and a view of comments need, and no more)."""
+    respondents: dict[int, dict[Cell, set[int]]] = {}
+    comments: dict[int, dict[Cell, list[str]]] = {}
+    if waves:
+        people, texts = Query(), Query()
+        listed = ", ".join(str(int(w.id)) for w in waves)
+        response_rows, comment_rows = await side_by_side(
+            people.rows(_respondents_sql(people, listed)), texts.rows(_comments_sql(listed)))
+        _gather(response_rows, comment_rows, respondents, comments)
+    return respondents, comments
+
+
 _COMMENT_ORDER_KEY = b"rapport comment order"
 
 
-def _comment_order(text: str) -> bytes:
+def comment_order(text: str) -> bytes:
     """A fixed order that says nothing about who wrote what, or when."""
     return hashlib.blake2b(text.encode(), key=_COMMENT_ORDER_KEY, digest_size=8).digest()
 
@@ -257,7 +300,7 @@ class _Index:
         ids = [w.id for w in self.waves]
         counts = {w: {c: len(p) for c, p in units.respondents.get(w, {}).items()} for w in ids}
         self.people = _Family(counts, min_group)
-        self.commented = _Family(counts, max(min_group, min_comment_group))
+        self.commented = comment_gate(units.respondents, ids, min_group=min_group, min_comment_group=min_comment_group)
         self.dimension: dict[str, _Family] = {}
         self.complete: dict[str, _Family] = {}
         for d in survey.dimensions:
@@ -283,15 +326,15 @@ class _Index:
         m = self.min_group
         shown = [w.id for w in waves if self.people.allows(w.id, selector)]
         everyone = {cid for w in waves for cell, who in self.units.respondents.get(w.id, {}).items()
-                    if _selects(selector, cell) for cid in who}
+                    if selects(selector, cell) for cid in who}
         if not shown:
             return self.hidden(len(everyone), REASON_UNIT.format(m=m) if everyone else REASON_NOBODY)
-        cells = [(w, cell) for w in shown for cell in self.units.respondents.get(w, {}) if _selects(selector, cell)]
+        cells = [(w, cell) for w in shown for cell in self.units.respondents.get(w, {}) if selects(selector, cell)]
         contractors = {cid for w, cell in cells for cid in self.units.respondents[w][cell]}
         invited = answered = 0
         for w in shown:
             for cell, (i, a) in self.units.invited.get(w, {}).items():
-                if _selects(selector, cell):
+                if selects(selector, cell):
                     invited, answered = invited + i, answered + a
         dims, fav_total, ans_total, weighted, weights = {}, 0, 0, 0.0, 0.0
         allowed_by: dict[str, set[int]] = {}
@@ -371,8 +414,8 @@ class _Index:
         if not allowed:
             return {"comments": None, "comments_suppressed": True}
         texts = [t for w in allowed for cell, some in self.units.comments.get(w, {}).items()
-                 if _selects(selector, cell) for t in some]
-        return {"comments": sorted(sorted(texts, key=_comment_order)[:MAX_COMMENTS]), "comments_suppressed": False}
+                 if selects(selector, cell) for t in some]
+        return {"comments": sorted(sorted(texts, key=comment_order)[:MAX_COMMENTS]), "comments_suppressed": False}
 
     def hidden(self, n: int, reason: str | None) -> dict[str, Any]:
         return _hidden_row(self.survey, self.min_group, n, reason)
@@ -400,7 +443,7 @@ async def _load(window: Window, min_group: int, min_comment_group: int,
     return waves, reported, _Index(await _read_units(reported, survey), waves, survey, min_group, min_comment_group)
 
 
-def _selector(population: Population, group_by: str | None) -> Selector:
+def pulse_selector(population: Population, group_by: str | None = None) -> Selector:
     """The one attribute a pulse report may filter on (checked against group_by)."""
     active = [(ATTRIBUTES.index(name), band_code(v) if name == "tenure_band" else v)
               for name, v in population.active().items()]
@@ -461,7 +504,7 @@ async def index_report(
     """
     if group_by is not None and group_by not in GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(GROUP_BY)}")
-    selector = _selector(population, group_by)
+    selector = pulse_selector(population, group_by)
     waves, reported, index = await _load(window, min_group, min_comment_group, now)
     overall = {"group": None, **index.row(selector, reported)}
     if not reported:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
@@ -86,3 +88,55 @@ def test_customer_has_no_wave_breakdown(client: TestClient, auth: dict[str, str]
 
 def test_needs_a_key(client: TestClient) -> None:
     assert client.get("/api/v1/index").status_code == 401
+
+
+async def _commented_world(world: f.World) -> None:
+    """A closed wave of 12 north and 4 south contractors, each with a comment, and customers' comments."""
+    from datetime import date
+
+    from models.entities import CustomerResponse
+
+    north = await f.contractors(world, 12, region="north")
+    south = await f.contractors(world, 4, region="south")
+    w = await f.wave("March", date(2026, 3, 1), days=7)
+    for i, person in enumerate(north + south):
+        text = f"{'north' if person in north else 'south'} {i}: the training is poor"
+        await f.pulses(world, w, [(person, f.answers_for(4.0, random.Random(i)))],
+                       submitted=f.at(date(2026, 3, 3)), comment=text)
+    await f.customers(world, [(north[0], 1, 2, 3, False), (south[0], 5, 10, 7, True)],
+                      completed=f.at(date(2026, 3, 4)))
+    for response, text in zip(await CustomerResponse.all().order_by("id"), ["Came late", "Lovely, on time"],
+                              strict=True):
+        response.comment = text
+        await response.save()
+
+
+def test_comments_through_the_same_gate_as_the_index(client: TestClient, auth: dict[str, str]) -> None:
+    _build(client, _commented_world)
+    base = "/api/v1/comments?from=2026-03-01&to=2026-03-31"
+    body = client.get(base, headers=auth).json()
+    [wave] = body["contractors"]["waves"]
+    assert wave["shown"] and wave["n_comments"] == 16 and wave["themes"]["knowledge"] == 16
+    assert len(wave["comments"]) == 16 and set(wave["comments"][0]) == {"text", "themes"}
+    assert [c["text"] for c in body["customers"]["comments"]] == ["Lovely, on time", "Came late"]  # same day
+    assert body["customers"]["counts"]["punctuality"] == 2
+    for region in ("north", "south"):  # south is under 10; north is everyone minus south
+        [hidden] = client.get(f"{base}&region={region}", headers=auth).json()["contractors"]["waves"]
+        assert not hidden["shown"] and hidden["comments"] == [] and hidden["n_comments"] is None
+        assert hidden["reason"].startswith("Comments are shown only for groups of 10 or more")
+        index = client.get(f"/api/v1/index?from=2026-03-01&to=2026-03-31&region={region}", headers=auth).json()
+        assert index["overall"]["comments_suppressed"] is True  # the index's own comments agree
+    only = client.get(f"{base}&theme=trust&customer_theme=punctuality&q=on%20ti", headers=auth).json()
+    assert only["contractors"]["waves"][0]["comments"] == [] and only["customers"]["total"] == 1
+
+
+@pytest.mark.parametrize(("query", "parameter"), [
+    ("theme=pay", "theme"), ("customer_theme=knowledge", "customer_theme"), ("page=0", "page"),
+    ("q=" + "x" * 101, "q"), ("region=nowhere", "region"),
+])
+def test_comments_refuse_a_bad_parameter_by_name(client: TestClient, auth: dict[str, str], query: str,
+                                                 parameter: str) -> None:
+    _build(client, _commented_world)
+    answer = client.get(f"/api/v1/comments?from=2026-03-01&to=2026-03-31&{query}", headers=auth)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["parameter"] == parameter

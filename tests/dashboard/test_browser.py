@@ -319,10 +319,10 @@ def test_every_view_draws_under_the_content_security_policy(browser: Any, server
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     sign_in(page, server.base)
     expect(page.locator("#overview-rate-trend .main-svg").first).to_be_visible()
-    for view in ("linkage", "drivers", "segments", "followup"):
+    for view in ("linkage", "drivers", "segments", "followup", "comments"):
         page.click(f"#nav-{view}")
         page.wait_for_url(re.compile(view))
-    expect(page.locator("#followup-rows")).to_be_visible()
+    expect(page.locator("#comments-contractors .comment-waves")).to_be_visible()
     page.wait_for_load_state("networkidle")
     context.close()
     assert refused == []
@@ -333,7 +333,8 @@ def test_every_view_draws_under_the_content_security_policy(browser: Any, server
 VIEWS = {"": "#overview-rate-trend .main-svg", "linkage": "#linkage-lags .main-svg",
          "drivers": "#drivers-body .card, #drivers-empty", "segments": "#segments-body .card, #segments-empty",
          "followup": "#followup-rows, #followup-empty", "alerts": "#alerts-body",
-         "webhooks": "#webhooks-none, #webhooks-endpoints"}
+         "webhooks": "#webhooks-none, #webhooks-endpoints",
+         "comments": "#comments-contractors .comment-waves"}
 AXE = sorted((Path(__file__).resolve().parents[2] / ".venv").glob("axe-core-*/axe.min.js"))
 
 
@@ -448,3 +449,67 @@ def test_every_view_fits_its_viewport_and_passes_axe(browser: Any, server: LiveS
             assert found == [], f"/{view} at {width} px: {found}"
     finally:
         context.close()
+
+
+# --- what contractors say ------------------------------------------------------------------------
+
+
+def test_the_comments_view_counts_themes_and_its_theme_filter_survives_a_reload(page: Any,
+                                                                                server: LiveServer) -> None:
+    page.goto(server.base + "/dashboard/comments")
+    expect(page).to_have_title("What contractors say · Rapport")
+    contractors, customers = page.locator("#comments-contractors"), page.locator("#comments-customers")
+    shown = contractors.locator(".comment-wave:not(.wave-hidden)")
+    expect(shown.first).to_be_visible()
+    # each closed wave shown: its themes counted, its comments listed with their theme tags
+    assert int(shown.first.locator(".theme-count").first.inner_text()) > 0
+    expect(shown.first.locator(".comment-text").first).to_be_visible()
+    expect(contractors.locator(".wave-hidden", has_text="In progress.")).to_have_count(1)  # the open wave
+    knowledge = contractors.locator("#comments-theme-knowledge")
+    total = int(knowledge.inner_text().rsplit(" ", 1)[1])
+    assert total > 0
+    expect(customers.locator("#comments-customer-list .comment").first).to_be_visible()
+    expect(page.locator("#comments-customer-total")).to_contain_text("Page 1 of")
+    # choose a theme: the URL holds it, the lists hold only that theme, a reload restores both
+    page.wait_for_load_state("networkidle")
+    knowledge.click()
+    page.wait_for_url(re.compile(r"/dashboard/comments\?.*theme=knowledge"))
+    expect(page.locator("#comments-theme-knowledge")).to_have_attribute("aria-current", "true")
+    tags = contractors.locator(".comment .comment-tags")
+    expect(tags.first).to_be_visible()
+    assert all("Knowledge" in t for t in tags.all_inner_texts())
+    listed = contractors.locator(".comment").count()
+    assert 0 < listed <= total
+    page.locator("#comments-ctheme-punctuality").click()
+    page.wait_for_url(re.compile(r"ctheme=punctuality"))
+    assert "theme=knowledge" in page.url
+    page.locator("#comments-q").fill("time")
+    page.locator("#comments-search").click()
+    page.wait_for_url(re.compile(r"q=time"))
+    page.reload()
+    expect(page.locator("#comments-theme-knowledge")).to_have_attribute("aria-current", "true")
+    expect(page.locator("#comments-ctheme-punctuality")).to_have_attribute("aria-current", "true")
+    expect(page.locator("#comments-q")).to_have_value("time")
+    expect(page.locator("#comments-customer-total")).to_contain_text(" match.")
+    for text in customers.locator(".comment-text").all_inner_texts():
+        assert "time" in text.lower()
+    # the four-contractor region: every wave hidden, with the reason and no count
+    page.goto(server.base + f"/dashboard/comments?region={SMALL_REGION}")
+    hidden = page.locator("#comments-contractors .wave-hidden", has_text="Hidden.")
+    expect(hidden.first).to_be_visible()
+    expect(hidden.first).to_contain_text("Comments are shown only for groups of 10 or more who answered")
+    expect(page.locator("#comments-contractors .comment")).to_have_count(0)
+    assert not re.search(r"\b[1-9] comments?\b", page.locator("#comments-contractors").inner_text())
+
+
+def test_a_hostile_comments_address_gives_a_clean_page(page: Any, server: LiveServer) -> None:
+    for query in ("?q=%00%00&theme=%00&ctheme=x%00&page=%00", "?q=" + "x" * 5000 + "&page=99999999999999",
+                  "?theme=" + "k" * 3000 + "&q=%F0%9F%99%82'%20OR%201=1"):
+        errors: list[str] = []
+        page.on("response", lambda r, errors=errors: errors.append(r.url) if r.status >= 500 else None)
+        page.goto(server.base + "/dashboard/comments" + query)
+        expect(page.locator("#comments-contractors")).to_be_visible()
+        expect(page.locator("#comments-customers")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        assert errors == []
+        assert len(page.locator("#comments-q").input_value()) <= 100
