@@ -36,11 +36,13 @@ async def scratch_postgres() -> AsyncIterator[str]:
 
 
 @contextmanager
-def scratch_postgres_sync() -> Iterator[str]:
-    """`scratch_postgres` for code that is not inside an event loop."""
+def scratch_postgres_sync(*, keep: bool = False) -> Iterator[str]:
+    """`scratch_postgres` for code that is not inside an event loop; with `keep`,
+    the database outlives the block (drop it by hand: DROP DATABASE ...)."""
     name = f"rapport_bench_{uuid.uuid4().hex[:10]}"
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     try:
         yield f"{PG_SERVER}/{name}"
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not keep:
+            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
