@@ -337,24 +337,18 @@ def linkage_view(run: Runner, filters: Filters, *, lag_weeks: int = 0) -> dict[s
 
 
 def linkage_by_lag(run: Runner, filters: Filters, *, max_weeks: int = 8) -> list[dict[str, Any]]:
-    """CEI × CSAT for customers 0…max_weeks weeks after the pulse: one linkage report per lag,
-    reduced to its headline correlation (r, CI, n) for the lag chart."""
-    window, population = _window(filters), _population(filters)
-
-    async def lags() -> list[dict[str, Any]]:
-        reports = await side_by_side(*(
-            analytics.linkage_report(window=window, population=population, lag_days=7 * weeks,
-                                     min_group=settings.min_group)
-            for weeks in range(max_weeks + 1)))
-        out = []
-        for weeks, report in enumerate(reports):
-            main: dict[str, Any] = next(
-                (c for c in report.get("correlations", []) if c["x"] == "cei" and c["y"] == "csat"), {})
-            out.append({"lag_weeks": weeks, "n": report.get("n", 0), "suppressed": report.get("suppressed"),
-                        "r": main.get("r"), "ci_low": main.get("ci_low"), "ci_high": main.get("ci_high")})
-        return out
-
-    return run(lags())  # type: ignore[no-any-return]
+    """CEI × CSAT for customers 0…max_weeks weeks after the pulse (r, CI, n for the lag
+    chart): the figures of one linkage report per lag, read for all lags at once
+    (`analytics.linkage_lags`)."""
+    lags = run(analytics.linkage_lags(window=_window(filters), population=_population(filters),
+                                      lags_days=[7 * weeks for weeks in range(max_weeks + 1)],
+                                      min_group=settings.min_group))
+    out = []
+    for lag in lags:
+        main: dict[str, Any] = lag["cei_csat"] or {}
+        out.append({"lag_weeks": lag["lag_days"] // 7, "n": lag["n"], "suppressed": lag["suppressed"],
+                    "r": main.get("r"), "ci_low": main.get("ci_low"), "ci_high": main.get("ci_high")})
+    return out
 
 
 def drivers_view(run: Runner, filters: Filters) -> dict[str, Any]:

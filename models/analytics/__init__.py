@@ -71,6 +71,9 @@ linkage_report(*, window, population=Population(), lag_days=0, group_by=None,
                min_group, min_responses=None, now=None) -> {...}
   r, its CI, p, rho and n over contractors, CSAT by fixed CEI bands; the
   shape is in its docstring. No per-contractor value leaves this module.
+linkage_lags(*, window, population=Population(), lags_days, min_group, min_responses=None,
+             now=None) -> [{"lag_days", "customer_window", "n", "suppressed", "reason", "cei_csat"}]
+  the lag chart: per lag, linkage_report's population, gate and CEI × CSAT cell, all lags at once.
 """
 
 from models.analytics.changes import period_changes, segment_gaps
@@ -82,7 +85,7 @@ from models.analytics.index import (
     index_report,
     refused_report,
 )
-from models.analytics.linkage import linkage_report
+from models.analytics.linkage import linkage_lags, linkage_report
 from models.analytics.scope import (
     CUSTOMER_GROUP_BY,
     GROUP_BY,
@@ -108,6 +111,7 @@ __all__ = [
     "filter_options",
     "index_by_wave",
     "index_report",
+    "linkage_lags",
     "linkage_report",
     "period_changes",
     "pulse_survey",

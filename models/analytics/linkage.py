@@ -5,10 +5,9 @@ add pulse values back up."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import combinations
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -43,6 +42,7 @@ __all__ = [
     "REASON_COMPLEMENT",
     "REASON_NEXT",
     "REASON_SMALL",
+    "linkage_lags",
     "linkage_report",
 ]
 
@@ -98,9 +98,9 @@ REASON_BAND_NEXT = "hidden with a smaller hidden band, which the other bands wou
 _CORRELATION_KEYS = ("r", "ci_low", "ci_high", "p_value", "rho")
 
 
-@dataclass(frozen=True)
-class _Linked:
-    """One contractor's aggregates; never leaves this module."""
+class _Linked(NamedTuple):
+    """One contractor's aggregates; never leaves this module. (A named tuple:
+    the lag chart makes one per contractor and lag.)"""
 
     region: str
     service_type: str
@@ -119,59 +119,88 @@ async def _reported_waves(window: Window, min_group: int, now: datetime | None) 
     return [w for w in await waves_in(window.start, window.end, min_group=min_group, now=now) if w.reported]
 
 
+def _customer_sums(q: Query, windows: Sequence[Window], min_responses: int) -> str:
+    """Each contractor's customer sums per window (`k`, its index in `windows`),
+    for contractors with at least `min_responses` responses for jobs completed
+    in it: one statement for every window, whose bounds are the rows of a
+    VALUES list joined to the responses (each window is one range scan of the
+    completed_at index; the lag chart's nine windows cost one round trip)."""
+    bounds = ", ".join(f"({k}, {q.p(low, 'timestamptz')}, {q.p(high, 'timestamptz')})"
+                       for k, (low, high) in enumerate(w.bounds for w in windows))
+    return (
+        f"WITH w(k, low, high) AS (VALUES {bounds}) "
+        "SELECT w.k AS k, cr.contractor_id AS cid, COUNT(cr.csat) AS n_csat, SUM(cr.csat) AS csat, "
+        f"COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= {PROMOTER_MIN} THEN 1 ELSE 0 END) AS promoters, "
+        "COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces "
+        "FROM w JOIN customer_responses cr ON cr.completed_at >= w.low AND cr.completed_at < w.high "
+        f"GROUP BY w.k, cr.contractor_id HAVING COUNT(*) >= {q.p(min_responses)}")
+
+
 async def _linked_contractors(
-    *, waves: list[WaveStatus], end: date, customer_window: Window, min_responses: int, survey: Survey
-) -> list[_Linked]:
-    """One row per contractor with a pulse response in one of `waves` and at
-    least `min_responses` customer responses for jobs completed in
-    `customer_window`. CEI and dimension means are over the contractor's
-    responses in those waves; customer means over the customer window."""
+    *, waves: list[WaveStatus], end: date, customer_windows: Sequence[Window], min_responses: int,
+    survey: Survey, dimensions: bool = True,
+) -> list[list[_Linked]]:
+    """For each customer window, one row per contractor with a pulse response in
+    one of `waves` and at least `min_responses` customer responses for jobs
+    completed in that window, in contractor order. CEI and dimension means are
+    over the contractor's responses in those waves; customer means over the
+    customer window. Without `dimensions` the dimension means are not read
+    (`dims` is empty): the lag chart needs only the CEI. Each side is one query,
+    whatever the number of windows."""
     if not waves:
-        return []
+        return [[] for _ in customer_windows]
     dims = [d.id for d in survey.dimensions]
     pulse_q, scores_q, customers_q = Query(), Query(), Query()
     in_pulse = ", ".join(pulse_q.p(w.id) for w in waves)
     in_scores = ", ".join(scores_q.p(w.id) for w in waves)
-    pulse = pulse_q.rows(
-        "SELECT r.contractor_id AS cid, AVG(r.cei) AS cei FROM pulse_responses r "
-        f"WHERE r.wave_id IN ({in_pulse}) GROUP BY r.contractor_id")
-    scores = scores_q.rows(
-        "SELECT p.contractor_id AS cid, p.dimension AS dim, AVG(p.score) AS score FROM pulse_scores p "
-        f"WHERE p.wave_id IN ({in_scores}) GROUP BY p.contractor_id, p.dimension")
-    customers = customers_q.rows(
-        "SELECT cr.contractor_id AS cid, COUNT(cr.csat) AS n_csat, SUM(cr.csat) AS csat, "
-        f"COUNT(cr.nps) AS n_nps, SUM(CASE WHEN cr.nps >= {PROMOTER_MIN} THEN 1 ELSE 0 END) AS promoters, "
-        "COUNT(cr.ces) AS n_ces, SUM(cr.ces) AS ces FROM customer_responses cr "
-        f"WHERE {customers_q.between('cr.completed_at', customer_window.bounds)} GROUP BY cr.contractor_id "
-        f"HAVING COUNT(*) >= {customers_q.p(min_responses)}")
-    people = Query().rows("SELECT id, region, service_type, started_on FROM contractors")
-    pulse_rows, score_rows, customer_rows, people_rows = await side_by_side(pulse, scores, customers, people)
+    reads = [
+        pulse_q.rows(
+            "SELECT r.contractor_id AS cid, AVG(r.cei) AS cei FROM pulse_responses r "
+            f"WHERE r.wave_id IN ({in_pulse}) GROUP BY r.contractor_id"),
+        customers_q.rows(_customer_sums(customers_q, customer_windows, min_responses)),
+        Query().rows("SELECT id, region, service_type, started_on FROM contractors"),
+    ]
+    if dimensions:
+        reads.append(scores_q.rows(
+            "SELECT p.contractor_id AS cid, p.dimension AS dim, AVG(p.score) AS score FROM pulse_scores p "
+            f"WHERE p.wave_id IN ({in_scores}) GROUP BY p.contractor_id, p.dimension"))
+    pulse_rows, customer_rows, people_rows, *score_rows = await side_by_side(*reads)
     means: dict[int, list[float | None]] = {}
-    for row in score_rows:
+    for row in score_rows[0] if score_rows else []:
         if row["dim"] in dims:
             means.setdefault(row["cid"], [None] * len(dims))[dims.index(row["dim"])] = real(row["score"])
-    cu = {row["cid"]: row for row in customer_rows}
+    customers: list[dict[int, dict[str, Any]]] = [{} for _ in customer_windows]
+    for row in customer_rows:
+        customers[int(row["k"])][row["cid"]] = row
     who = {row["id"]: row for row in people_rows}
-    out = []
-    for row in sorted(pulse_rows, key=lambda r: r["cid"]):
-        c = cu.get(row["cid"])
-        if c is None:
-            continue
-        person = who[row["cid"]]
+    pulse_by_id = {row["cid"]: row for row in pulse_rows}
+    known = {cid for window in customers for cid in window} & pulse_by_id.keys()
+    pulse_side: dict[int, _Linked] = {}
+    for cid in sorted(known):
+        person = who[cid]
         started = person["started_on"]
         if isinstance(started, str):
             started = date.fromisoformat(started[:10])
-        out.append(_Linked(
+        pulse_side[cid] = _Linked(
             region=person["region"],
             service_type=person["service_type"],
             tenure_band=tenure_band(started, end),
             tenure_years=None if started is None else (end - started).days / 365.25,
-            cei=real(row["cei"]),
-            dims=tuple(means.get(row["cid"], [None] * len(dims))),
-            csat=count(c["csat"]) / count(c["n_csat"]) if count(c["n_csat"]) else None,
-            promoters=100 * count(c["promoters"]) / count(c["n_nps"]) if count(c["n_nps"]) else None,
-            ces=count(c["ces"]) / count(c["n_ces"]) if count(c["n_ces"]) else None,
-        ))
+            cei=real(pulse_by_id[cid]["cei"]),
+            dims=tuple(means.get(cid, [None] * len(dims))) if dimensions else (),
+            csat=None, promoters=None, ces=None,
+        )
+    out = []
+    for window in customers:
+        linked = []
+        for cid in sorted(window.keys() & pulse_side.keys()):
+            c = window[cid]
+            linked.append(pulse_side[cid]._replace(
+                csat=count(c["csat"]) / count(c["n_csat"]) if count(c["n_csat"]) else None,
+                promoters=100 * count(c["promoters"]) / count(c["n_nps"]) if count(c["n_nps"]) else None,
+                ces=count(c["ces"]) / count(c["n_ces"]) if count(c["n_ces"]) else None,
+            ))
+        out.append(linked)
     return out
 
 
@@ -226,6 +255,15 @@ def _correlation_cell(c: stats.Correlation, min_group: int) -> dict[str, Any]:
     values = {"r": c.r, "ci_low": c.ci_low, "ci_high": c.ci_high, "p_value": c.p_value, "rho": c.rho}
     return {"n": band(c.n, min_group), **(values if shown else dict.fromkeys(values)),
             "suppressed": not shown, "reason": None if shown else REASON_CELL.format(m=min_group)}
+
+
+def _cei_csat_cell(members: Sequence[_Linked], min_group: int) -> dict[str, Any]:
+    """CEI × CSAT over the members with both values (`_correlation_cell`): the
+    same arithmetic as that cell of `_grid`, without building every column."""
+    cei = np.array([np.nan if c.cei is None else c.cei for c in members], dtype=float)
+    csat = np.array([np.nan if c.csat is None else c.csat for c in members], dtype=float)
+    both = ~np.isnan(cei) & ~np.isnan(csat)
+    return _correlation_cell(stats.correlate(cei[both], csat[both]), min_group)
 
 
 def _grid(members: list[_Linked], dims: list[str], min_group: int) -> list[dict[str, Any]]:
@@ -378,8 +416,8 @@ def _headline(cell: dict[str, Any] | None) -> str | None:
     return linkage_headline(cell["r"], cell["ci_low"], cell["ci_high"], cell["n"])
 
 
-def _group_rows(linked: list[_Linked], population: Population, group_by: str, min_group: int,
-                dims: list[str]) -> list[dict[str, Any]]:
+def _group_rows(linked: list[_Linked], population: Population, group_by: str,
+                min_group: int) -> list[dict[str, Any]]:
     """CEI × CSAT per group: r, CI, p, rho, n and the CSAT mean, hidden like
     the index's groups, and each correlation over at least min_group
     contractors. No group CEI: a CEI mean over a population that moves by one
@@ -391,9 +429,7 @@ def _group_rows(linked: list[_Linked], population: Population, group_by: str, mi
         if not part and reasons[g] is not None and not any(getattr(c, group_by) == g for c in linked):
             continue
         reason = reasons[g]
-        columns = _columns(part, dims)
-        both = ~np.isnan(columns["cei"]) & ~np.isnan(columns["csat"])
-        cell = _correlation_cell(stats.correlate(columns["cei"][both], columns["csat"][both]), min_group)
+        cell = _cei_csat_cell(part, min_group)
         if reason is None and cell["suppressed"]:
             reason = cell["reason"]
         shown = reason is None
@@ -407,6 +443,14 @@ def _group_rows(linked: list[_Linked], population: Population, group_by: str, mi
             "n": cell["n"],
         })
     return rows
+
+
+def _min_responses(given: int | None) -> int:
+    """The customer answers a contractor needs: `given`, else the deployment's setting."""
+    min_responses = settings.min_customer_responses if given is None else given
+    if min_responses < 1:
+        raise ValueError("min_responses must be at least 1")
+    return min_responses
 
 
 async def linkage_report(
@@ -452,15 +496,13 @@ async def linkage_report(
     """
     if group_by is not None and group_by not in LINKAGE_GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(LINKAGE_GROUP_BY)}")
-    min_responses = settings.min_customer_responses if min_responses is None else min_responses
-    if min_responses < 1:
-        raise ValueError("min_responses must be at least 1")
+    min_responses = _min_responses(min_responses)
     survey = pulse_survey()
     dims = [d.id for d in survey.dimensions]
     customer_window = window.shifted(lag_days)
     waves = await _reported_waves(window, min_group, now)
-    linked = await _linked_contractors(waves=waves, end=window.end, customer_window=customer_window,
-                                       min_responses=min_responses, survey=survey)
+    [linked] = await _linked_contractors(waves=waves, end=window.end, customer_windows=[customer_window],
+                                         min_responses=min_responses, survey=survey)
     members_by, reasons = _linkage_privacy(linked, population, None, min_group)
     members = members_by.get(0, [])
     reason = reasons[0]
@@ -484,5 +526,46 @@ async def linkage_report(
         "correlations": grid,
         "drivers": None if hidden else _drivers(members, survey, min_group, driver_intervals),
         "bands": [] if hidden else _bands(members, min_group),
-        "groups": _group_rows(linked, population, group_by, min_group, dims) if group_by else [],
+        "groups": _group_rows(linked, population, group_by, min_group) if group_by else [],
     }
+
+
+async def linkage_lags(
+    *,
+    window: Window,
+    population: Population = Population(),
+    lags_days: Sequence[int],
+    min_group: int,
+    min_responses: int | None = None,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """CEI × CSAT for each lag in `lags_days`: per lag the same population,
+    privacy gate and figures as ``linkage_report(lag_days=lag)`` (its "n",
+    "suppressed", "reason" and its CEI × CSAT cell), read in one query per
+    side for all the lags and without the figures the lag chart does not
+    draw (the other cells, partial correlations, drivers, bands). Returns::
+
+        [{"lag_days", "customer_window": {"from", "to"}, "n": int, "suppressed": bool, "reason",
+          "cei_csat": {"n", "r", "ci_low", "ci_high", "p_value", "rho", "suppressed", "reason"} | None}]
+
+    "cei_csat" is None where the report has no correlations (its population is hidden).
+    """
+    min_responses = _min_responses(min_responses)
+    windows = [window.shifted(lag) for lag in lags_days]
+    waves = await _reported_waves(window, min_group, now)
+    linked_by_lag = await _linked_contractors(waves=waves, end=window.end, customer_windows=windows,
+                                              min_responses=min_responses, survey=pulse_survey(),
+                                              dimensions=False)
+    out = []
+    for lag, customer_window, linked in zip(lags_days, windows, linked_by_lag, strict=True):
+        members_by, reasons = _linkage_privacy(linked, population, None, min_group)
+        members = members_by.get(0, [])
+        reason = reasons[0]
+        out.append({
+            "lag_days": lag,
+            "customer_window": customer_window.as_dict(),
+            "n": len(members),
+            **_reason_row(reason),
+            "cei_csat": None if reason is not None else _cei_csat_cell(members, min_group),
+        })
+    return out

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from scipy import stats as ss
 
-from models.analytics import Population, Window, linkage_report
+from models.analytics import Population, Window, linkage_lags, linkage_report
 from models.db import connection
 from models.entities import PulseResponse
 from tests import factories as f
@@ -221,6 +221,39 @@ async def test_moving_lag_days_by_one_day_never_gives_the_contractor_who_entered
         _check_shape(report)
         _no_secret_in(report, world.secrets)
     assert reports[0]["waves"] == ["A", "B"]  # D had three answers, C is open
+
+
+async def test_all_lags_at_once_give_the_figures_of_one_report_per_lag(db: str) -> None:
+    """The lag chart's path (`linkage_lags`: one query per side for every lag) gives each
+    lag exactly what `linkage_report(lag_days=lag)` gives: the same customer window,
+    population size, privacy gate and CEI × CSAT figures, to the last bit. The lags move
+    the population one contractor a day (the movers), and the filters hide some of them."""
+    await MovingWorld().build()
+    lags = [*range(9), 14, 21, 28, 56]
+    windows = [Window(date(2026, 3, 1), date(2026, 3, 14)), Window(date(2026, 3, 1), date(2026, 3, 13)),
+               Window(date(2026, 2, 20), date(2026, 3, 20))]
+    populations = [Population(), Population(region="north"), Population(region="tiny"),
+                   Population(service_type="cleaning"), Population(tenure_band="3–12 months")]
+    shown = hidden = 0
+    for window in windows:
+        for population in populations:
+            together = await linkage_lags(window=window, population=population, lags_days=lags,
+                                          min_group=MIN_GROUP, now=NOW)
+            assert [row["lag_days"] for row in together] == lags
+            for lag, row in zip(lags, together, strict=True):
+                report = await _report(window=window, population=population, lag_days=lag)
+                main = next((c for c in report["correlations"] if (c["x"], c["y"]) == ("cei", "csat")), None)
+                expected = None if main is None else {k: v for k, v in main.items()
+                                                      if k not in ("x", "y", "partial", "p_adjusted")}
+                assert row == {"lag_days": lag, "customer_window": report["customer_window"], "n": report["n"],
+                               "suppressed": report["suppressed"], "reason": report["reason"],
+                               "cei_csat": expected}, (window, population, lag)
+                shown += expected is not None and expected["r"] is not None
+                hidden += report["suppressed"]
+    assert shown > 30 and hidden > 30  # both sides of the gate were compared
+    # the premise: the population moves with the lag (one mover a day), so the lags differ
+    moving = await linkage_lags(window=windows[0], lags_days=range(5), min_group=MIN_GROUP, now=NOW)
+    assert [row["n"] for row in moving] == [24, 25, 26, 27, 28]
 
 
 @pytest.mark.parametrize("group_by", [None, "region", "service_type", "tenure_band"])
