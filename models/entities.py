@@ -215,7 +215,8 @@ class PulseScore(Model):
 
     class Meta:
         table = "pulse_scores"
-        indexes = (Index(fields=("response_id", "dimension")),)
+        # wave_id: every report reads the reported waves' rows (migration 0009)
+        indexes = (Index(fields=("response_id", "dimension")), Index(fields=("wave_id",)))
 
 
 class PulseItemAnswer(Model):
@@ -241,7 +242,7 @@ class PulseItemAnswer(Model):
 
     class Meta:
         table = "pulse_item_answers"
-        indexes = (Index(fields=("response_id", "dimension")),)
+        indexes = (Index(fields=("response_id", "dimension")), Index(fields=("wave_id",)))
 
 
 class ApiKey(Model):

@@ -146,3 +146,37 @@ async def test_handled_detractors_become_closed_cases_and_the_indexes_survive(em
     assert not {"handled_at", "handled_by"} & {r["name"] for r in columns}
     assert {"idx_customer_re_submitt_8f8ae3", "idx_customer_re_contrac_547656",
             "idx_customer_re_complet_3400eb"} <= {r["name"] for r in indexes}
+
+
+@pytest.mark.anyio
+async def test_pulse_scores_and_item_answers_are_indexed_by_wave(empty_url: str) -> None:
+    """Migration 0009: the reports read pulse rows by wave (`WHERE wave_id IN (...)`),
+    through an index on wave_id alone rather than a scan of every wave's rows."""
+    await _migrate(empty_url)
+    postgres = empty_url.startswith("postgres")
+    await open_database(empty_url)
+    try:
+        conn = Tortoise.get_connection("default")
+        found: dict[str, list[list[str]]] = {}
+        for table in ("pulse_scores", "pulse_item_answers"):
+            if postgres:
+                _, rows = await conn.execute_query(
+                    "SELECT array_agg(a.attname ORDER BY k.n) AS cols FROM pg_index i "
+                    "JOIN pg_class t ON t.oid = i.indrelid "
+                    "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+                    "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+                    f"WHERE t.relname = '{table}' GROUP BY i.indexrelid")
+                found[table] = [list(r["cols"]) for r in rows]
+            else:
+                _, names = await conn.execute_query(f"SELECT name FROM pragma_index_list('{table}')")
+                found[table] = []
+                for r in names:
+                    _, cols = await conn.execute_query(f"SELECT name FROM pragma_index_info('{r['name']}')")
+                    found[table].append([c["name"] for c in cols])
+                _, plan = await conn.execute_query(
+                    f"EXPLAIN QUERY PLAN SELECT COUNT(*) FROM {table} WHERE wave_id IN (1, 2)")
+                assert any("wave_id" in str(step["detail"]) and "INDEX" in str(step["detail"]) for step in plan)
+    finally:
+        await Tortoise.close_connections()
+    for table, indexes in found.items():
+        assert ["wave_id"] in indexes, (table, indexes)
