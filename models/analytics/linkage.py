@@ -155,16 +155,17 @@ async def _linked_contractors(
     in_scores = ", ".join(scores_q.p(w.id) for w in waves)
     reads = [
         pulse_q.rows(
-            "SELECT r.contractor_id AS cid, AVG(r.cei) AS cei FROM pulse_responses r "
-            f"WHERE r.wave_id IN ({in_pulse}) GROUP BY r.contractor_id"),
+            "SELECT p.cid AS cid, p.cei AS cei, c.region AS region, c.service_type AS service_type, "
+            "c.started_on AS started_on FROM (SELECT r.contractor_id AS cid, AVG(r.cei) AS cei "
+            f"FROM pulse_responses r WHERE r.wave_id IN ({in_pulse}) GROUP BY r.contractor_id) p "
+            "JOIN contractors c ON c.id = p.cid"),
         customers_q.rows(_customer_sums(customers_q, customer_windows, min_responses)),
-        Query().rows("SELECT id, region, service_type, started_on FROM contractors"),
     ]
     if dimensions:
         reads.append(scores_q.rows(
             "SELECT p.contractor_id AS cid, p.dimension AS dim, AVG(p.score) AS score FROM pulse_scores p "
             f"WHERE p.wave_id IN ({in_scores}) GROUP BY p.contractor_id, p.dimension"))
-    pulse_rows, customer_rows, people_rows, *score_rows = await side_by_side(*reads)
+    pulse_rows, customer_rows, *score_rows = await side_by_side(*reads)
     means: dict[int, list[float | None]] = {}
     for row in score_rows[0] if score_rows else []:
         if row["dim"] in dims:
@@ -172,21 +173,23 @@ async def _linked_contractors(
     customers: list[dict[int, dict[str, Any]]] = [{} for _ in customer_windows]
     for row in customer_rows:
         customers[int(row["k"])][row["cid"]] = row
-    who = {row["id"]: row for row in people_rows}
     pulse_by_id = {row["cid"]: row for row in pulse_rows}
     known = {cid for window in customers for cid in window} & pulse_by_id.keys()
+    bands: dict[date | None, str] = {}  # many contractors share a start date
     pulse_side: dict[int, _Linked] = {}
     for cid in sorted(known):
-        person = who[cid]
+        person = pulse_by_id[cid]
         started = person["started_on"]
         if isinstance(started, str):
             started = date.fromisoformat(started[:10])
+        if started not in bands:
+            bands[started] = tenure_band(started, end)
         pulse_side[cid] = _Linked(
             region=person["region"],
             service_type=person["service_type"],
-            tenure_band=tenure_band(started, end),
+            tenure_band=bands[started],
             tenure_years=None if started is None else (end - started).days / 365.25,
-            cei=real(pulse_by_id[cid]["cei"]),
+            cei=real(person["cei"]),
             dims=tuple(means.get(cid, [None] * len(dims))) if dimensions else (),
             csat=None, promoters=None, ces=None,
         )
