@@ -82,7 +82,19 @@ def settle(value: float) -> float:
 
 
 def settled(values: np.ndarray) -> np.ndarray:
-    return np.array([settle(v) for v in values.tolist()], dtype=float)
+    """`settle` over a one-dimensional array, each distinct value (bit pattern) once.
+
+    A column of means of small integers repeats itself (5,000 contractors' CSAT
+    means hold a few hundred values; a dimension's, a few dozen), and `settle`
+    goes through text, so settling the distinct values and spreading them back
+    is several times faster, with the very same result element by element.
+
+    >>> settled(np.array([0.1 + 0.2, 0.3, 0.1 + 0.2, -0.0])).tolist()
+    [0.3, 0.3, 0.3, -0.0]
+    """
+    bits = np.ascontiguousarray(values, dtype=float).view(np.int64)
+    distinct, where = np.unique(bits, return_inverse=True)
+    return np.array([settle(v) for v in distinct.view(float).tolist()], dtype=float)[where.reshape(-1)]
 
 
 def mean(xs: Sequence[float]) -> float | None:

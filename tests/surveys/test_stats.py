@@ -695,6 +695,32 @@ def test_spearman_ranks_values_a_few_bits_apart_as_ties():
     assert abs(naive - expected) > 0.01  # without settling, the tie splits
 
 
+def test_settled_settles_each_distinct_value_once_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`settled` (the ranks' tie-breaking) gives exactly `settle` of every element, the
+    signed zeros, NaN and infinities included, and calls it once per distinct value."""
+    from surveys.stats import columns
+
+    rng = np.random.default_rng(3)
+    means = rng.integers(1, 6, (4000, 7)).sum(axis=1) / 7  # means of small integers repeat
+    values = np.concatenate([means, (10.1 + 20.2) / 2 + np.zeros(5), [15.15, 0.0, -0.0, np.nan, np.inf, -np.inf,
+                                                                      1e-300, 123456789.5, 2.0 ** 60]])
+    expected = [columns.settle(v) for v in values.tolist()]
+    calls: list[float] = []
+
+    def counted(value: float) -> float:
+        calls.append(value)
+        return float(format(value, f".{columns.TIE_DIGITS}g"))
+
+    monkeypatch.setattr(columns, "settle", counted)
+    got = columns.settled(values)
+    assert got.dtype == float and got.shape == values.shape
+    assert [np.signbit(g) for g in got] == [np.signbit(e) for e in expected]
+    assert np.array_equal(got, np.array(expected), equal_nan=True)
+    assert len(calls) == len(np.unique(values.view(np.int64))) < 100
+    assert columns.settled(np.array([], dtype=float)).tolist() == []
+    assert columns.settled(np.array([3, 3, 4])).tolist() == [3.0, 3.0, 4.0]
+
+
 def test_reliability_from_sums_matches_the_item_table():
     import random
 
