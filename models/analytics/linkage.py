@@ -162,14 +162,17 @@ async def _linked_contractors(
         customers_q.rows(_customer_sums(customers_q, customer_windows, min_responses)),
     ]
     if dimensions:
+        # each mean as (contractor, dimension) groups give it, then one row per contractor
+        # (a row per contractor and dimension read back cost more than the query)
+        columns = ", ".join(f"MAX(CASE WHEN s.dim = {scores_q.p(d)} THEN s.score END) AS d{i}"
+                            for i, d in enumerate(dims))
         reads.append(scores_q.rows(
-            "SELECT p.contractor_id AS cid, p.dimension AS dim, AVG(p.score) AS score FROM pulse_scores p "
-            f"WHERE p.wave_id IN ({in_scores}) GROUP BY p.contractor_id, p.dimension"))
+            f"SELECT s.cid AS cid, {columns} FROM (SELECT p.contractor_id AS cid, p.dimension AS dim, "
+            f"AVG(p.score) AS score FROM pulse_scores p WHERE p.wave_id IN ({in_scores}) "
+            "GROUP BY p.contractor_id, p.dimension) s GROUP BY s.cid"))
     pulse_rows, customer_rows, *score_rows = await side_by_side(*reads)
-    means: dict[int, list[float | None]] = {}
-    for row in score_rows[0] if score_rows else []:
-        if row["dim"] in dims:
-            means.setdefault(row["cid"], [None] * len(dims))[dims.index(row["dim"])] = real(row["score"])
+    means = {row["cid"]: tuple(real(row[f"d{i}"]) for i in range(len(dims))) for row in score_rows[0]} \
+        if score_rows else {}
     customers: list[dict[int, dict[str, Any]]] = [{} for _ in customer_windows]
     for row in customer_rows:
         customers[int(row["k"])][row["cid"]] = row
@@ -190,7 +193,7 @@ async def _linked_contractors(
             tenure_band=bands[started],
             tenure_years=None if started is None else (end - started).days / 365.25,
             cei=real(person["cei"]),
-            dims=tuple(means.get(cid, [None] * len(dims))) if dimensions else (),
+            dims=means.get(cid, (None,) * len(dims)) if dimensions else (),
             csat=None, promoters=None, ces=None,
         )
     out = []
