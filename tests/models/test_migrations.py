@@ -121,7 +121,7 @@ async def test_handled_detractors_become_closed_cases_and_the_indexes_survive(em
     finally:
         await Tortoise.close_connections()
 
-    await _migrate(empty_url)
+    await _migrate(empty_url, "rapport.0008_followup_cases")  # the indexes as 0008 left them (0010 replaces one)
 
     await open_database(empty_url)
     try:
@@ -148,17 +148,22 @@ async def test_handled_detractors_become_closed_cases_and_the_indexes_survive(em
             "idx_customer_re_complet_3400eb"} <= {r["name"] for r in indexes}
 
 
+COVERING = ["completed_at", "contractor_id", "csat", "nps", "ces", "promise_kept"]
+
+
 @pytest.mark.anyio
-async def test_pulse_scores_and_item_answers_are_indexed_by_wave(empty_url: str) -> None:
+async def test_the_reports_reads_have_their_indexes(empty_url: str) -> None:
     """Migration 0009: the reports read pulse rows by wave (`WHERE wave_id IN (...)`),
-    through an index on wave_id alone rather than a scan of every wave's rows."""
+    through an index on wave_id alone rather than a scan of every wave's rows.
+    Migration 0010: customer responses' completed_at index carries what the reports
+    sum, and replaces the index on completed_at alone."""
     await _migrate(empty_url)
     postgres = empty_url.startswith("postgres")
     await open_database(empty_url)
     try:
         conn = Tortoise.get_connection("default")
         found: dict[str, list[list[str]]] = {}
-        for table in ("pulse_scores", "pulse_item_answers"):
+        for table in ("pulse_scores", "pulse_item_answers", "customer_responses"):
             if postgres:
                 _, rows = await conn.execute_query(
                     "SELECT array_agg(a.attname ORDER BY k.n) AS cols FROM pg_index i "
@@ -173,10 +178,17 @@ async def test_pulse_scores_and_item_answers_are_indexed_by_wave(empty_url: str)
                 for r in names:
                     _, cols = await conn.execute_query(f"SELECT name FROM pragma_index_info('{r['name']}')")
                     found[table].append([c["name"] for c in cols])
+        if not postgres:
+            for table in ("pulse_scores", "pulse_item_answers"):
                 _, plan = await conn.execute_query(
                     f"EXPLAIN QUERY PLAN SELECT COUNT(*) FROM {table} WHERE wave_id IN (1, 2)")
                 assert any("wave_id" in str(step["detail"]) and "INDEX" in str(step["detail"]) for step in plan)
+            _, plan = await conn.execute_query(
+                "EXPLAIN QUERY PLAN SELECT contractor_id, SUM(csat), SUM(nps), SUM(ces) FROM customer_responses "
+                "WHERE completed_at >= '2026-01-01' AND completed_at < '2026-02-01' GROUP BY contractor_id")
+            assert any("COVERING INDEX" in str(step["detail"]) for step in plan), plan
     finally:
         await Tortoise.close_connections()
-    for table, indexes in found.items():
-        assert ["wave_id"] in indexes, (table, indexes)
+    for table in ("pulse_scores", "pulse_item_answers"):
+        assert ["wave_id"] in found[table], (table, found[table])
+    assert COVERING in found["customer_responses"] and ["completed_at"] not in found["customer_responses"]
