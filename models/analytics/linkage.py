@@ -147,7 +147,7 @@ async def _linked_contractors(
     customer window. Without `dimensions` the dimension means are not read
     (`dims` is empty): the lag chart needs only the CEI. Each side is one query,
     whatever the number of windows."""
-    if not waves:
+    if not waves or not customer_windows:
         return [[] for _ in customer_windows]
     dims = [d.id for d in survey.dimensions]
     pulse_q, scores_q, customers_q = Query(), Query(), Query()

@@ -254,6 +254,7 @@ async def test_all_lags_at_once_give_the_figures_of_one_report_per_lag(db: str) 
     # the premise: the population moves with the lag (one mover a day), so the lags differ
     moving = await linkage_lags(window=windows[0], lags_days=range(5), min_group=MIN_GROUP, now=NOW)
     assert [row["n"] for row in moving] == [24, 25, 26, 27, 28]
+    assert await linkage_lags(window=windows[0], lags_days=[], min_group=MIN_GROUP, now=NOW) == []
 
 
 @pytest.mark.parametrize("group_by", [None, "region", "service_type", "tenure_band"])
