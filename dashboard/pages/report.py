@@ -34,21 +34,21 @@ PRIVACY = ("Confidential, not anonymous. Pulse scores come only from pulse waves
 
 
 def layout(**query: Any) -> html.Div:
+    """The report for the address's filters, drawn in the page's own request (no second callback)."""
     return html.Div(className="report", children=[
         html.Div(className="report-actions", children=[
             html.Button("Print or save as PDF", id="report-print", type="button", className="button button-primary"),
             html.Span("One page, A4 or Letter. Change the filters above to change the report.", className="muted"),
         ]),
-        dcc.Store(id="report-query", data=query),
-        html.Article(className="report-sheet", id="report-sheet", children=dcc.Loading(
-            html.Div(id="report-body"), type="dot", delay_show=300)),
+        html.Article(className="report-sheet", id="report-sheet",
+                     children=html.Div(report_view(query), id="report-body")),
     ])
 
 
-@callback(Output("report-body", "children"), Input("report-query", "data"))
-def report_view(query: dict[str, Any] | None) -> Any:
+def report_view(query: dict[str, Any]) -> Any:
+    """The sheet's content for a query string's filters."""
     run = data.current_runner()
-    filters = data.filters_for(run, query or {})
+    filters = data.filters_for(run, query)
     report = data.report_view(run, filters)
     return render(report, report["linkage"], filters, user=data.current_user(), today=date.today())
 

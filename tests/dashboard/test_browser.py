@@ -118,12 +118,14 @@ def test_a_four_contractor_region_stays_hidden(page: Any, server: LiveServer) ->
     expect(page.locator("#segments-hidden")).to_contain_text(SMALL_REGION)
     expect(page.locator("#segments-legend")).to_contain_text(HIDDEN)
     # another filter: still hidden, never a number. Wait for the filtered figures
-    # (the text changes; Dash patches the table in place), not the ones on screen.
+    # (the text changes and nothing is loading any more: a loading view's text is
+    # hidden, not gone), not the ones on screen.
     before = page.inner_text("#segments-body")
     choose(page, "filters-service", "delivery")
     page.wait_for_url(re.compile(r"service_type=delivery"))
     page.wait_for_function("old => { const body = document.querySelector('#segments-body'); "
                            "return body !== null && body.innerText !== old && "
+                           "document.querySelector('[data-dash-is-loading=true]') === null && "
                            "body.querySelector('#segments-table, #segments-empty, #segments-refused') !== null; }",
                            arg=before)
     page.wait_for_load_state("networkidle")
@@ -395,9 +397,12 @@ def test_a_reloaded_url_restores_every_control_of_every_view(page: Any, server: 
     expect(page.locator("#followup-rows, #followup-empty").first).to_be_visible()
     page.locator("#followup-show").get_by_role("link", name="All", exact=True).click()
     page.wait_for_url(re.compile(r"show=all"))
+    # each step waits for the list of the new address (its links carry the choice so far)
+    expect(page.locator("#followup-show-all")).to_have_attribute("aria-current", "true")
     page.locator("#followup-sort").get_by_role("link", name="Newest first").click()
     page.wait_for_url(re.compile(r"sort=newest"))
     assert "show=all" in page.url
+    expect(page.locator("#followup-sort-newest")).to_have_attribute("aria-current", "true")
     page.locator("#followup-next").click()
     page.wait_for_url(re.compile(r"page=2"))
     page.reload()
