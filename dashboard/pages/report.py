@@ -19,7 +19,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard import data
 from dashboard.components import count, delta, fmt, kpi
-from dashboard.figures import CONFIG, trend_figure
+from dashboard.figures import CONFIG, Figure, trend_figure
 from models.settings import settings
 
 __all__ = ["CHART_HEIGHT", "PRIVACY", "STATIC", "filters_line", "layout", "render", "report_link", "report_view"]
@@ -64,13 +64,16 @@ def _pct(share: float | None) -> float | None:
     return None if share is None else 100 * share
 
 
-def _small(figure: Any) -> Any:
-    figure.update_layout(height=CHART_HEIGHT, margin={"l": 48, "r": 8, "t": 36, "b": 40},
-                         title={"font": {"size": 13}}, font={"size": 10})
+def _small(figure: Figure) -> Figure:
+    """The figure at the sheet's size: shorter, tighter margins, smaller type."""
+    layout = figure["layout"]
+    layout.update(height=CHART_HEIGHT, margin={"l": 48, "r": 8, "t": 36, "b": 40},
+                  title={**layout.get("title", {}), "font": {**layout.get("title", {}).get("font", {}), "size": 13}},
+                  font={**layout.get("font", {}), "size": 10})
     return figure
 
 
-def _chart(id_: str, figure: Any) -> dcc.Graph:
+def _chart(id_: str, figure: Figure) -> dcc.Graph:
     return dcc.Graph(id=id_, figure=_small(figure), config=STATIC, style={"height": f"{CHART_HEIGHT}px"},
                      className="report-chart")
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
+import plotly.graph_objects as go
 import pytest
 from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
@@ -243,7 +244,7 @@ def test_the_linkage_page_says_what_the_report_says(world_run: data.Runner) -> N
     body = page.render(report, lag_weeks=0)
     assert _text(_find(body, "linkage-headline")) == report["headline"]
     assert "associated with more satisfied customers" in report["headline"]
-    figure = _find(body, "linkage-bands").figure
+    figure = go.Figure(_find(body, "linkage-bands").figure)
     drawn = [x for trace in figure.data for x in trace.x]
     assert sorted(drawn) == sorted(b["band"] for b in report["bands"])
     hidden = [b["band"] for b in report["bands"] if b["suppressed"]]
