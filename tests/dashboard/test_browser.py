@@ -307,6 +307,23 @@ def test_an_alert_subscription_raises_an_alert_counted_in_the_header(page: Any, 
     expect(page.locator("#alerts-status")).to_have_text("Subscription removed.")
 
 
+def test_plotly_is_fetched_once_while_the_server_computes_the_view(page: Any, server: LiveServer) -> None:
+    """assets/rapport.js starts plotly.js as soon as the shell is up, not once the view's
+    figures have arrived, and dcc.Graph takes that one copy instead of loading its own."""
+    page.goto(server.base + "/dashboard/")
+    expect(page.locator("#overview-rate-trend .main-svg").first).to_be_visible()
+    timing = page.evaluate("""() => {
+        const entries = performance.getEntriesByType('resource');
+        const plotly = entries.filter(e => e.name.includes('plotly.min.js')).map(e => e.startTime);
+        const updates = entries.filter(e => e.name.includes('_dash-update-component'));
+        const view = updates.reduce((a, b) => (b.duration > a.duration ? b : a));  // the page router's
+        return {plotly, viewEnd: view.responseEnd};
+    }""")
+    assert len(timing["plotly"]) == 1
+    assert timing["plotly"][0] < timing["viewEnd"]
+    assert page.evaluate("() => typeof window.Plotly.newPlot") == "function"
+
+
 def test_every_view_draws_under_the_content_security_policy(browser: Any, server: LiveServer) -> None:
     """The CSP allows Dash's own scripts and its two inline ones by hash: nothing is blocked."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
