@@ -303,9 +303,11 @@ def report_view(run: Runner, filters: Filters) -> dict[str, Any]:
 def _overview(run: Runner, filters: Filters, *, with_linkage: bool) -> dict[str, Any]:
     window, population = _window(filters), _population(filters)
     against = analytics.Window(*filters.comparison())
+    # the comparison period's trend is never drawn: it needs only its overall margin (the
+    # tested change), not one per wave
     reports = [
         _index(window=window, population=population),
-        _index(window=against, population=population),
+        _index(window=against, population=population, row_margins=False),
         analytics.customer_report(window=window, population=population),
         analytics.customer_report(window=against, population=population),
     ]
@@ -398,7 +400,7 @@ def drivers_view(run: Runner, filters: Filters) -> dict[str, Any]:
         linkage, index = await side_by_side(
             analytics.linkage_report(window=window, population=population, min_group=settings.min_group,
                                      driver_intervals=True),
-            _index(window=window, population=population),
+            _index(window=window, population=population, row_margins=False),
         )
         return {"linkage": linkage, "index": index, "reading": _drivers_reading(linkage, index)}
 
@@ -427,7 +429,7 @@ def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, 
 
     async def both() -> dict[str, Any]:
         index, customer = await side_by_side(
-            _index(window=window, population=population, group_by=group_by),
+            _index(window=window, population=population, group_by=group_by, row_margins=False),
             analytics.customer_report(window=window, population=population, group_by=group_by),
         )
         return {"index": index, "customer": customer}
@@ -456,13 +458,15 @@ def dimension_levers(lang: str = "en") -> list[dict[str, str]]:
 
 
 async def _index(*, window: analytics.Window, population: analytics.Population,
-                 group_by: str | None = None) -> dict[str, Any]:
+                 group_by: str | None = None, row_margins: bool = True) -> dict[str, Any]:
     """The index report, or when the filters name two attributes at once
-    (which pulse figures refuse), a report that says so in place of figures."""
+    (which pulse figures refuse), a report that says so in place of figures.
+    `row_margins=False` for a view that shows no margin of a trend or group row."""
     try:
         return await analytics.index_report(window=window, population=population, group_by=group_by,
                                             min_group=settings.min_group,
-                                            min_comment_group=settings.min_comment_group)
+                                            min_comment_group=settings.min_comment_group,
+                                            row_margins=row_margins)
     except analytics.OneAttribute as exc:
         return analytics.refused_report(window=window, population=population, group_by=group_by,
                                         reason=str(exc), **_thresholds())

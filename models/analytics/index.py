@@ -277,9 +277,11 @@ class _Index:
         return sorted({cell[attribute] for w in self.waves for cell in self.units.respondents.get(w.id, {})},
                       key=lambda v: (v < 0, v) if attribute == 2 else (str(v),))
 
-    def row(self, selector: Selector, waves: list[WaveStatus]) -> dict[str, Any]:
+    def row(self, selector: Selector, waves: list[WaveStatus], *, margins: bool = True) -> dict[str, Any]:
         """The pooled figures of the selector's units over `waves`, each figure
-        from the units that its own gate allows."""
+        from the units that its own gate allows; with `margins`, the CEI's and each
+        dimension's margin of error too (a bootstrap: most of the row's cost),
+        else those are null."""
         m = self.min_group
         shown = [w.id for w in waves if self.people.allows(w.id, selector)]
         everyone = {cid for w in waves for cell, who in self.units.respondents.get(w.id, {}).items()
@@ -307,16 +309,17 @@ class _Index:
                 fav_total, ans_total = fav_total + fav, ans_total + ans
             dims[d.id] = {"score": score, "favourable_pct": share_percent(fav, ans) if n else None,
                           "n_contractors": n if n else None, **self._reliability(d.id, selector, allowed, cells)}
-        margins = self._bootstrap(cells, allowed_by)
+        found = self._bootstrap(cells, allowed_by) if margins else None
         for d in self.survey.dimensions:
-            dims[d.id]["score_ci"] = margins.dimensions.get(d.id) and margins.dimensions[d.id].as_dict()  # type: ignore[union-attr]
+            interval = found.dimensions.get(d.id) if found else None
+            dims[d.id]["score_ci"] = interval.as_dict() if interval else None
         return {
             "n_contractors": len(contractors),
             "n_responses": sum(len(self.units.respondents[w][cell]) for w, cell in cells),
             "n_waves": len(shown),
             "n_invited": invited,
             "n_answered": answered,
-            "cei_ci": margins.cei.as_dict() if margins.cei else None,
+            "cei_ci": found.cei.as_dict() if found and found.cei else None,
             "response_rate": answered / invited if invited else None,
             "cei": weighted / weights if weights else None,
             "cei_favourable_pct": share_percent(fav_total, ans_total),
@@ -452,9 +455,15 @@ async def index_report(
     min_group: int,
     min_comment_group: int,
     now: datetime | None = None,
+    row_margins: bool = True,
 ) -> dict[str, Any]:
     """The CEI and its dimensions over the waves that closed in the window:
     overall, per group and per wave, every figure through the privacy gate.
+
+    The overall row always carries its margins of error; the trend's and the
+    groups' rows only with `row_margins` (without, their `cei_ci` and
+    `score_ci` are null and no bootstrap is run for them: a view that shows
+    no row's margin need not pay for it).
 
     Raises ValueError for an unknown group_by and OneAttribute when a filter
     and a breakdown (or two filters) name different attributes.
@@ -469,7 +478,7 @@ async def index_report(
     trend = []
     for w in waves:
         if w.reported:
-            row = index.row(selector, [w])
+            row = index.row(selector, [w], margins=row_margins)
         else:
             row = index.hidden(0, None)
             row.update(suppressed=True, reason=REASON_WAVE_OPEN if w.state == "open"
@@ -490,7 +499,7 @@ async def index_report(
             values = [v for v in values if v == selector[1]]
         for value in values:
             groups.append({"group": band_name(value) if group_by == "tenure_band" else value,
-                           **index.row((attribute, value), reported)})
+                           **index.row((attribute, value), reported, margins=row_margins)})
     return {
         "window": window.as_dict(),
         "population": population.as_dict(),

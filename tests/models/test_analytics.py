@@ -178,6 +178,26 @@ async def test_index_pools_the_responses_of_the_closed_waves(db: str) -> None:
     assert len(o["comments"]) == 20 and o["comments"] == sorted(o["comments"])
 
 
+async def test_row_margins_can_be_left_to_the_overall_row(db: str) -> None:
+    """Without row_margins the trend's and groups' rows skip their bootstrap: null margins,
+    every other figure the same; the overall row keeps its margins."""
+    await _small_group_world()
+    window = Window(date(2026, 2, 1), date(2026, 3, 31))
+    full = await index_report(window=window, group_by="region", min_group=5, min_comment_group=10)
+    lean = await index_report(window=window, group_by="region", min_group=5, min_comment_group=10,
+                              row_margins=False)
+    assert lean["overall"] == full["overall"] and full["overall"]["cei_ci"] is not None
+    shown = [r for r in full["trend"] + full["groups"] if not r["suppressed"]]
+    assert shown and all(r["cei_ci"] is not None for r in shown)
+
+    def without_margins(row: dict[str, object]) -> dict[str, object]:
+        dims = {k: {**v, "score_ci": None} for k, v in row["dimensions"].items()}  # type: ignore[attr-defined]
+        return {**row, "cei_ci": None, "dimensions": dims}
+
+    assert lean["trend"] == [without_margins(r) for r in full["trend"]]
+    assert lean["groups"] == [without_margins(r) for r in full["groups"]]
+
+
 async def _scores(dimension: str) -> list[float]:
     from models.entities import PulseScore
 
