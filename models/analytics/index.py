@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime
@@ -100,6 +101,30 @@ def _publishable(cells: frozenset[tuple[Cell, int]], min_group: int) -> tuple[fr
     """`publishable`, remembered: a closed wave's counts rarely change, and the
     dashboard asks for the same waves view after view."""
     return publishable(dict(cells), min_group)
+
+
+# bootstrap_cei is a pure function of its arrays (seeded): its results are kept by a digest
+# of them, so a row that recurs (the same overall or wave on the next view or filter back)
+# is not resampled again. Bounded: the oldest go first.
+_BOOTSTRAPS: OrderedDict[bytes, uncertainty.CeiBootstrap] = OrderedDict()
+_BOOTSTRAPS_KEPT = 512
+
+
+def _bootstrap_cei(sums: np.ndarray, counts: np.ndarray, weights: dict[str, float]) -> uncertainty.CeiBootstrap:
+    """`uncertainty.bootstrap_cei`, remembered by the content of its arguments."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (repr((sums.shape, sums.dtype.str, counts.dtype.str, sorted(weights.items()))).encode(),
+                 np.ascontiguousarray(sums).tobytes(), np.ascontiguousarray(counts).tobytes()):
+        digest.update(part)
+    key = digest.digest()
+    found = _BOOTSTRAPS.get(key)
+    if found is None:
+        found = _BOOTSTRAPS[key] = uncertainty.bootstrap_cei(sums, counts, weights)
+        while len(_BOOTSTRAPS) > _BOOTSTRAPS_KEPT:
+            _BOOTSTRAPS.popitem(last=False)
+    else:
+        _BOOTSTRAPS.move_to_end(key)
+    return found
 
 
 @dataclass
@@ -350,7 +375,7 @@ class _Index:
         counts = np.zeros((len(people), len(names)))
         np.add.at(sums, (rows, np.array(dim_index, dtype=np.int64)), np.array(values, dtype=float))
         np.add.at(counts, (rows, np.array(dim_index, dtype=np.int64)), 1.0)
-        return uncertainty.bootstrap_cei(sums, counts, {d.id: d.weight for d in self.survey.dimensions})
+        return _bootstrap_cei(sums, counts, {d.id: d.weight for d in self.survey.dimensions})
 
     def _reliability(self, dim: str, selector: Selector, allowed: set[int],
                      cells: list[tuple[int, Cell]]) -> dict[str, Any]:

@@ -198,6 +198,33 @@ async def test_row_margins_can_be_left_to_the_overall_row(db: str) -> None:
     assert lean["groups"] == [without_margins(r) for r in full["groups"]]
 
 
+async def test_a_recurring_rows_bootstrap_is_not_run_again(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same row's data again (the next view, a filter put back) reuses its margins,
+    which are a pure function of that data; other data is resampled."""
+    from models.analytics import index
+    from surveys import uncertainty
+
+    await _small_group_world()
+    runs: list[int] = []
+    real = uncertainty.bootstrap_cei
+
+    def counted(*args: object, **kwargs: object) -> uncertainty.CeiBootstrap:
+        runs.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(uncertainty, "bootstrap_cei", counted)
+    monkeypatch.setattr(index, "_BOOTSTRAPS", type(index._BOOTSTRAPS)())
+    window = Window(date(2026, 2, 1), date(2026, 3, 31))
+    first = await index_report(window=window, min_group=5, min_comment_group=10)
+    assert runs and first["overall"]["cei_ci"] is not None
+    done = len(runs)
+    assert await index_report(window=window, min_group=5, min_comment_group=10) == first
+    assert len(runs) == done
+    await index_report(window=Window(date(2026, 3, 1), date(2026, 3, 31)), min_group=5, min_comment_group=10,
+                       population=Population(region="north"))
+    assert len(runs) > done
+
+
 async def _scores(dimension: str) -> list[float]:
     from models.entities import PulseScore
 
