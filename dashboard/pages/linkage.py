@@ -32,6 +32,9 @@ MAX_LAG_WEEKS = 8
 
 
 def layout(**query: Any) -> html.Div:
+    """The view for the address's filters and lag, its headline drawn in the page's own
+    request; the lag chart follows from its own callback (`linkage_lags`), the slider
+    redraws the body in place (`linkage_view`)."""
     try:
         lag = min(MAX_LAG_WEEKS, max(0, int(query.get("lag", 0))))
     except (TypeError, ValueError):

@@ -303,3 +303,21 @@ def test_a_group_of_four_comes_back_suppressed_through_the_facade(world_run: dat
     groups = data.segments_view(world_run, FILTERS, group_by="region")["index"]["groups"]
     assert "islands" not in {g["group"] for g in groups}
     assert all(g["cei"] is None for g in groups if g["suppressed"])
+
+
+def test_each_view_is_drawn_by_its_page_layout_not_by_a_second_callback(world_run: data.Runner) -> None:
+    """A page's layout(**query) carries the view's own content, so the page router's one answer
+    is the whole view (no store for a second callback to read and fill in)."""
+    from dashboard.app import create_dash_app
+
+    app = create_dash_app()  # registers the pages
+    from dashboard.pages import drivers, followup, linkage, overview, report, segments
+
+    app.server.config[data.RUNNER_KEY] = world_run
+    views = ((overview, FILTERS, ("overview-kpis",)), (report, FILTERS, ("report-kpis",)),
+             (segments, FILTERS, ("segments-table", "segments-empty")), (followup, FILTERS, ("followup-total",)),
+             (drivers, LINKAGE, ("drivers-table", "drivers-empty")), (linkage, LINKAGE, ("linkage-headline",)))
+    with app.server.test_request_context("/", environ_base={"asgi.scope": {"session": {"user": "lead"}}}):
+        for page, filters, content in views:
+            drawn = page.layout(**filters.query())
+            assert any(_find(drawn, id) is not None for id in content), page.__name__
