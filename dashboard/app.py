@@ -72,6 +72,9 @@ FILTER_KEYS = ("from", "to", "period", "compare", "region", "service_type", "ten
 # Follow-up list's and the comments' controls (show, sort, q, page; theme, ctheme, q, page) are
 # links and a GET form of their own.
 VIEW_CONTROLS = ("linkage-lag", "segments-by")
+# The loading dot around the views watches the page router's output only (a page's own
+# controls have their own); typed Any: Dash declares the prop as an empty TypedDict.
+_PAGE_LOADS: Any = {"_pages_content": "children"}
 
 
 def control_key(component_id: str) -> str:
@@ -146,7 +149,11 @@ def shell() -> html.Div:
                 ],
             ),
             _filter_bar(options),
-            html.Main(className="page", children=dash.page_container),
+            # a view is drawn in the page router's own callback (each page's `layout`), so
+            # the dot shows while a slow view (or a filter's new figures) is on its way
+            html.Main(className="page", children=dcc.Loading(
+                dash.page_container, target_components=_PAGE_LOADS, type="dot",
+                delay_show=300, show_initially=False)),
             html.Footer(
                 className="footer",
                 children=(

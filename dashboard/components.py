@@ -10,7 +10,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboard.figures import CONFIG, hidden_label
+from dashboard.figures import CONFIG, Figure, hidden_label
 
 __all__ = [
     "card",
@@ -67,9 +67,9 @@ def card(*children: Any, title: str | None = None, sub: str | None = None, id: s
     return html.Section(className=f"card {className}".strip(), children=[*head, *children], **kwargs)
 
 
-def graph(id: str, figure: Any) -> dcc.Graph:
+def graph(id: str, figure: Figure) -> dcc.Graph:
     """A chart as tall as its figure says (so cards of a row line up) and as wide as its card."""
-    height = getattr(getattr(figure, "layout", None), "height", None) or 320
+    height = figure.get("layout", {}).get("height") or 320
     return dcc.Graph(id=id, figure=figure, config=CONFIG, style={"height": f"{height}px"})
 
 

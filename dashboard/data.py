@@ -304,9 +304,11 @@ def report_view(run: Runner, filters: Filters) -> dict[str, Any]:
 def _overview(run: Runner, filters: Filters, *, with_linkage: bool) -> dict[str, Any]:
     window, population = _window(filters), _population(filters)
     against = analytics.Window(*filters.comparison())
+    # the comparison period's trend is never drawn: it needs only its overall margin (the
+    # tested change), not one per wave
     reports = [
         _index(window=window, population=population),
-        _index(window=against, population=population),
+        _index(window=against, population=population, trend_margins=False),
         analytics.customer_report(window=window, population=population),
         analytics.customer_report(window=against, population=population),
     ]
@@ -359,7 +361,7 @@ def drivers_view(run: Runner, filters: Filters) -> dict[str, Any]:
         linkage, index = await side_by_side(
             analytics.linkage_report(window=window, population=population, min_group=settings.min_group,
                                      driver_intervals=True),
-            _index(window=window, population=population),
+            _index(window=window, population=population, trend_margins=False),
         )
         return {"linkage": linkage, "index": index, "reading": _drivers_reading(linkage, index)}
 
@@ -388,7 +390,7 @@ def segments_view(run: Runner, filters: Filters, *, group_by: str) -> dict[str, 
 
     async def both() -> dict[str, Any]:
         index, customer = await side_by_side(
-            _index(window=window, population=population, group_by=group_by),
+            _index(window=window, population=population, group_by=group_by, trend_margins=False),
             analytics.customer_report(window=window, population=population, group_by=group_by),
         )
         return {"index": index, "customer": customer, "gaps": analytics.segment_gaps(index, customer)}
@@ -451,13 +453,16 @@ def dimension_levers(lang: str = "en") -> list[dict[str, str]]:
 
 
 async def _index(*, window: analytics.Window, population: analytics.Population,
-                 group_by: str | None = None) -> dict[str, Any]:
+                 group_by: str | None = None, trend_margins: bool = True) -> dict[str, Any]:
     """The index report, or when the filters name two attributes at once
-    (which pulse figures refuse), a report that says so in place of figures."""
+    (which pulse figures refuse), a report that says so in place of figures.
+    `trend_margins=False` for a view that shows no wave's margin (the groups' margins are
+    always read: Segments tests each group's gap from the company with them)."""
     try:
         return await analytics.index_report(window=window, population=population, group_by=group_by,
                                             min_group=settings.min_group,
-                                            min_comment_group=settings.min_comment_group)
+                                            min_comment_group=settings.min_comment_group,
+                                            trend_margins=trend_margins)
     except analytics.OneAttribute as exc:
         return analytics.refused_report(window=window, population=population, group_by=group_by,
                                         reason=str(exc), **_thresholds())

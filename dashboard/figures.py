@@ -3,6 +3,13 @@
 Every chart has a title, axis titles with units and the dashboard's palette
 and system fonts. A suppressed value is drawn as a hatched "hidden" cell or a
 grey "hidden" bar, never as a blank, a zero or a pale colour.
+
+A figure is the plain dict `dcc.Graph` takes ({"data": [...], "layout": {...}},
+the form plotly.js reads), written out rather than built with
+`plotly.graph_objects`, whose validation of every property cost 7–15 ms a chart
+(a third of the Overview's drawing on the server); the tests read each figure
+back through `go.Figure`, which validates it against plotly's schema. The
+layout carries plotly.py's default template, as a `go.Figure` would.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import plotly.graph_objects as go
+import plotly.io as pio
 
 __all__ = [
     "CONFIG",
@@ -19,6 +26,7 @@ __all__ = [
     "FONT",
     "HIDDEN_WITH",
     "PALETTE",
+    "Figure",
     "drivers_figure",
     "empty_figure",
     "gap_words",
@@ -50,6 +58,9 @@ CONFIG: Any = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "sele
 
 
 HIDDEN_WITH = "hidden*"  # a group hidden so that a smaller hidden one cannot be worked out
+Figure = dict[str, Any]  # {"data": [trace, ...], "layout": {...}}
+# plotly.py's default template ("plotly"), which go.Figure() puts in every layout: read once
+_TEMPLATE: dict[str, Any] = pio.templates[pio.templates.default].to_plotly_json()
 
 
 def hidden_label(min_group: int) -> str:
@@ -61,30 +72,31 @@ def hidden_label(min_group: int) -> str:
     return f"hidden (<{min_group})"
 
 
-def _base(title: str, *, height: int = 320) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15, "color": PALETTE["ink"]}},
-        font={"family": FONT, "size": 12, "color": PALETTE["ink"]},
-        paper_bgcolor="white",
-        plot_bgcolor="white",
-        height=height,
-        margin={"l": 56, "r": 16, "t": 48, "b": 48},
-        hoverlabel={"font": {"family": FONT}},
-        showlegend=False,
-    )
-    fig.update_xaxes(showgrid=False, linecolor=PALETTE["line"], ticks="outside", tickcolor=PALETTE["line"])
-    fig.update_yaxes(gridcolor="#eef2f6", zeroline=False, linecolor=PALETTE["line"])
-    return fig
+def _base(title: str, *, height: int = 320) -> Figure:
+    """An empty chart in the dashboard's style: its title, fonts, margins and axes."""
+    return {"data": [], "layout": {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15, "color": PALETTE["ink"]}},
+        "font": {"family": FONT, "size": 12, "color": PALETTE["ink"]},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "height": height,
+        "margin": {"l": 56, "r": 16, "t": 48, "b": 48},
+        "hoverlabel": {"font": {"family": FONT}},
+        "showlegend": False,
+        "xaxis": {"showgrid": False, "linecolor": PALETTE["line"], "ticks": "outside", "tickcolor": PALETTE["line"]},
+        "yaxis": {"gridcolor": "#eef2f6", "zeroline": False, "linecolor": PALETTE["line"]},
+        "template": _TEMPLATE,
+    }}
 
 
-def empty_figure(title: str, message: str, *, height: int = 320) -> go.Figure:
+def empty_figure(title: str, message: str, *, height: int = 320) -> Figure:
     """A titled chart that says, in words, why there is nothing to draw."""
     fig = _base(title, height=height)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font={"size": 13, "color": PALETTE["muted"]})
+    layout = fig["layout"]
+    layout["xaxis"]["visible"] = False
+    layout["yaxis"]["visible"] = False
+    layout["annotations"] = [{"text": message, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper",
+                              "showarrow": False, "font": {"size": 13, "color": PALETTE["muted"]}}]
     return fig
 
 
@@ -101,7 +113,7 @@ def trend_figure(
     count: str | None = None,
     empty: str = "No data in this period.",
     marks: Sequence[Mapping[str, Any]] = (),
-) -> go.Figure:
+) -> Figure:
     """A line over time; points whose value is None (suppressed or empty) leave a gap.
 
     Points with `ci_low`/`ci_high` get their 95 % interval as error bars. Each of
@@ -116,7 +128,8 @@ def trend_figure(
     counts = [p.get(count) if count else None for p in usable]
     marked = {m["x"] for m in marks}
     has_ci = any(p.get("ci_low") is not None for p in usable)
-    fig.add_trace(go.Scatter(
+    fig["data"].append(dict(
+        type="scatter",
         x=[p[x] for p in usable],
         y=[p.get(y) for p in usable],
         mode="lines+markers",
@@ -135,17 +148,24 @@ def trend_figure(
         + "<extra></extra>",
     ))
     categories = [p[x] for p in usable]
+    layout = fig["layout"]
     for m in marks:
         if m["x"] not in categories:
             continue
         at = categories.index(m["x"])
-        fig.add_vrect(x0=at - 0.45, x1=at + 0.45, fillcolor=PALETTE["hidden"], opacity=0.8, layer="below",
-                      line_width=0)
-        fig.add_annotation(x=m["x"], y=0.5, yref="paper", text=str(m["text"]).replace(" ", "<br>"),
-                           showarrow=False, font={"size": 11, "color": PALETTE["muted"]},
-                           hovertext=f"{m['x']}: {m.get('reason') or m['text']}", name=f"mark {m['x']}")
-    fig.update_xaxes(title_text=x_title, type="category", categoryorder="array", categoryarray=categories)
-    fig.update_yaxes(title_text=y_title, range=list(y_range) if y_range else None)
+        # a band over the whole height of the plot at that category (plotly's add_vrect)
+        layout.setdefault("shapes", []).append(
+            {"type": "rect", "x0": at - 0.45, "x1": at + 0.45, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
+             "fillcolor": PALETTE["hidden"], "opacity": 0.8, "layer": "below", "line": {"width": 0}})
+        layout.setdefault("annotations", []).append(
+            {"x": m["x"], "y": 0.5, "yref": "paper", "text": str(m["text"]).replace(" ", "<br>"),
+             "showarrow": False, "font": {"size": 11, "color": PALETTE["muted"]},
+             "hovertext": f"{m['x']}: {m.get('reason') or m['text']}", "name": f"mark {m['x']}"})
+    layout["xaxis"].update(title={"text": x_title}, type="category", categoryorder="array",
+                           categoryarray=categories)
+    layout["yaxis"]["title"] = {"text": y_title}
+    if y_range:
+        layout["yaxis"]["range"] = list(y_range)
     return fig
 
 
@@ -156,7 +176,7 @@ def linkage_bands(
     min_group: int = 5,
     x_title: str = "Connection & Empowerment Index band (0–100); n = contractors in the band",
     y_title: str = "Customer satisfaction, mean (1–5)",
-) -> go.Figure:
+) -> Figure:
     """Customer satisfaction by fixed CEI band: one bar per band, labelled with its
     count as a step ("n 10–19"). A hidden band is drawn as a grey bar that
     says so ("hidden (<5)", or "hidden*" when hidden with a smaller one), with its
@@ -167,7 +187,8 @@ def linkage_bands(
     fig = _base(title, height=380)
     labels = [str(b["band"]) for b in bands]
     shown = [b for b in bands if b.get("csat_mean") is not None]
-    fig.add_trace(go.Bar(
+    fig["data"].append(dict(
+        type="bar",
         x=[str(b["band"]) for b in shown],
         y=[b["csat_mean"] for b in shown],
         marker={"color": PALETTE["brand"]},
@@ -181,7 +202,8 @@ def linkage_bands(
     hidden = [b for b in bands if b.get("csat_mean") is None]
     if hidden:
         small = hidden_label(min_group)
-        fig.add_trace(go.Bar(
+        fig["data"].append(dict(
+            type="bar",
             x=[str(b["band"]) for b in hidden],
             y=[5.0] * len(hidden),
             marker={"color": PALETTE["hidden"]},
@@ -195,21 +217,26 @@ def linkage_bands(
             hovertemplate="CEI %{x}: hidden, %{customdata}<extra></extra>",
             name="hidden",
         ))
-    fig.update_layout(barmode="overlay", bargap=0.25, uniformtext={"minsize": 11, "mode": "show"})
-    fig.update_xaxes(title_text=x_title, type="category", categoryorder="array", categoryarray=labels)
-    fig.update_yaxes(title_text=y_title, range=[1, 5.6], tickvals=[1, 2, 3, 4, 5])
+    layout = fig["layout"]
+    layout.update(barmode="overlay", bargap=0.25, uniformtext={"minsize": 11, "mode": "show"})
+    layout["xaxis"].update(title={"text": x_title}, type="category", categoryorder="array", categoryarray=labels)
+    layout["yaxis"].update(title={"text": y_title}, range=[1, 5.6], tickvals=[1, 2, 3, 4, 5])
     return fig
 
 
-def lag_figure(points: Sequence[Mapping[str, Any]], *, title: str, selected: int | None = None) -> go.Figure:
+def lag_figure(points: Sequence[Mapping[str, Any]], *, title: str, selected: int | None = None) -> Figure:
     """r (with its 95 % CI) of CEI × CSAT for each lag in weeks; lags without enough
     contractors are left out, and the chart says so when none has."""
     shown = [p for p in points if p.get("r") is not None]
     if not shown:
         return empty_figure(title, "Too few contractors with customers at any lag.", height=300)
     fig = _base(title, height=300)
-    fig.add_hline(y=0, line={"color": PALETTE["line"], "width": 1})
-    fig.add_trace(go.Scatter(
+    layout = fig["layout"]
+    # r = 0 across the whole width (plotly's add_hline)
+    layout["shapes"] = [{"type": "line", "x0": 0, "x1": 1, "xref": "x domain", "y0": 0, "y1": 0, "yref": "y",
+                         "line": {"color": PALETTE["line"], "width": 1}}]
+    fig["data"].append(dict(
+        type="scatter",
         x=[p["lag_weeks"] for p in shown],
         y=[p["r"] for p in shown],
         mode="lines+markers",
@@ -222,20 +249,21 @@ def lag_figure(points: Sequence[Mapping[str, Any]], *, title: str, selected: int
         customdata=[p.get("n", 0) for p in shown],
         hovertemplate="%{x} weeks later: r = %{y:.2f}, %{customdata} contractors<extra></extra>",
     ))
-    fig.update_xaxes(title_text="Customers measured this many weeks after the pulse", dtick=1,
-                     range=[-0.5, max(p["lag_weeks"] for p in points) + 0.5])
-    fig.update_yaxes(title_text="Pearson r, CEI × CSAT (95 % CI)", range=[-0.2, 1])
+    layout["xaxis"].update(title={"text": "Customers measured this many weeks after the pulse"}, dtick=1,
+                           range=[-0.5, max(p["lag_weeks"] for p in points) + 0.5])
+    layout["yaxis"].update(title={"text": "Pearson r, CEI × CSAT (95 % CI)"}, range=[-0.2, 1])
     missing = [p["lag_weeks"] for p in points if p.get("r") is None]
     if missing:
         weeks = ", ".join(str(w) for w in missing)
-        fig.add_annotation(text=f"No point at {weeks} week{'s' if missing != [1] else ''}: too few contractors "
-                                "with customers answered that late (yet).",
-                           x=1, y=0.98, xref="paper", yref="paper", xanchor="right", showarrow=False,
-                           font={"size": 12, "color": PALETTE["muted"]})
+        layout["annotations"] = [{
+            "text": f"No point at {weeks} week{'s' if missing != [1] else ''}: too few contractors "
+                    "with customers answered that late (yet).",
+            "x": 1, "y": 0.98, "xref": "paper", "yref": "paper", "xanchor": "right", "showarrow": False,
+            "font": {"size": 12, "color": PALETTE["muted"]}}]
     return fig
 
 
-def drivers_figure(dimensions: Sequence[Mapping[str, Any]], *, title: str, r_squared: float | None) -> go.Figure:
+def drivers_figure(dimensions: Sequence[Mapping[str, Any]], *, title: str, r_squared: float | None) -> Figure:
     """Relative importance per dimension (`share`: % of the explained variance). Rows that
     carry a `tier` (dimensions that cannot be told apart share one) keep the order given,
     first on top, with their 95 % bootstrap interval (`share_ci`) as error bars; others
@@ -246,7 +274,8 @@ def drivers_figure(dimensions: Sequence[Mapping[str, Any]], *, title: str, r_squ
     rows = list(reversed(rows)) if any("tier" in d for d in rows) else sorted(rows, key=lambda d: d["share"])
     fig = _base(title, height=60 + 44 * len(rows))
     cis = [d.get("share_ci") or {} for d in rows]
-    fig.add_trace(go.Bar(
+    fig["data"].append(dict(
+        type="bar",
         x=[d["share"] for d in rows],
         y=[d.get("label", d["id"]) for d in rows],
         orientation="h",
@@ -265,10 +294,11 @@ def drivers_figure(dimensions: Sequence[Mapping[str, Any]], *, title: str, r_squ
     ))
     note = f" (R² = {r_squared:.2f})" if r_squared is not None else ""
     top = max(max(d["share"], (c or {}).get("high", 0.0)) for d, c in zip(rows, cis, strict=True))
-    fig.update_xaxes(title_text=f"Share of explained CSAT variance, %{note}" + (", 95 % CI" if any(cis) else ""),
-                     range=[0, top * 1.15])
-    fig.update_yaxes(title_text=None, gridcolor="white")
-    fig.update_layout(margin={"l": 110, "r": 40, "t": 48, "b": 48})
+    layout = fig["layout"]
+    layout["xaxis"].update(title={"text": f"Share of explained CSAT variance, %{note}"
+                                          + (", 95 % CI" if any(cis) else "")}, range=[0, top * 1.15])
+    layout["yaxis"]["gridcolor"] = "white"
+    layout["margin"] = {"l": 110, "r": 40, "t": 48, "b": 48}
     return fig
 
 
@@ -312,7 +342,7 @@ def segments_heatmap(
     hidden_text: Sequence[str] | None = None,
     company: Sequence[float | None] | None = None,
     gaps: Sequence[Sequence[Mapping[str, Any] | None]] | None = None,
-) -> go.Figure:
+) -> Figure:
     """Groups × measures, coloured by the difference from the company figure of the same
     measure (`company`, one per column), on one diverging scale centred at 0 and capped at
     ±DIVERGING_SPAN points: orange below the company, blue above, white level with it. A
@@ -365,7 +395,8 @@ def segments_heatmap(
         text.append(trow)
         hover.append(hrow)
     fig = _base(title, height=max(300, 150 + 40 * len(rows)))
-    fig.add_trace(go.Heatmap(
+    fig["data"].append(dict(
+        type="heatmap",
         z=diffs,
         x=list(columns),
         y=list(rows),
@@ -389,11 +420,11 @@ def segments_heatmap(
         hovertemplate="%{y} · %{x}: %{customdata}<extra></extra>",
         customdata=hover,
     ))
-    fig.update_layout(
-        plot_bgcolor="white", margin={"l": 140, "r": 16, "t": 72, "b": 72},
-        shapes=[{"type": "path", "path": _hatch(j, i), "xref": "x", "yref": "y", "layer": "below",
-                 "line": {"color": PALETTE["hatch"], "width": 1.5}} for j, i in hatched],
-    )
-    fig.update_xaxes(side="top", title_text=None, automargin=True, showgrid=False)
-    fig.update_yaxes(title_text=row_title, autorange="reversed", showgrid=False, automargin=True)
+    layout = fig["layout"]
+    layout.update(plot_bgcolor="white", margin={"l": 140, "r": 16, "t": 72, "b": 72})
+    if hatched:
+        layout["shapes"] = [{"type": "path", "path": _hatch(j, i), "xref": "x", "yref": "y", "layer": "below",
+                             "line": {"color": PALETTE["hatch"], "width": 1.5}} for j, i in hatched]
+    layout["xaxis"].update(side="top", automargin=True, showgrid=False)
+    layout["yaxis"].update(title={"text": row_title}, autorange="reversed", showgrid=False, automargin=True)
     return fig

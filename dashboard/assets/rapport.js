@@ -104,3 +104,40 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     start();
   }
 })();
+
+/* plotly.js while the server draws a view with charts. Dash loads plotly.js (3.5 MB, about
+   120 ms to run with a warm cache and most of a second on a first visit) only once the view's
+   first chart arrives, after the view's figures are computed; on the views below it is
+   fetched and run as soon as the shell is on screen, while the page router's request is
+   with the server. dcc.Graph takes `window.Plotly` when it is set (`Promise.resolve`):
+   until the script has run it finds a promise of it here, so plotly.js is never loaded twice. */
+(function () {
+  const CHARTS = /^\/dashboard\/(linkage|drivers|segments|report)?$/;  // the views that draw charts
+  let frames = 0;
+
+  function preload() {
+    if (window.Plotly || !CHARTS.test(window.location.pathname)) return;
+    const url = window._dashPlotlyJSURL;  // set by Dash's renderer when it starts
+    if (!url || !document.getElementById("_pages_content")) {
+      if (++frames < 120) window.requestAnimationFrame(preload);
+      return;
+    }
+    const script = document.createElement("script");
+    script.src = url;
+    script.async = true;
+    window.Plotly = new Promise(function (resolve, reject) {
+      script.onload = function () { resolve(window.Plotly); };
+      script.onerror = function (error) {
+        window.Plotly = undefined;  // dcc.Graph loads it itself next time
+        reject(error);
+      };
+    });
+    document.body.appendChild(script);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", preload);
+  } else {
+    preload();
+  }
+})();

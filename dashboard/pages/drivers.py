@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import html
 
 from dashboard import data
 from dashboard.components import card, fmt, graph, hidden_cell, notice, page_head, table
@@ -18,18 +18,18 @@ dash.register_page(__name__, path="/drivers", name="Drivers", title="Drivers · 
 
 
 def layout(**query: Any) -> html.Div:
+    """The view for the address's filters, drawn in the page's own request (no second callback)."""
     return html.Div([
         page_head("Drivers", "Which dimensions are associated with customer satisfaction, how sure that is, "
                              "and how contractors rate each today."),
-        dcc.Store(id="drivers-query", data=query),
-        dcc.Loading(html.Div(id="drivers-body"), type="dot", delay_show=300),
+        html.Div(drivers_view(query), id="drivers-body"),
     ])
 
 
-@callback(Output("drivers-body", "children"), Input("drivers-query", "data"))
-def drivers_view(query: dict[str, Any] | None) -> Any:
+def drivers_view(query: dict[str, Any]) -> Any:
+    """The body for a query string's filters."""
     run = data.current_runner()
-    filters = data.filters_for(run, query or {})
+    filters = data.filters_for(run, query)
     report = data.drivers_view(run, filters)
     return render(report, data.dimension_levers(), report.get("reading"))
 

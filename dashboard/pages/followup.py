@@ -98,8 +98,7 @@ def layout(**query: Any) -> html.Div:
                 html.Button("Search", type="submit", className="button", id="followup-search"),
             ]),
         ]),
-        dcc.Store(id="followup-query", data=query),
-        dcc.Loading(html.Div(id="followup-table"), type="dot", delay_show=300),
+        html.Div(followup_view(query), id="followup-table"),
     ])
 
 
@@ -116,13 +115,10 @@ def _choice(label: str, id_: str, labels: dict[str, str], current: str, query: d
                     children=[html.Span(label, className="control-label"), *options])
 
 
-@callback(
-    Output("followup-table", "children"),
-    Input("followup-query", "data"),
-)
-def followup_view(query: dict[str, Any] | None) -> Any:
+def followup_view(query: dict[str, Any]) -> Any:
+    """The list and the time to act for a query string's filters and controls (drawn in
+    the page's own request: no second callback)."""
     run = data.current_runner()
-    query = query or {}
     filters = data.filters_for(run, query)
     chosen = controls_of(query)
     segment = "service_type" if filters.region else "region"

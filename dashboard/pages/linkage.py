@@ -32,6 +32,9 @@ MAX_LAG_WEEKS = 8
 
 
 def layout(**query: Any) -> html.Div:
+    """The view for the address's filters and lag, its headline drawn in the page's own
+    request; the lag chart follows from its own callback (`linkage_lags`), the slider
+    redraws the body in place (`linkage_view`)."""
     try:
         lag = min(MAX_LAG_WEEKS, max(0, int(query.get("lag", 0))))
     except (TypeError, ValueError):
@@ -52,7 +55,7 @@ def layout(**query: Any) -> html.Div:
         ),
         dcc.Store(id="linkage-query", data=query),
         dcc.Store(id="linkage-lag-points"),
-        dcc.Loading(html.Div(id="linkage-body"), type="dot", delay_show=300),
+        dcc.Loading(html.Div(linkage_view(query, lag), id="linkage-body"), type="dot", delay_show=300),
         card(dcc.Loading(graph("linkage-lags", empty_figure("How the link holds over time", "Loading…",
                                                                height=300)), type="dot", delay_show=300),
              html.P("Each point: the same contractors' index in the period against their customers' "
@@ -80,8 +83,11 @@ def linkage_lags_figure(points: list[dict[str, Any]] | None, lag: int | None) ->
     return lag_figure(points, title="How the link holds over time: r by lag", selected=int(lag or 0))
 
 
-@callback(Output("linkage-body", "children"), Input("linkage-query", "data"), Input("linkage-lag", "value"))
+@callback(Output("linkage-body", "children"), Input("linkage-query", "data"), Input("linkage-lag", "value"),
+          prevent_initial_call=True)
 def linkage_view(query: dict[str, Any] | None, lag: int | None) -> Any:
+    """The headline, bands and correlations for a query string's filters at one lag: in
+    the layout at first, then again (a callback) when the slider picks another lag."""
     run = data.current_runner()
     filters = data.filters_for(run, query or {})
     report = data.linkage_view(run, filters, lag_weeks=int(lag or 0))

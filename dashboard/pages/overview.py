@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import html
 
 from dashboard import data
 from dashboard.components import card, graph, notice, page_head
@@ -17,22 +17,20 @@ dash.register_page(__name__, path="/", name="Overview", title="Overview · Rappo
 
 
 def layout(**query: Any) -> html.Div:
+    """The view for the address's filters, drawn in the page's own request: the page
+    router's callback answers with the figures, not with a second callback to wait for."""
+    body, period = overview_view(query)
     return html.Div([
         page_head("Overview", "How connected and empowered contractors feel, and what customers experience.",
-                  html.Div(id="overview-period", className="muted")),
-        dcc.Store(id="overview-query", data=query),
-        dcc.Loading(html.Div(id="overview-body"), type="dot", delay_show=300),
+                  html.Div(period, id="overview-period", className="muted")),
+        html.Div(body, id="overview-body"),
     ])
 
 
-@callback(
-    Output("overview-body", "children"),
-    Output("overview-period", "children"),
-    Input("overview-query", "data"),
-)
-def overview_view(query: dict[str, Any] | None) -> tuple[Any, str]:
+def overview_view(query: dict[str, Any]) -> tuple[Any, str]:
+    """The body and the period line for a query string's filters."""
     run = data.current_runner()
-    filters = data.filters_for(run, query or {})
+    filters = data.filters_for(run, query)
     report = data.overview_view(run, filters)
     previous = report["index_previous"]["window"]
     period = (f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}, compared with the {filters.comparison_label} "

@@ -19,7 +19,7 @@ import dash
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import data
-from dashboard.figures import CONFIG
+from dashboard.figures import CONFIG, Figure
 from dashboard.tiles import kpi_tiles, trend_charts, waves_note
 from models.settings import settings
 
@@ -35,21 +35,21 @@ PRIVACY = ("Confidential, not anonymous. Pulse scores come only from pulse waves
 
 
 def layout(**query: Any) -> html.Div:
+    """The report for the address's filters, drawn in the page's own request (no second callback)."""
     return html.Div(className="report", children=[
         html.Div(className="report-actions", children=[
             html.Button("Print or save as PDF", id="report-print", type="button", className="button button-primary"),
             html.Span("One page, A4 or Letter. Change the filters above to change the report.", className="muted"),
         ]),
-        dcc.Store(id="report-query", data=query),
-        html.Article(className="report-sheet", id="report-sheet", children=dcc.Loading(
-            html.Div(id="report-body"), type="dot", delay_show=300)),
+        html.Article(className="report-sheet", id="report-sheet",
+                     children=html.Div(report_view(query), id="report-body")),
     ])
 
 
-@callback(Output("report-body", "children"), Input("report-query", "data"))
-def report_view(query: dict[str, Any] | None) -> Any:
+def report_view(query: dict[str, Any]) -> Any:
+    """The sheet's content for a query string's filters."""
     run = data.current_runner()
-    filters = data.filters_for(run, query or {})
+    filters = data.filters_for(run, query)
     report = data.report_view(run, filters)
     return render(report, report["linkage"], filters, user=data.current_user(), today=date.today())
 
@@ -61,14 +61,19 @@ def report_link(search: str | None) -> str:
     return str(dash.get_relative_path("/report")) + ("?" + urlencode(params) if params else "")
 
 
-def _small(figure: Any) -> Any:
-    figure.update_layout(height=CHART_HEIGHT, margin={"l": 48, "r": 8, "t": 32, "b": 36},
-                         title={"font": {"size": 13}}, font={"size": 10})
-    figure.update_yaxes(title_font={"size": 8})  # the long axis titles within the small chart's height
+def _small(figure: Figure) -> Figure:
+    """The figure at the sheet's size: shorter, tighter margins, smaller type (the long
+    axis titles within the small chart's height)."""
+    layout = figure["layout"]
+    layout.update(height=CHART_HEIGHT, margin={"l": 48, "r": 8, "t": 32, "b": 36},
+                  title={**layout.get("title", {}), "font": {**layout.get("title", {}).get("font", {}), "size": 13}},
+                  font={**layout.get("font", {}), "size": 10})
+    yaxis = layout.setdefault("yaxis", {})
+    yaxis["title"] = {**yaxis.get("title", {}), "font": {**yaxis.get("title", {}).get("font", {}), "size": 8}}
     return figure
 
 
-def _chart(id_: str, figure: Any) -> dcc.Graph:
+def _chart(id_: str, figure: Figure) -> dcc.Graph:
     return dcc.Graph(id=id_, figure=_small(figure), config=STATIC, style={"height": f"{CHART_HEIGHT}px"},
                      className="report-chart")
 

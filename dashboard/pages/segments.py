@@ -26,6 +26,8 @@ BREAKDOWNS = {"region": "Region", "service_type": "Service type", "tenure_band":
 
 
 def layout(**query: Any) -> html.Div:
+    """The view for the address's filters and breakdown, drawn in the page's own request;
+    the breakdown's radio redraws the body in place (`segments_view`)."""
     by = query.get("by") if query.get("by") in BREAKDOWNS else "region"
     return html.Div([
         page_head("Segments", "Where the bond is weak: every group's index, dimensions and customer numbers.",
@@ -35,12 +37,15 @@ def layout(**query: Any) -> html.Div:
                                      options=[{"label": v, "value": k} for k, v in BREAKDOWNS.items()]),
                   ])),
         dcc.Store(id="segments-query", data=query),
-        dcc.Loading(html.Div(id="segments-body"), type="dot", delay_show=300),
+        dcc.Loading(html.Div(segments_view(query, by), id="segments-body"), type="dot", delay_show=300),
     ])
 
 
-@callback(Output("segments-body", "children"), Input("segments-query", "data"), Input("segments-by", "value"))
+@callback(Output("segments-body", "children"), Input("segments-query", "data"), Input("segments-by", "value"),
+          prevent_initial_call=True)
 def segments_view(query: dict[str, Any] | None, by: str | None) -> Any:
+    """The body for a query string's filters and a breakdown: in the layout at first,
+    then again (a callback) when the radio picks another breakdown."""
     run = data.current_runner()
     filters = data.filters_for(run, query or {})
     group_by = by if by in BREAKDOWNS else "region"

@@ -20,7 +20,8 @@ filter_options() -> {"regions": [str], "service_types": [str],
     "first_date": "YYYY-MM-DD" | None, "last_date": "YYYY-MM-DD" | None}
 
 index_report(*, window, population=Population(), group_by=None,
-             min_group, min_comment_group, now=None) -> {
+             min_group, min_comment_group, now=None, trend_margins=True,
+             group_margins=True) -> {
     "window": {"from", "to"}, "population": {...}, "group_by": str | None,
     "min_group": int, "min_comment_group": int,
     "cei_unit": "response", "waves_rule": "closed in the window",
@@ -41,7 +42,10 @@ index_report(*, window, population=Population(), group_by=None,
   min_group answers, pooled over the units each figure's gate allows (see
   "the index" below). A suppressed row has every score null (never 0) and a
   banded head count ("fewer than 5", "5 or more"). A filter and a breakdown
-  on different attributes raise OneAttribute.
+  on different attributes raise OneAttribute. Each row carries "cei_ci" and a
+  "score_ci" per dimension (bootstrap margins); trend_margins=False and
+  group_margins=False leave them null on the trend's and the groups' rows
+  (the overall row keeps its own).
 index_by_wave(...)  the same rows per reported wave and group (the aggregate export).
 
 customer_report(*, window, population=Population(), group_by=None) -> {

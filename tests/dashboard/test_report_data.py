@@ -61,4 +61,4 @@ def test_the_report_carries_the_overviews_tiles_with_their_margins_and_tested_ch
     assert "± " in csat and "complete week" in csat  # its margin; the change compares complete weeks only
     # the same marked gaps as the Overview's charts: the hidden wave is labelled on the CEI chart
     cei_chart = _find(printed, "report-cei-trend").figure
-    assert any("hidden" in (a.text or "") for a in cei_chart.layout.annotations)
+    assert any("hidden" in (a.get("text") or "") for a in cei_chart["layout"]["annotations"])

@@ -178,6 +178,57 @@ async def test_index_pools_the_responses_of_the_closed_waves(db: str) -> None:
     assert len(o["comments"]) == 20 and o["comments"] == sorted(o["comments"])
 
 
+async def test_row_margins_can_be_left_to_the_overall_row(db: str) -> None:
+    """Without trend_margins / group_margins the trend's / groups' rows skip their bootstrap:
+    null margins, every other figure the same; the overall row keeps its margins."""
+    await _small_group_world()
+    window = Window(date(2026, 2, 1), date(2026, 3, 31))
+    full = await index_report(window=window, group_by="region", min_group=5, min_comment_group=10)
+    lean = await index_report(window=window, group_by="region", min_group=5, min_comment_group=10,
+                              trend_margins=False, group_margins=False)
+    assert lean["overall"] == full["overall"] and full["overall"]["cei_ci"] is not None
+    shown = [r for r in full["trend"] + full["groups"] if not r["suppressed"]]
+    assert shown and all(r["cei_ci"] is not None for r in shown)
+
+    def without_margins(row: dict[str, object]) -> dict[str, object]:
+        dims = {k: {**v, "score_ci": None} for k, v in row["dimensions"].items()}  # type: ignore[attr-defined]
+        return {**row, "cei_ci": None, "dimensions": dims}
+
+    assert lean["trend"] == [without_margins(r) for r in full["trend"]]
+    assert lean["groups"] == [without_margins(r) for r in full["groups"]]
+    # the groups' margins alone (Segments tests each group against the company with them)
+    groups_only = await index_report(window=window, group_by="region", min_group=5, min_comment_group=10,
+                                     trend_margins=False)
+    assert groups_only["groups"] == full["groups"] and groups_only["trend"] == lean["trend"]
+
+
+async def test_a_recurring_rows_bootstrap_is_not_run_again(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same row's data again (the next view, a filter put back) reuses its margins,
+    which are a pure function of that data; other data is resampled."""
+    from models.analytics import index
+    from surveys import uncertainty
+
+    await _small_group_world()
+    runs: list[int] = []
+    real = uncertainty.bootstrap_cei
+
+    def counted(*args: object, **kwargs: object) -> uncertainty.CeiBootstrap:
+        runs.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(uncertainty, "bootstrap_cei", counted)
+    monkeypatch.setattr(index, "_BOOTSTRAPS", type(index._BOOTSTRAPS)())
+    window = Window(date(2026, 2, 1), date(2026, 3, 31))
+    first = await index_report(window=window, min_group=5, min_comment_group=10)
+    assert runs and first["overall"]["cei_ci"] is not None
+    done = len(runs)
+    assert await index_report(window=window, min_group=5, min_comment_group=10) == first
+    assert len(runs) == done
+    await index_report(window=Window(date(2026, 3, 1), date(2026, 3, 31)), min_group=5, min_comment_group=10,
+                       population=Population(region="north"))
+    assert len(runs) > done
+
+
 async def _scores(dimension: str) -> list[float]:
     from models.entities import PulseScore
 
