@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
+import dash
 from dash import dcc, html
 
 from dashboard.figures import CONFIG, Figure, hidden_label
@@ -24,9 +26,12 @@ __all__ = [
     "notice",
     "page_head",
     "plural",
+    "query_value",
     "scroll_box",
+    "search_form",
     "signed",
     "table",
+    "view_href",
 ]
 
 
@@ -179,3 +184,48 @@ def scroll_box(*children: Any, label: str) -> html.Div:
     its own box on a narrow screen, never the page; reachable by keyboard."""
     region: dict[str, Any] = {"aria-label": label}
     return html.Div(className="scroll-x", tabIndex="0", role="region", children=list(children), **region)
+
+
+def query_value(query: Mapping[str, Any], key: str) -> str:
+    """One value of a page's query string as text: stripped, without NUL characters (a shared
+    link may hold anything), '' when absent, the first of a repeated key.
+
+    >>> query_value({"q": [" la\\x00te ", "x"], "page": "2"}, "q"), query_value({}, "page")
+    ('late', '')
+    """
+    value = query.get(key)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return str(value).replace("\x00", "").strip() if value is not None else ""
+
+
+def view_href(path: str, query: Mapping[str, Any], **changes: Any) -> str:
+    """The address of the view at `path` with `changes` to its query string: the rest kept
+    (the filters, the other controls), empty values dropped, back to page 1 unless a page is given.
+
+    >>> view_href("/followup", {"region": "North", "page": "3"}, sort="newest")
+    '/dashboard/followup?region=North&sort=newest'
+    """
+    params = {k: query_value(query, k) for k in query if query_value(query, k)}
+    params.pop("page", None)
+    params.update({k: str(v) for k, v in changes.items()})
+    params = {k: v for k, v in params.items() if v and not (k == "page" and v == "1")}
+    return str(dash.get_relative_path(path)) + ("?" + urlencode(params) if params else "")
+
+
+def search_form(path: str, query: Mapping[str, Any], *, id: str, label: str, value: str, placeholder: str,
+                max_length: int | None = None) -> html.Form:
+    """A view's search box: a plain GET form to the view's own address that keeps the rest of
+    the query string (the filters, the other controls) and starts again at page 1."""
+    kept = [dcc.Input(type="hidden", name=k, value=query_value(query, k)) for k in query
+            if k not in ("q", "page") and query_value(query, k)]
+    limit: dict[str, Any] = {"maxLength": max_length} if max_length else {}
+    return html.Form(className="followup-search", method="GET", action=dash.get_relative_path(path),
+                     role="search", children=[
+        *kept,
+        html.Label(label, htmlFor=f"{id}-q", className="control-label"),
+        dcc.Input(id=f"{id}-q", name="q", type="search", value=value, placeholder=placeholder,
+                  className="followup-input", **limit),
+        html.Button("Search", type="submit", className="button", id=f"{id}-search"),
+    ])
+

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import dcc, html
 
 from dashboard import data
-from dashboard.components import card, notice, page_head
+from dashboard.components import card, notice, page_head, query_value, search_form, view_href
 from models.analytics.comments import MAX_SEARCH
 
 __all__ = ["CONTROL_KEYS", "comments_view", "controls_of", "href", "layout", "render"]
@@ -31,14 +30,6 @@ dash.register_page(__name__, path="/comments", name="What contractors say",
 CONTROL_KEYS = ("theme", "ctheme", "q", "page")
 
 
-def _one(query: dict[str, Any], key: str) -> str:
-    """One value of the query string, as text without NUL characters (a shared link may hold anything)."""
-    value = query.get(key)
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return str(value).replace("\x00", "").strip() if value is not None else ""
-
-
 def controls_of(query: dict[str, Any], themes: dict[str, list[tuple[str, str]]]) -> data.CommentChoice:
     """The view's controls from the query string; an unknown theme or a bad page is dropped.
 
@@ -46,55 +37,41 @@ def controls_of(query: dict[str, Any], themes: dict[str, list[tuple[str, str]]])
     >>> controls_of({"theme": "trust", "ctheme": "pay", "page": "x", "q": " late "}, themes)
     CommentChoice(theme='trust', customer_theme=None, search='late', page=1)
     """
-    theme, ctheme = _one(query, "theme"), _one(query, "ctheme")
+    theme, ctheme = query_value(query, "theme"), query_value(query, "ctheme")
     try:
-        page = max(1, min(10_000, int(_one(query, "page")[:6] or 1)))
+        page = max(1, min(10_000, int(query_value(query, "page")[:6] or 1)))
     except ValueError:
         page = 1
     return data.CommentChoice(
         theme=theme if theme in {t for t, _ in themes["pulse"]} else None,
         customer_theme=ctheme if ctheme in {t for t, _ in themes["customer"]} else None,
-        search=_one(query, "q")[:MAX_SEARCH] or None, page=page)
+        search=query_value(query, "q")[:MAX_SEARCH] or None, page=page)
 
 
 def href(query: dict[str, Any], **changes: Any) -> str:
-    """This page's address with `changes` to its controls (the rest kept; page 1 unless given)."""
-    params = {k: _one(query, k) for k in query if _one(query, k)}
-    params.pop("page", None)
-    params.update({k: str(v) for k, v in changes.items()})
-    params = {k: v for k, v in params.items() if v and not (k == "page" and v == "1")}
-    return str(dash.get_relative_path("/comments")) + ("?" + urlencode(params) if params else "")
+    """This page's address with `changes` to its controls (components.view_href)."""
+    return view_href("/comments", query, **changes)
 
 
 def layout(**query: Any) -> html.Div:
     choice = controls_of(query, data.comment_themes())
-    hidden = [dcc.Input(type="hidden", name=k, value=_one(query, k)) for k in query
-              if k not in ("q", "page") and _one(query, k)]
     return html.Div([
         page_head(
             "What contractors say",
             "Contractors' own words from the pulse, per closed wave, for groups large enough to keep them "
             "confidential; customers' comments beside them, every answer.",
-            html.Form(className="followup-search", method="GET", action=dash.get_relative_path("/comments"),
-                      role="search", children=[
-                *hidden,
-                html.Label("Search the comments", htmlFor="comments-q", className="control-label"),
-                dcc.Input(id="comments-q", name="q", type="search", value=choice.search or "",
-                          placeholder="e.g. training", className="followup-input", maxLength=MAX_SEARCH),
-                html.Button("Search", type="submit", className="button", id="comments-search"),
-            ]),
+            search_form("/comments", query, id="comments", label="Search the comments", value=choice.search or "",
+                        placeholder="e.g. training", max_length=MAX_SEARCH),
         ),
-        dcc.Store(id="comments-query", data=query),
-        dcc.Loading(html.Div(id="comments-body"), type="dot", delay_show=300),
+        html.Div(comments_view(query, choice), id="comments-body"),
     ])
 
 
-@callback(Output("comments-body", "children"), Input("comments-query", "data"))
-def comments_view(query: dict[str, Any] | None) -> Any:
+def comments_view(query: dict[str, Any], choice: data.CommentChoice) -> Any:
+    """Both columns for a query string's filters and controls (drawn in the page's own
+    request: no second callback)."""
     run = data.current_runner()
-    query = query or {}
     filters = data.filters_for(run, query)
-    choice = controls_of(query, data.comment_themes())
     return render(data.comments_view(run, filters, choice), query=query, choice=choice)
 
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import dash
 from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard import casework, data
-from dashboard.components import card, fmt, notice, page_head, table
+from dashboard.components import card, fmt, notice, page_head, query_value, search_form, table, view_href
 from models.followup import ROOT_CAUSES, SHOW, SORTS, Case, CaseChange, CaseError, CaseNotFound, SegmentTiming
 from models.settings import settings
 
@@ -44,12 +43,6 @@ CONTROL_KEYS = ("show", "sort", "q", "page")
 SEGMENT_LABELS = {"region": "Region", "service_type": "Service type"}
 
 
-def _one(query: dict[str, Any], key: str) -> str:
-    value = query.get(key)
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return str(value).strip() if value is not None else ""
-
 
 def controls_of(query: dict[str, Any]) -> dict[str, Any]:
     """The list's controls from the query string, bad values replaced by the defaults.
@@ -57,29 +50,23 @@ def controls_of(query: dict[str, Any]) -> dict[str, Any]:
     >>> controls_of({"show": "closed", "page": "3", "sort": "loud"})
     {'show': 'closed', 'sort': 'oldest', 'q': '', 'page': 3}
     """
-    show = _one(query, "show")
-    sort = _one(query, "sort")
+    show = query_value(query, "show")
+    sort = query_value(query, "sort")
     try:
-        page = max(1, int(_one(query, "page") or 1))
+        page = max(1, int(query_value(query, "page") or 1))
     except ValueError:
         page = 1
     return {"show": show if show in SHOW else "open", "sort": sort if sort in SORTS else "oldest",
-            "q": _one(query, "q")[:100], "page": page}
+            "q": query_value(query, "q")[:100], "page": page}
 
 
 def href(query: dict[str, Any], **changes: Any) -> str:
-    """This page's address with `changes` to its controls (the filters kept; page 1 unless given)."""
-    params = {k: _one(query, k) for k in query if _one(query, k)}
-    params.pop("page", None)
-    params.update({k: str(v) for k, v in changes.items()})
-    params = {k: v for k, v in params.items() if v and not (k == "page" and v == "1")}
-    return str(dash.get_relative_path("/followup")) + ("?" + urlencode(params) if params else "")
+    """This page's address with `changes` to its controls (components.view_href)."""
+    return view_href("/followup", query, **changes)
 
 
 def layout(**query: Any) -> html.Div:
     chosen = controls_of(query)
-    hidden = [dcc.Input(type="hidden", name=k, value=_one(query, k)) for k in query
-              if k not in ("q", "page") and _one(query, k)]
     return html.Div([
         page_head(
             "Follow-up",
@@ -89,14 +76,8 @@ def layout(**query: Any) -> html.Div:
         html.Div(className="followup-controls", children=[
             _choice("Show", "followup-show", SHOW_LABELS, chosen["show"], query, "show"),
             _choice("Sort", "followup-sort", SORT_LABELS, chosen["sort"], query, "sort"),
-            html.Form(className="followup-search", method="GET", action=dash.get_relative_path("/followup"),
-                      role="search", children=[
-                *hidden,
-                html.Label("Job or contractor", htmlFor="followup-q", className="control-label"),
-                dcc.Input(id="followup-q", name="q", type="search", value=chosen["q"],
-                          placeholder="e.g. JOB-77 or C-1001", className="followup-input"),
-                html.Button("Search", type="submit", className="button", id="followup-search"),
-            ]),
+            search_form("/followup", query, id="followup", label="Job or contractor", value=chosen["q"],
+                        placeholder="e.g. JOB-77 or C-1001"),
         ]),
         html.Div(followup_view(query), id="followup-table"),
     ])

@@ -505,6 +505,8 @@ def test_the_comments_view_counts_themes_and_its_theme_filter_survives_a_reload(
     page.locator("#comments-ctheme-punctuality").click()
     page.wait_for_url(re.compile(r"ctheme=punctuality"))
     assert "theme=knowledge" in page.url
+    # the view is drawn with the page: wait for it (and its search form) before searching
+    expect(page.locator("#comments-ctheme-punctuality")).to_have_attribute("aria-current", "true")
     page.locator("#comments-q").fill("time")
     page.locator("#comments-search").click()
     page.wait_for_url(re.compile(r"q=time"))
