@@ -32,12 +32,25 @@ __all__ = [
     "detractor_q",
     "find_cases",
     "get_case",
+    "hours_between",
+    "is_past_target",
 ]
 
 ROOT_CAUSES = ("contractor", "process", "platform", "other")
 SHOW = ("open", "closed", "all")
 SORTS = ("oldest", "newest", "contractor", "job")
 MAX_PAGE_SIZE = 500
+
+
+def hours_between(later: datetime, earlier: datetime) -> float:
+    """Hours from `earlier` to `later`: how every time to act on a case is measured."""
+    return (later - earlier).total_seconds() / 3600
+
+
+def is_past_target(submitted_at: datetime, closed_at: datetime | None, now: datetime, target_hours: float) -> bool:
+    """Whether a case missed the target: open and older than it, or closed later than it
+    (the Follow-up list's highlight and the per-segment count in models.followup.timing)."""
+    return hours_between(closed_at or now, submitted_at) > target_hours
 
 
 class CaseError(ValueError):
@@ -83,22 +96,17 @@ class Case:
 
     def age_hours(self, now: datetime) -> float:
         """Hours from the answer to its close, or to `now` while it is open."""
-        return ((self.closed_at or now) - self.submitted_at).total_seconds() / 3600
+        return hours_between(self.closed_at or now, self.submitted_at)
 
     def hours_to_first_action(self) -> float | None:
-        if self.first_action_at is None:
-            return None
-        return (self.first_action_at - self.submitted_at).total_seconds() / 3600
+        return None if self.first_action_at is None else hours_between(self.first_action_at, self.submitted_at)
 
     def hours_to_close(self) -> float | None:
-        if self.closed_at is None:
-            return None
-        return (self.closed_at - self.submitted_at).total_seconds() / 3600
+        return None if self.closed_at is None else hours_between(self.closed_at, self.submitted_at)
 
     def past_target(self, now: datetime, target_hours: float) -> bool:
-        """Not acted on (or, once acted on, not closed) within the target: open and
-        older than it, or closed later than it."""
-        return self.age_hours(now) > target_hours
+        """Not acted on (or, once acted on, not closed) within the target (`is_past_target`)."""
+        return is_past_target(self.submitted_at, self.closed_at, now, target_hours)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from models.entities import FollowupCase
-from models.followup.cases import CaseError, case_query
+from models.followup.cases import CaseError, case_query, hours_between, is_past_target
 from models.sql import chunks
 
 __all__ = [
@@ -79,17 +79,14 @@ async def timing_by_segment(
 
 def _timing(name: str, entries: list[tuple[datetime, datetime | None, datetime | None]], target: float,
             now: datetime) -> SegmentTiming:
-    def hours(later: datetime, earlier: datetime) -> float:
-        return (later - earlier).total_seconds() / 3600
-
-    first = [hours(f, s) for s, f, _ in entries if f is not None]
-    close = [hours(c, s) for s, _, c in entries if c is not None]
+    first = [hours_between(f, s) for s, f, _ in entries if f is not None]
+    close = [hours_between(c, s) for s, _, c in entries if c is not None]
     open_ = [s for s, _, c in entries if c is None]
     return SegmentTiming(
         segment=name,
         cases=len(entries),
         open=len(open_),
-        past_target=sum(1 for s, _, c in entries if hours(c or now, s) > target),
+        past_target=sum(1 for s, _, c in entries if is_past_target(s, c, now, target)),
         acted=len(first),
         first_action_hours=statistics.median(first) if first else None,
         first_action_within=sum(1 for h in first if h <= target),
