@@ -33,7 +33,6 @@ from models.entities import (
     Alert,
     AlertSubscription,
     CustomerResponse,
-    PulseWave,
     User,
 )
 from models.followup import detractor_q
@@ -248,16 +247,11 @@ async def _cei_changes(at: datetime) -> list[_CeiChange]:
     reported = [w for w in await waves_in(lookback, at.date(), min_group=settings.min_group, now=at) if w.reported]
     if len(reported) < 2:
         return []
-    before = sorted(reported, key=lambda w: w.closes_at)[-2]
+    before, after = sorted(reported, key=lambda w: w.closes_at)[-2:]
     window = analytics.Window(before.closes_at.astimezone(UTC).date(), at.date())
     rows = await analytics.index_by_wave(window=window, min_group=settings.min_group,
                                          min_comment_group=settings.min_comment_group, now=at)
-    closes = dict(await PulseWave.filter(name__in=list({r["wave"] for r in rows}), closes_at__lte=at)
-                  .values_list("name", "closes_at"))
-    waves = sorted(closes, key=lambda name: closes[name])
-    if len(waves) < 2:
-        return []
-    before_wave, after_wave = waves[-2], waves[-1]
+    before_wave, after_wave = before.name, after.name
     figures: dict[tuple[str, str, str], float] = {}
     for r in rows:
         if r["group_by"] and not r["suppressed"] and r["cei"] is not None and r["wave"] in (before_wave, after_wave):
