@@ -12,15 +12,14 @@ from __future__ import annotations
 import csv
 import io
 
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from collector.answers import receive_answers
-from collector.contract import Reply, by_method, operation
+from collector.contract import Reply, by_method, operation, route
 from collector.errors import ApiError
-from collector.guards import ADMIN_LIMIT, SUBMISSION_LIMIT, BodyLimit
+from collector.guards import ADMIN_LIMIT, SUBMISSION_LIMIT
 from collector.schemas import (
     AnswerErrors,
     Contractor,
@@ -158,15 +157,11 @@ async def post_response(request: Request, body: Submission) -> Response:
     raise error
 
 
-_ADMIN = [Middleware(BodyLimit, limit=ADMIN_LIMIT)]
-
 routes: list[BaseRoute] = [
-    Route("/contractors", post_contractor, methods=["POST"], middleware=_ADMIN),
-    Route("/jobs", post_job, methods=["POST"], middleware=_ADMIN),
-    Route("/waves", post_wave, methods=["POST"], middleware=_ADMIN),
-    Route("/waves/{name}/invites", by_method(get=get_invites, post=post_invites), methods=["GET", "POST"],
-          middleware=_ADMIN),
-    Route("/surveys", get_surveys, methods=["GET"]),
-    Route("/responses/{token}", post_response, methods=["POST"],
-          middleware=[Middleware(BodyLimit, limit=SUBMISSION_LIMIT)]),
+    route("/contractors", post_contractor, methods=["POST"]),
+    route("/jobs", post_job, methods=["POST"]),
+    route("/waves", post_wave, methods=["POST"]),
+    route("/waves/{name}/invites", by_method(get=get_invites, post=post_invites), methods=["GET", "POST"]),
+    route("/surveys", get_surveys, methods=["GET"]),
+    route("/responses/{token}", post_response, methods=["POST"]),
 ]

@@ -26,11 +26,13 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationError
 from pydantic_core import PydanticCustomError, core_schema
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from collector.errors import BadParameter, BadRequest
-from collector.guards import BadInput, parse_json
+from collector.guards import BadInput, BodyLimit, parse_json
 
 __all__ = [
     "MAX_YEAR",
@@ -49,6 +51,7 @@ __all__ = [
     "by_method",
     "contract_of",
     "operation",
+    "route",
 ]
 
 MIN_YEAR, MAX_YEAR = 1900, 2200  # dates outside these are typing mistakes, and some overflow
@@ -124,6 +127,15 @@ def contract_of(endpoint: Any, method: str = "GET") -> Contract | None:
     """The contract `endpoint` declares for `method` (collector.openapi, collector.access)."""
     found = getattr(endpoint, "__contracts__", {}).get(method.upper(), getattr(endpoint, "__contract__", None))
     return found if isinstance(found, Contract) else None
+
+
+def route(path: str, endpoint: Endpoint, methods: list[str]) -> Route:
+    """The Route of a contracted endpoint, with its body limit enforced: the contract's
+    `body_limit` (the largest of a `by_method` endpoint's), the same number the OpenAPI
+    document gives for its 413, so the two cannot drift apart."""
+    limits = [c.body_limit for m in methods if (c := contract_of(endpoint, m)) is not None and c.body_limit]
+    return Route(path, endpoint, methods=methods,
+                 middleware=[Middleware(BodyLimit, limit=max(limits))] if limits else None)
 
 
 # --- request models ------------------------------------------------------------------

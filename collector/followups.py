@@ -23,15 +23,14 @@ from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 from typing_extensions import TypedDict
 
-from collector.contract import Body, Day, Query, Reply, Text, Whole, operation
+from collector.contract import Body, Day, Query, Reply, Text, Whole, operation, route
 from collector.errors import NotFound
-from collector.guards import ADMIN_LIMIT, BodyLimit
+from collector.guards import ADMIN_LIMIT
 from collector.schemas import Invite
 from collector.settings import link_url
 from collector.transfer import CSV_TYPE
@@ -300,8 +299,8 @@ async def customer_reminders(request: Request, query: ReminderQuery) -> Response
 
 
 routes: list[BaseRoute] = [
-    Route("/followups", list_followups, methods=["GET"]),
-    Route("/followups/{id}", patch_followup, methods=["PATCH"], middleware=[Middleware(BodyLimit, limit=ADMIN_LIMIT)]),
-    Route("/waves/{name}/reminders", wave_reminders, methods=["GET"]),
-    Route("/reminders/customers", customer_reminders, methods=["GET"]),
+    route("/followups", list_followups, methods=["GET"]),
+    route("/followups/{id}", patch_followup, methods=["PATCH"]),
+    route("/waves/{name}/reminders", wave_reminders, methods=["GET"]),
+    route("/reminders/customers", customer_reminders, methods=["GET"]),
 ]

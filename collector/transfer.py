@@ -34,14 +34,13 @@ from typing import Annotated, Any, BinaryIO, cast
 from pydantic import Field
 from pydantic_core import core_schema
 from starlette.datastructures import UploadFile
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from collector.contract import FieldType, Query, Reply, operation
+from collector.contract import FieldType, Query, Reply, operation, route
 from collector.errors import BadParameter, ErrorBody
-from collector.guards import IMPORT_LIMIT, BodyLimit
+from collector.guards import IMPORT_LIMIT
 from collector.schemas import ImportErrors, ImportResult
 from models.transfer import (
     export_customer_responses,
@@ -216,10 +215,8 @@ async def export_pulse_figures(request: Request, query: ExportWindow) -> Respons
 
 
 routes: list[BaseRoute] = [
-    *(Route(f"/import/{kind}", _importer(kind), methods=["POST"],
-            middleware=[Middleware(BodyLimit, limit=IMPORT_LIMIT)])
-      for kind in _IMPORTS),
-    Route("/export/customer-responses.csv", export_customer, methods=["GET"]),
-    Route("/export/pulse-responses.csv", export_pulse, methods=["GET"]),
-    Route("/export/pulse-index.csv", export_pulse_figures, methods=["GET"]),
+    *(route(f"/import/{kind}", _importer(kind), methods=["POST"]) for kind in _IMPORTS),
+    route("/export/customer-responses.csv", export_customer, methods=["GET"]),
+    route("/export/pulse-responses.csv", export_pulse, methods=["GET"]),
+    route("/export/pulse-index.csv", export_pulse_figures, methods=["GET"]),
 ]

@@ -13,15 +13,14 @@ from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import Field
 from pydantic_core import core_schema
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 from typing_extensions import TypedDict
 
-from collector.contract import Body, FieldType, Query, Reply, by_method, operation
+from collector.contract import Body, FieldType, Query, Reply, by_method, operation, route
 from collector.errors import NotFound
-from collector.guards import ADMIN_LIMIT, BadInput, BodyLimit
+from collector.guards import ADMIN_LIMIT, BadInput
 from models import outbox, webhooks
 
 __all__ = [
@@ -213,12 +212,9 @@ async def replay_webhook(request: Request, body: Replay) -> Response:
     return JSONResponse(Queued(queued=queued))
 
 
-_ADMIN = [Middleware(BodyLimit, limit=ADMIN_LIMIT)]
-
 routes: list[BaseRoute] = [
-    Route("/webhooks", by_method(get=list_webhooks, post=create_webhook), methods=["GET", "POST"],
-          middleware=_ADMIN),
-    Route("/webhooks/{id}", delete_webhook, methods=["DELETE"]),
-    Route("/webhooks/{id}/deliveries", list_deliveries, methods=["GET"]),
-    Route("/webhooks/{id}/replay", replay_webhook, methods=["POST"], middleware=_ADMIN),
+    route("/webhooks", by_method(get=list_webhooks, post=create_webhook), methods=["GET", "POST"]),
+    route("/webhooks/{id}", delete_webhook, methods=["DELETE"]),
+    route("/webhooks/{id}/deliveries", list_deliveries, methods=["GET"]),
+    route("/webhooks/{id}/replay", replay_webhook, methods=["POST"]),
 ]

@@ -340,3 +340,28 @@ def test_the_body_limits_leave_room_for_the_longest_answers() -> None:
 
 def test_the_app_builds_without_a_database() -> None:
     assert create_app("sqlite://:memory:") is not None
+
+
+def test_every_documented_body_limit_is_the_one_enforced(client: TestClient, auth: dict[str, str]) -> None:
+    """Each route whose contract declares a body limit refuses one byte more from its length
+    alone (the OpenAPI document's 413), and a route without one is not limited."""
+    from starlette.routing import Mount, Route
+
+    from collector.contract import contract_of
+
+    app = client.app
+    [api] = [r for r in app.routes if isinstance(r, Mount) and r.path == "/api/v1"]  # type: ignore[attr-defined]
+    checked = 0
+    for r in api.routes:
+        if not isinstance(r, Route):
+            continue
+        for method in sorted((r.methods or set()) - {"HEAD", "GET", "DELETE"}):
+            contract = contract_of(r.endpoint, method)
+            assert contract is not None and contract.body_limit, f"{method} {r.path} has no documented limit"
+            path = r.path.replace("{name}", "w").replace("{token}", "t").replace("{id}", "1")
+            headers = {**auth, "Content-Type": "application/json", "Content-Length": str(contract.body_limit + 1)}
+            status, reads = client.portal.call(  # type: ignore[union-attr]
+                lambda m=method, p=path, h=headers: _call(app, m, "/api/v1" + p, h, None))
+            assert (status, reads) == (413, 0), f"{method} {r.path}"
+            checked += 1
+    assert checked >= 10
